@@ -360,7 +360,7 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
         Direction::Lower => ", lower is better",
     };
     let reason = format!(
-        "version {cv} {comparison} baseline version {bv} on {metric} by {threshold} pp: {candidate_value} vs {baseline_value} \
+        "version {cv} {comparison} baseline version {bv} on {metric} by at least {threshold} pp: {candidate_value} vs {baseline_value} \
          is {delta:+} pp ({scale}{lower_note}){fallback_note}",
         threshold = policy.threshold_pp.normalize(),
     );

@@ -1,0 +1,324 @@
+//! The `deltaone` command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use deltaone::{Verdict, VersionNumber};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
+use crate::config::{RegistrySource, Settings, SettingsArgs, StoreTarget};
+use crate::mlflow::MlflowClient;
+use crate::registry::{MlflowRegistry, Registry, RegistryError, SnapshotRegistry};
+use crate::store::dynamo::DynamoVerdictStore;
+use crate::store::file::FileVerdictStore;
+use crate::store::{VerdictRecord, VerdictStore};
+
+const EXAMPLES: &str = "\
+Examples:
+  deltaone demo                                   the check on the shipped sample registry, no servers
+  deltaone check fraud-detector --dry-run         decide for the newest version, change nothing
+  deltaone check fraud-detector --version 7       decide for version 7, record it, tag it in MLflow
+  deltaone check --all --concurrency 16           every registered model, with a progress bar
+  deltaone status fraud-detector                  recorded verdicts, newest first
+  deltaone store init                             create the DynamoDB verdict table
+
+The rule: the candidate (newest version, or --version) is compared with the newest older version tagged
+benchmark_value (else the first version) on the metric named by the benchmark_metric tag (baseline's, else
+the registered model's). It is a DeltaOne when it is better by at least the threshold (1 pp by default),
+computed in exact decimal. Settings come from flags, then environment variables, then --config FILE.";
+
+/// DeltaOne: does a new model version beat its benchmarked baseline by at least one percentage point?
+#[derive(Debug, Parser)]
+#[command(name = "deltaone", version, after_long_help = EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide whether a model's newest (or given) version is a DeltaOne; record the verdict once
+    /// and write deltaone_achieved / delta_value back to the registry.
+    Check(CheckArgs),
+    /// Show a model's recorded verdicts, newest version first.
+    Status(StatusArgs),
+    /// Run the DeltaOne check on the shipped sample registry: no AWS, no servers.
+    Demo(DemoArgs),
+    /// Manage the verdict store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["model", "all", "models_file"]))]
+pub struct CheckArgs {
+    /// Registered model name.
+    pub model: Option<String>,
+    /// Candidate version [default: the newest].
+    #[arg(long, requires = "model")]
+    pub version: Option<VersionNumber>,
+    /// Check every registered model.
+    #[arg(long)]
+    pub all: bool,
+    /// Check the models named in FILE, one per line (`#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub models_file: Option<PathBuf>,
+    /// Checks running at once, for --all and --models-file.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Decide only: record nothing, write nothing back.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON (one object per model) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Registered model name.
+    pub model: String,
+    /// At most this many verdicts.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create the DynamoDB verdict table (on-demand) if it does not exist.
+    Init,
+}
+
+/// Runs the parsed command; the binary's `main` is just this.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Demo(args) => crate::demo::run(args.json).await,
+        command => match cli.settings.resolve() {
+            Ok(settings) => dispatch(command, settings).await,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, String> {
+    match command {
+        Command::Check(args) => {
+            let checker = checker(&settings).await?;
+            check(&checker, &args).await
+        }
+        Command::Status(args) => {
+            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+            let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
+            print_status(&args.model, &records, args.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Init) => match &settings.store {
+            Some(StoreTarget::Dynamo { table }) => {
+                let config = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+                let store = DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+                let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
+                println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(StoreTarget::Files { dir }) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                println!("ready: directory {}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
+        },
+        Command::Demo(_) => unreachable!("handled before settings are read"),
+    }
+}
+
+/// Builds the registry adapter the settings name.
+pub async fn registry(settings: &Settings) -> Result<Arc<dyn Registry>, String> {
+    match &settings.registry {
+        Some(RegistrySource::Mlflow(config)) => {
+            let client = MlflowClient::new(config.clone()).map_err(|e| e.to_string())?;
+            Ok(Arc::new(MlflowRegistry::new(client)))
+        }
+        Some(RegistrySource::Snapshot(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let registry = SnapshotRegistry::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Arc::new(registry))
+        }
+        None => Err("no registry is configured: set MLFLOW_TRACKING_URI (--mlflow-uri) or DELTAONE_REGISTRY_SNAPSHOT \
+                     (--registry-snapshot); `deltaone demo` needs neither"
+            .into()),
+    }
+}
+
+/// Builds the verdict store the settings name, if any.
+pub async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
+    Ok(match &settings.store {
+        Some(StoreTarget::Dynamo { table }) => {
+            let config = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+            Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(&config), table)))
+        }
+        Some(StoreTarget::Files { dir }) => Some(Arc::new(FileVerdictStore::new(dir))),
+        None => None,
+    })
+}
+
+pub async fn checker(settings: &Settings) -> Result<Checker, String> {
+    Ok(Checker::new(registry(settings).await?, store(settings).await?, settings.policy.clone()))
+}
+
+async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> {
+    if let Some(model) = &args.model {
+        let request = CheckRequest { model: model.clone(), version: args.version, dry_run: args.dry_run };
+        let report = checker.check(&request).await.map_err(|e| e.to_string())?;
+        print_report(&report, args.json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let models = match &args.models_file {
+        Some(path) => read_models_file(path)?,
+        None => checker.registry().model_names().await.map_err(|e| e.to_string())?,
+    };
+    let progress = if std::io::stderr().is_terminal() && !models.is_empty() {
+        let bar = ProgressBar::with_draw_target(Some(models.len() as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} checking {pos}/{len} models [{bar:30}] {elapsed} eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut failures = 0usize;
+    let mut results = futures::stream::iter(models.into_iter().map(|model| {
+        let request = CheckRequest { model, version: None, dry_run: args.dry_run };
+        async move {
+            let outcome = checker.check(&request).await;
+            (request.model, outcome)
+        }
+    }))
+    .buffer_unordered(usize::from(args.concurrency));
+    while let Some((model, outcome)) = results.next().await {
+        progress.inc(1);
+        match outcome {
+            Ok(report) => progress.suspend(|| print_report(&report, args.json)),
+            Err(e) => {
+                failures += 1;
+                progress.suspend(|| print_failure(&model, &e, args.json));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    if failures > 0 {
+        eprintln!("{failures} model(s) could not be checked");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read models file {}: {e}", path.display()))?;
+    let models: Vec<String> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if models.is_empty() {
+        return Err(format!("models file {} names no models", path.display()));
+    }
+    Ok(models)
+}
+
+/// One line for people: the model, the candidate and the outcome.
+pub fn headline(verdict: &Verdict) -> String {
+    let version = verdict.candidate_version.map(|v| format!(" v{v}")).unwrap_or_default();
+    let what = match (verdict.outcome, verdict.delta_pp, verdict.baseline_version, &verdict.metric) {
+        (o, Some(delta), Some(base), Some(metric)) if o.is_comparison() => format!(
+            "{} ({delta:+} pp vs v{base} on {metric}, threshold {} pp)",
+            if verdict.achieved() { "DeltaOne achieved" } else { "not a DeltaOne" },
+            verdict.threshold_pp.normalize()
+        ),
+        (o, ..) => o.as_str().replace('_', " "),
+    };
+    format!("{}{version}: {what}", verdict.model)
+}
+
+fn print_report(report: &CheckReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).expect("reports serialize"));
+        return;
+    }
+    println!("{}", headline(&report.verdict));
+    println!("    {}", report.verdict.reason);
+    let stored = match report.stored {
+        Stored::DryRun => "dry run: nothing recorded or written back",
+        Stored::NotStored => "nothing to record",
+        Stored::New => "recorded",
+        Stored::Existing => "already recorded earlier (this is that verdict)",
+    };
+    let wrote = if report.wrote_back { "; tags written back" } else { "" };
+    println!("    {stored}{wrote}");
+}
+
+fn print_failure(model: &str, error: &CheckError, json: bool) {
+    if json {
+        let value = serde_json::json!({"model": model, "error": error.to_string(), "retryable": error.is_retryable()});
+        println!("{value}");
+    } else {
+        let hint = match error {
+            CheckError::Registry(RegistryError::UnknownModel(_)) => " (check the name)",
+            e if e.is_retryable() => " (temporary: try again)",
+            _ => "",
+        };
+        println!("{model}: error: {error}{hint}");
+    }
+}
+
+fn print_status(model: &str, records: &[VerdictRecord], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(records).expect("records serialize"));
+        return;
+    }
+    if records.is_empty() {
+        println!("{model}: no verdicts recorded");
+        return;
+    }
+    println!("{:<8} {:<17} {:>10} {:<9} {:<16} CHECKED AT", "VERSION", "OUTCOME", "DELTA PP", "BASELINE", "METRIC");
+    for r in records {
+        let v = &r.verdict;
+        println!(
+            "{:<8} {:<17} {:>10} {:<9} {:<16} {}",
+            r.version,
+            v.outcome.as_str(),
+            v.delta_pp.map(|d| format!("{:+}", d.normalize())).unwrap_or_else(|| "-".into()),
+            v.baseline_version.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
+            v.metric.as_deref().unwrap_or("-"),
+            r.checked_at
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! Configuration: command-line flags, then environment variables, then an optional TOML file, then
+//! defaults. Everything is validated once at start; an error names the setting and every way to set it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use deltaone::{Direction, Policy, Scale};
+use serde::Deserialize;
+
+use crate::mlflow::{MlflowAuth, MlflowConfig};
+
+/// Settings as flags or environment variables (clap reads both); all optional, the file and the
+/// defaults fill the gaps.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SettingsArgs {
+    /// TOML file with any of the settings below (keys as the flag names, with `_` for `-`).
+    #[arg(long, env = "DELTAONE_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// MLflow tracking server, e.g. https://mlflow.example.com. Credentials come from
+    /// MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
+    #[arg(long, env = "MLFLOW_TRACKING_URI", global = true, value_name = "URL")]
+    pub mlflow_uri: Option<String>,
+
+    /// Read the registry from a JSON snapshot (MLflow's REST shapes) instead of a server.
+    #[arg(long, env = "DELTAONE_REGISTRY_SNAPSHOT", global = true, value_name = "FILE", conflicts_with = "mlflow_uri")]
+    pub registry_snapshot: Option<PathBuf>,
+
+    /// Minimum improvement, in percentage points, for a DeltaOne [default: 1].
+    #[arg(long, env = "DELTAONE_THRESHOLD_PP", global = true, value_name = "PP")]
+    pub threshold_pp: Option<f64>,
+
+    /// Scale of metric values when no benchmark_scale tag says: fraction (0–1) or percent (0–100)
+    /// [default: inferred from the values].
+    #[arg(long, env = "DELTAONE_SCALE", global = true, value_name = "SCALE")]
+    pub scale: Option<String>,
+
+    /// Whether higher or lower metric values are better, when no benchmark_direction tag says
+    /// [default: higher].
+    #[arg(long, env = "DELTAONE_DIRECTION", global = true, value_name = "higher|lower")]
+    pub direction: Option<String>,
+
+    /// DynamoDB table for verdicts.
+    #[arg(long, env = "DELTAONE_VERDICT_TABLE", global = true, value_name = "TABLE")]
+    pub verdict_table: Option<String>,
+
+    /// Directory for verdicts as local JSON files (instead of DynamoDB).
+    #[arg(long, env = "DELTAONE_STORE_DIR", global = true, value_name = "DIR", conflicts_with = "verdict_table")]
+    pub store_dir: Option<PathBuf>,
+
+    /// Endpoint for every AWS service, e.g. a local emulator (never set it in production).
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
+    pub aws_endpoint_url: Option<String>,
+
+    /// Seconds before an MLflow request times out [default: 10].
+    #[arg(long, env = "DELTAONE_MLFLOW_TIMEOUT_SECS", global = true, value_name = "SECONDS")]
+    pub mlflow_timeout_secs: Option<f64>,
+
+    /// Retries of an MLflow request on 429, 5xx and network errors [default: 3].
+    #[arg(long, env = "DELTAONE_MLFLOW_RETRIES", global = true, value_name = "N")]
+    pub mlflow_retries: Option<usize>,
+
+    /// Page size of MLflow searches [default: 1000].
+    #[arg(long, env = "DELTAONE_MLFLOW_PAGE_SIZE", global = true, value_name = "N")]
+    pub mlflow_page_size: Option<u32>,
+}
+
+/// The optional TOML file: the same settings, by the same names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    mlflow_uri: Option<String>,
+    registry_snapshot: Option<PathBuf>,
+    threshold_pp: Option<f64>,
+    scale: Option<String>,
+    direction: Option<String>,
+    verdict_table: Option<String>,
+    store_dir: Option<PathBuf>,
+    aws_endpoint_url: Option<String>,
+    mlflow_timeout_secs: Option<f64>,
+    mlflow_retries: Option<usize>,
+    mlflow_page_size: Option<u32>,
+}
+
+/// An invalid setting, named with every way to set it.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {setting} (--{flag}, {env}, or `{setting}` in the config file): {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub flag: String,
+    pub env: &'static str,
+    pub message: String,
+}
+
+fn invalid(setting: &'static str, env: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { setting, flag: setting.replace('_', "-"), env, message: message.into() }
+}
+
+/// Where the registry is.
+#[derive(Debug, Clone)]
+pub enum RegistrySource {
+    Mlflow(MlflowConfig),
+    Snapshot(PathBuf),
+}
+
+/// Where verdicts go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    Dynamo { table: String },
+    Files { dir: PathBuf },
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub registry: Option<RegistrySource>,
+    pub store: Option<StoreTarget>,
+    pub policy: Policy,
+    pub aws_endpoint_url: Option<String>,
+}
+
+impl SettingsArgs {
+    /// Validates flags and environment, filling gaps from the config file.
+    pub fn resolve(&self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let threshold_pp = self.threshold_pp.or(file.threshold_pp);
+        let mut policy = match threshold_pp {
+            Some(t) => Policy::with_threshold(t)
+                .map_err(|e| invalid("threshold_pp", "DELTAONE_THRESHOLD_PP", e.to_string()))?,
+            None => Policy::default(),
+        };
+        if let Some(text) = self.scale.clone().or(file.scale) {
+            policy.scale = Some(text.parse::<Scale>().map_err(|e| invalid("scale", "DELTAONE_SCALE", e.to_string()))?);
+        }
+        if let Some(text) = self.direction.clone().or(file.direction) {
+            policy.direction =
+                text.parse::<Direction>().map_err(|e| invalid("direction", "DELTAONE_DIRECTION", e.to_string()))?;
+        }
+
+        let timeout = self.mlflow_timeout_secs.or(file.mlflow_timeout_secs).unwrap_or(10.0);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(invalid(
+                "mlflow_timeout_secs",
+                "DELTAONE_MLFLOW_TIMEOUT_SECS",
+                format!("must be in (0, 3600], got {timeout}"),
+            ));
+        }
+        let retries = self.mlflow_retries.or(file.mlflow_retries).unwrap_or(3);
+        if retries > 10 {
+            return Err(invalid(
+                "mlflow_retries",
+                "DELTAONE_MLFLOW_RETRIES",
+                format!("must be at most 10, got {retries}"),
+            ));
+        }
+        let page_size = self.mlflow_page_size.or(file.mlflow_page_size).unwrap_or(1000);
+        if !(1..=200_000).contains(&page_size) {
+            return Err(invalid(
+                "mlflow_page_size",
+                "DELTAONE_MLFLOW_PAGE_SIZE",
+                format!("must be in 1..=200000, got {page_size}"),
+            ));
+        }
+
+        let mlflow_uri = self.mlflow_uri.clone().or(file.mlflow_uri).filter(|u| !u.trim().is_empty());
+        let snapshot = self.registry_snapshot.clone().or(file.registry_snapshot);
+        let registry = match (mlflow_uri, snapshot) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "registry_snapshot",
+                    "DELTAONE_REGISTRY_SNAPSHOT",
+                    "set either it or mlflow_uri, not both",
+                ));
+            }
+            (Some(uri), None) => {
+                let parsed = reqwest::Url::parse(&uri)
+                    .map_err(|e| invalid("mlflow_uri", "MLFLOW_TRACKING_URI", format!("{uri:?} is not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid(
+                        "mlflow_uri",
+                        "MLFLOW_TRACKING_URI",
+                        format!("{uri:?} must start with http:// or https://"),
+                    ));
+                }
+                let mut mlflow = MlflowConfig::new(uri);
+                mlflow.timeout = Duration::from_secs_f64(timeout);
+                mlflow.retries = retries;
+                mlflow.page_size = page_size;
+                mlflow.auth = auth_from_env();
+                Some(RegistrySource::Mlflow(mlflow))
+            }
+            (None, Some(path)) => Some(RegistrySource::Snapshot(path)),
+            (None, None) => None,
+        };
+
+        let table = self.verdict_table.clone().or(file.verdict_table).filter(|t| !t.trim().is_empty());
+        let dir = self.store_dir.clone().or(file.store_dir);
+        let store = match (table, dir) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("store_dir", "DELTAONE_STORE_DIR", "set either it or verdict_table, not both"));
+            }
+            (Some(table), None) => {
+                let valid = (3..=255).contains(&table.len())
+                    && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+                if !valid {
+                    return Err(invalid(
+                        "verdict_table",
+                        "DELTAONE_VERDICT_TABLE",
+                        format!("{table:?} is not a DynamoDB table name (3–255 of a-z A-Z 0-9 _ - .)"),
+                    ));
+                }
+                Some(StoreTarget::Dynamo { table })
+            }
+            (None, Some(dir)) => Some(StoreTarget::Files { dir }),
+            (None, None) => None,
+        };
+
+        let aws_endpoint_url = self.aws_endpoint_url.clone().or(file.aws_endpoint_url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &aws_endpoint_url {
+            reqwest::Url::parse(url)
+                .map_err(|e| invalid("aws_endpoint_url", "AWS_ENDPOINT_URL", format!("{url:?}: {e}")))?;
+        }
+        Ok(Settings { registry, store, policy, aws_endpoint_url })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid("config", "DELTAONE_CONFIG", format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| invalid("config", "DELTAONE_CONFIG", format!("{}: {e}", path.display())))
+}
+
+fn auth_from_env() -> MlflowAuth {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(token) = var("MLFLOW_TRACKING_TOKEN") {
+        return MlflowAuth::Bearer(token);
+    }
+    match (var("MLFLOW_TRACKING_USERNAME"), var("MLFLOW_TRACKING_PASSWORD")) {
+        (Some(username), Some(password)) => MlflowAuth::Basic { username, password },
+        _ => MlflowAuth::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn defaults_are_one_point_higher_is_better_and_no_store() {
+        let settings = SettingsArgs::default().resolve().unwrap();
+        assert_eq!(settings.policy, Policy::default());
+        assert!(settings.registry.is_none() && settings.store.is_none());
+    }
+
+    #[test]
+    fn errors_name_the_setting_flag_and_variable() {
+        let args = SettingsArgs { threshold_pp: Some(-1.0), ..Default::default() };
+        let message = args.resolve().unwrap_err().to_string();
+        assert!(message.contains("threshold_pp") && message.contains("--threshold-pp"), "{message}");
+        assert!(message.contains("DELTAONE_THRESHOLD_PP") && message.contains("negative"), "{message}");
+
+        let args = SettingsArgs { scale: Some("ratio".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("\"ratio\" is not one of: fraction, percent"));
+
+        let args = SettingsArgs { mlflow_uri: Some("localhost:5000".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("MLFLOW_TRACKING_URI"));
+
+        let args = SettingsArgs { verdict_table: Some("a b".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("not a DynamoDB table name"));
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_unknown_file_keys_are_rejected() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "threshold_pp = 2.5\nscale = \"percent\"\nstore_dir = \"/tmp/v\"").unwrap();
+        let args = SettingsArgs { config: Some(file.path().into()), threshold_pp: Some(0.5), ..Default::default() };
+        let settings = args.resolve().unwrap();
+        assert_eq!(settings.policy.threshold_pp().to_string(), "0.5");
+        assert_eq!(settings.policy.scale, Some(Scale::Percent));
+        assert_eq!(settings.store, Some(StoreTarget::Files { dir: "/tmp/v".into() }));
+
+        let mut bad = tempfile::NamedTempFile::new().unwrap();
+        writeln!(bad, "treshold_pp = 2").unwrap();
+        let message =
+            SettingsArgs { config: Some(bad.path().into()), ..Default::default() }.resolve().unwrap_err().to_string();
+        assert!(message.contains("treshold_pp"), "{message}");
+    }
+}

@@ -1,0 +1,262 @@
+//! Verdicts in DynamoDB.
+//!
+//! Table: partition key `model` (S), sort key `version` (N), so that "a model's verdicts, newest
+//! first" is one Query with `ScanIndexForward = false`. Each item also carries `outcome`,
+//! `achieved`, `delta_pp`, `baseline_version`, `metric`, `checked_at`, `written_back` for readers
+//! and filters, and `record`: the full [`VerdictRecord`] as JSON. A record is written with
+//! `attribute_not_exists(model)`, so a repeated or concurrent check never makes a second item.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TableStatus,
+};
+use deltaone::VersionNumber;
+
+use super::{Recorded, StoreError, VerdictRecord, VerdictStore};
+
+pub struct DynamoVerdictStore {
+    client: Client,
+    table: String,
+}
+
+const RETRYABLE_CODES: [&str; 6] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+];
+
+impl DynamoVerdictStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn sdk_error<E, R>(&self, operation: &str, err: SdkError<E, R>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let retryable = match &err {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE_CODES.contains(&code)),
+            _ => false,
+        };
+        StoreError::Backend {
+            store: self.describe(),
+            message: format!("{operation}: {}", DisplayErrorContext(&err)),
+            retryable,
+        }
+    }
+
+    fn key(model: &str, version: VersionNumber) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("model".to_owned(), AttributeValue::S(model.to_owned())),
+            ("version".to_owned(), AttributeValue::N(version.to_string())),
+        ])
+    }
+
+    fn item(record: &VerdictRecord) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
+        let v = &record.verdict;
+        let mut item = Self::key(&record.model, record.version);
+        item.insert("outcome".into(), AttributeValue::S(v.outcome.as_str().to_owned()));
+        item.insert("achieved".into(), AttributeValue::Bool(v.achieved()));
+        item.insert("checked_at".into(), AttributeValue::S(record.checked_at.clone()));
+        item.insert("written_back".into(), AttributeValue::Bool(record.written_back));
+        if let Some(delta) = v.delta_pp {
+            item.insert("delta_pp".into(), AttributeValue::S(delta.to_string()));
+        }
+        if let Some(b) = v.baseline_version {
+            item.insert("baseline_version".into(), AttributeValue::N(b.to_string()));
+        }
+        if let Some(m) = &v.metric {
+            item.insert("metric".into(), AttributeValue::S(m.clone()));
+        }
+        item.insert("record".into(), AttributeValue::S(serde_json::to_string(record)?));
+        Ok(item)
+    }
+
+    fn parse(&self, item: &HashMap<String, AttributeValue>) -> Result<VerdictRecord, StoreError> {
+        let field = |name: &str| item.get(name);
+        let model = field("model").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let version = field("version").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();
+        let corrupt = |message: String| StoreError::Corrupt {
+            store: self.describe(),
+            model: model.clone(),
+            version: version.clone(),
+            message,
+        };
+        let json =
+            field("record").and_then(|v| v.as_s().ok()).ok_or_else(|| corrupt("no `record` attribute".into()))?;
+        let mut record: VerdictRecord = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        // `written_back` is updated in place; the attribute is the truth.
+        if let Some(done) = field("written_back").and_then(|v| v.as_bool().ok()) {
+            record.written_back = *done;
+        }
+        Ok(record)
+    }
+
+    /// Creates the table (on-demand billing) unless it exists, and waits until it is active.
+    pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder().attribute_name("model").key_type(KeyType::Hash).build().expect("complete"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("version")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .expect("complete"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("model")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("complete"),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("version")
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .expect("complete"),
+            )
+            .send()
+            .await;
+        let created = match created {
+            Ok(_) => true,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => false,
+            Err(e) => return Err(self.sdk_error("CreateTable", e)),
+        };
+        for _ in 0..120 {
+            let described = self.client.describe_table().table_name(&self.table).send().await;
+            let status = described.map_err(|e| self.sdk_error("DescribeTable", e))?;
+            if status.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(created);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        Err(StoreError::Backend {
+            store: self.describe(),
+            message: "table did not become ACTIVE within 60 s".into(),
+            retryable: true,
+        })
+    }
+}
+
+#[async_trait]
+impl VerdictStore for DynamoVerdictStore {
+    async fn record(&self, record: &VerdictRecord) -> Result<Recorded, StoreError> {
+        let item = Self::item(record).map_err(|e| StoreError::Backend {
+            store: self.describe(),
+            message: format!("cannot encode the record: {e}"),
+            retryable: false,
+        })?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#model)")
+            .expression_attribute_names("#model", "model")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Recorded::New),
+            Err(SdkError::ServiceError(service))
+                if matches!(service.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                let PutItemError::ConditionalCheckFailedException(failed) = service.into_err() else { unreachable!() };
+                let existing = match failed.item() {
+                    Some(item) => Some(self.parse(item)?),
+                    None => self.get(&record.model, record.version).await?,
+                };
+                existing.map(|r| Recorded::Existing(Box::new(r))).ok_or_else(|| StoreError::Backend {
+                    store: self.describe(),
+                    message: format!("{} version {} exists but could not be read back", record.model, record.version),
+                    retryable: true,
+                })
+            }
+            Err(e) => Err(self.sdk_error("PutItem", e)),
+        }
+    }
+
+    async fn mark_written_back(&self, model: &str, version: VersionNumber) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(model, version)))
+            .update_expression("SET written_back = :done")
+            .condition_expression("attribute_exists(#model)")
+            .expression_attribute_names("#model", "model")
+            .expression_attribute_values(":done", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| self.sdk_error("UpdateItem", e))
+    }
+
+    async fn get(&self, model: &str, version: VersionNumber) -> Result<Option<VerdictRecord>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(model, version)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?;
+        got.item().map(|item| self.parse(item)).transpose()
+    }
+
+    async fn history(&self, model: &str, limit: usize) -> Result<Vec<VerdictRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        while records.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#model = :model")
+                .expression_attribute_names("#model", "model")
+                .expression_attribute_values(":model", AttributeValue::S(model.to_owned()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX).min(1000))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.sdk_error("Query", e))?;
+            for item in page.items() {
+                records.push(self.parse(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        records.truncate(limit);
+        Ok(records)
+    }
+
+    fn describe(&self) -> String {
+        format!("DynamoDB table {}", self.table)
+    }
+}

@@ -1,0 +1,68 @@
+//! The verdict store port: one record per (model, candidate version), written at most once.
+//!
+//! Adapters: [`dynamo::DynamoVerdictStore`] (production) and [`file::FileVerdictStore`] (the
+//! embedded default, and anyone without AWS).
+
+pub mod dynamo;
+pub mod file;
+
+use async_trait::async_trait;
+use deltaone::{Verdict, VersionNumber};
+use serde::{Deserialize, Serialize};
+
+/// A stored verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictRecord {
+    pub model: String,
+    pub version: VersionNumber,
+    /// When the check ran, RFC 3339 UTC.
+    pub checked_at: String,
+    /// The candidate version's MLflow run, where it has one (the write-back logs metrics to it).
+    #[serde(default)]
+    pub run_id: Option<String>,
+    pub verdict: Verdict,
+    /// Whether the registry write-back (tags, metrics) has completed for this record.
+    #[serde(default)]
+    pub written_back: bool,
+}
+
+/// What [`VerdictStore::record`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// This call wrote the record.
+    New,
+    /// A record for the same (model, version) already existed; it is returned unchanged.
+    Existing(Box<VerdictRecord>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("verdict store {store}: {message}")]
+    Backend { store: String, message: String, retryable: bool },
+    #[error("verdict store {store} holds an unreadable record for {model} version {version}: {message}")]
+    Corrupt { store: String, model: String, version: String, message: String },
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Backend { retryable: true, .. })
+    }
+}
+
+#[async_trait]
+pub trait VerdictStore: Send + Sync {
+    /// Stores `record` unless a record for its (model, version) exists — atomically, so that
+    /// concurrent calls for the same version make exactly one record.
+    async fn record(&self, record: &VerdictRecord) -> Result<Recorded, StoreError>;
+
+    /// Marks the record's registry write-back as done.
+    async fn mark_written_back(&self, model: &str, version: VersionNumber) -> Result<(), StoreError>;
+
+    async fn get(&self, model: &str, version: VersionNumber) -> Result<Option<VerdictRecord>, StoreError>;
+
+    /// The model's verdicts, newest version first, at most `limit`.
+    async fn history(&self, model: &str, limit: usize) -> Result<Vec<VerdictRecord>, StoreError>;
+
+    /// A short description for messages ("DynamoDB table t", "directory d").
+    fn describe(&self) -> String;
+}
