@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn orders_numerically_not_lexically() {
-        let mut versions = vec![v("9"), v("10"), v("1"), v("100"), v("2")];
+        let mut versions = [v("9"), v("10"), v("1"), v("100"), v("2")];
         versions.sort();
         let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["1", "2", "9", "10", "100"]);

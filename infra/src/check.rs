@@ -83,6 +83,16 @@ pub struct Checker {
     policy: Policy,
 }
 
+/// How long a recorded verdict may wait for its write-back before another check completes it.
+pub const WRITE_BACK_TAKEOVER: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn is_stale(checked_at: &str) -> bool {
+    match OffsetDateTime::parse(checked_at, &Rfc3339) {
+        Ok(at) => OffsetDateTime::now_utc() - at > WRITE_BACK_TAKEOVER,
+        Err(_) => true,
+    }
+}
+
 pub fn now_rfc3339() -> String {
     OffsetDateTime::now_utc().format(&Rfc3339).expect("UTC timestamps always format")
 }
@@ -173,11 +183,14 @@ impl Checker {
             Recorded::New => (record, Stored::New),
             Recorded::Existing(existing) => (*existing, Stored::Existing),
         };
-        let wrote_back = if record.written_back {
-            false
-        } else {
+        // The check that recorded the verdict writes it back. Another check finding the record
+        // unfinished takes over only once it is stale: its writer has most likely died.
+        let takes_over = stored == Stored::Existing && is_stale(&record.checked_at);
+        let wrote_back = if !record.written_back && (stored == Stored::New || takes_over) {
             self.write_back(store.as_ref(), &record).await?;
             true
+        } else {
+            false
         };
         tracing::info!(
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
@@ -203,5 +216,94 @@ impl Checker {
         self.registry.write_back(&write).await?;
         store.mark_written_back(&record.model, record.version).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::SAMPLE_REGISTRY;
+    use crate::registry::SnapshotRegistry;
+    use crate::store::file::FileVerdictStore;
+    use deltaone::Outcome;
+
+    fn setup() -> (Arc<SnapshotRegistry>, Arc<FileVerdictStore>, Checker, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Arc::new(SnapshotRegistry::from_json(SAMPLE_REGISTRY).unwrap());
+        let store = Arc::new(FileVerdictStore::new(dir.path()));
+        let checker = Checker::new(registry.clone(), Some(store.clone()), Policy::default());
+        (registry, store, checker, dir)
+    }
+
+    fn request(model: &str) -> CheckRequest {
+        CheckRequest { model: model.into(), version: None, dry_run: false }
+    }
+
+    #[tokio::test]
+    async fn first_check_records_and_writes_back_a_repeat_changes_nothing() {
+        let (registry, store, checker, _dir) = setup();
+        let first = checker.check(&request("fraud-detector")).await.unwrap();
+        assert_eq!((first.stored, first.wrote_back), (Stored::New, true));
+        let second = checker.check(&request("fraud-detector")).await.unwrap();
+        assert_eq!((second.stored, second.wrote_back), (Stored::Existing, false));
+        assert_eq!(second.checked_at, first.checked_at);
+        assert_eq!(registry.written().len(), 1);
+        let record = store.get("fraud-detector", VersionNumber::new(3).unwrap()).await.unwrap().unwrap();
+        assert!(record.written_back);
+        assert_eq!(record.run_id.as_deref(), Some("frauddetecto00000000000000000003"));
+    }
+
+    #[tokio::test]
+    async fn an_unfinished_write_back_is_completed_once_stale_and_left_alone_while_fresh() {
+        let (registry, store, checker, _dir) = setup();
+        let verdict = checker.decide("fraud-detector", None).await.unwrap();
+        let version = verdict.candidate_version.unwrap();
+        let mut record = VerdictRecord {
+            model: "fraud-detector".into(),
+            version,
+            checked_at: now_rfc3339(),
+            run_id: None,
+            verdict,
+            written_back: false,
+        };
+        // Fresh: another check is presumably writing back right now.
+        store.record(&record).await.unwrap();
+        let report = checker.check(&request("fraud-detector")).await.unwrap();
+        assert_eq!((report.stored, report.wrote_back), (Stored::Existing, false));
+        assert!(registry.written().is_empty());
+
+        // Stale: the writer died; this check finishes the job with the stored values.
+        let dir2 = tempfile::tempdir().unwrap();
+        let store2 = Arc::new(FileVerdictStore::new(dir2.path()));
+        record.checked_at = "2020-01-01T00:00:00Z".into();
+        store2.record(&record).await.unwrap();
+        let checker2 = Checker::new(registry.clone(), Some(store2.clone()), Policy::default());
+        let report = checker2.check(&request("fraud-detector")).await.unwrap();
+        assert!(report.wrote_back);
+        assert_eq!(registry.written()[0].checked_at, "2020-01-01T00:00:00Z");
+        assert!(store2.get("fraud-detector", version).await.unwrap().unwrap().written_back);
+    }
+
+    #[tokio::test]
+    async fn dry_run_needs_no_store_and_a_real_run_does() {
+        let registry = Arc::new(SnapshotRegistry::from_json(SAMPLE_REGISTRY).unwrap());
+        let checker = Checker::new(registry.clone(), None, Policy::default());
+        let dry = CheckRequest { dry_run: true, ..request("churn-predictor") };
+        let report = checker.check(&dry).await.unwrap();
+        assert_eq!((report.verdict.outcome, report.stored), (Outcome::NotAchieved, Stored::DryRun));
+        assert!(matches!(checker.check(&request("churn-predictor")).await, Err(CheckError::NoStore)));
+        assert!(registry.written().is_empty());
+    }
+
+    #[tokio::test]
+    async fn verdicts_without_a_comparison_are_recorded_but_not_written_back() {
+        let (registry, store, checker, _dir) = setup();
+        let report = checker.check(&request("recsys-ranker")).await.unwrap();
+        assert_eq!(
+            (report.verdict.outcome, report.stored, report.wrote_back),
+            (Outcome::NoBaseline, Stored::New, false)
+        );
+        assert!(registry.written().is_empty());
+        assert!(store.get("recsys-ranker", VersionNumber::new(1).unwrap()).await.unwrap().unwrap().written_back);
     }
 }

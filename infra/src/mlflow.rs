@@ -70,6 +70,10 @@ pub enum MlflowError {
     NotFound { what: String },
     #[error("MLflow rejected {endpoint} with HTTP {status} {code}: {message}")]
     Rejected { endpoint: String, status: u16, code: String, message: String },
+    /// A concurrent write to the same row lost a race inside MLflow's database (its tag upsert is
+    /// not atomic: sqlite says "UNIQUE constraint failed", PostgreSQL "duplicate key"). Retrying works.
+    #[error("MLflow write conflict on {endpoint} (after retries): {message}")]
+    Conflict { endpoint: String, message: String },
     #[error("MLflow failed {endpoint} with HTTP {status} (after retries): {message}")]
     Server { endpoint: String, status: u16, message: String },
     #[error("MLflow did not answer {endpoint} within {timeout:?} (after retries)")]
@@ -86,7 +90,7 @@ impl MlflowError {
     /// Whether trying again later may succeed (server trouble, overload, network).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Server { .. } | Self::Timeout { .. } | Self::Unreachable { .. } => true,
+            Self::Server { .. } | Self::Timeout { .. } | Self::Unreachable { .. } | Self::Conflict { .. } => true,
             Self::Rejected { status, .. } => *status == 429,
             Self::NotFound { .. } | Self::Decode { .. } | Self::Config(_) => false,
         }
@@ -337,6 +341,8 @@ impl MlflowClient {
         let code = api.map(|a| a.error_code).unwrap_or_default();
         Err(if status.is_server_error() {
             MlflowError::Server { endpoint: endpoint.to_owned(), status: status.as_u16(), message }
+        } else if message.contains("UNIQUE constraint failed") || message.contains("duplicate key value") {
+            MlflowError::Conflict { endpoint: endpoint.to_owned(), message }
         } else if status == StatusCode::NOT_FOUND || code == "RESOURCE_DOES_NOT_EXIST" {
             MlflowError::NotFound { what: message }
         } else {

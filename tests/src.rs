@@ -1,1 +1,0 @@
-//! System tests live in `tests/`; this library is empty on purpose (a package needs a target).

@@ -1,0 +1,196 @@
+//! Harness for the system tests: the local stack's endpoints (started once per run by
+//! `tests/run.sh`), unique names so tests run in parallel, and MLflow fixtures made over REST.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use deltaone_infra::mlflow::{MlflowClient, MlflowConfig};
+use serde_json::{Value, json};
+
+/// Endpoints of the running local stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub moto_url: String,
+    pub mlflow_url: String,
+}
+
+impl Stack {
+    /// Reads the endpoints `tests/run.sh` exports. Fails loudly (never skips) without them.
+    pub fn get() -> Self {
+        let var = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| {
+                panic!("{name} is not set: system tests need the local stack; run them with `bash tests/run.sh`")
+            })
+        };
+        Self { moto_url: var("DELTAONE_TEST_MOTO_URL"), mlflow_url: var("DELTAONE_TEST_MLFLOW_URL") }
+    }
+
+    pub fn mlflow_client(&self) -> MlflowClient {
+        let mut config = MlflowConfig::new(&self.mlflow_url);
+        config.page_size = 200;
+        MlflowClient::new(config).expect("valid MLflow config")
+    }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = deltaone_infra::aws::sdk_config(Some(&self.moto_url)).await;
+        aws_sdk_dynamodb::Client::new(&config)
+    }
+
+    pub fn mlflow(&self) -> MlflowFixtures {
+        MlflowFixtures { http: reqwest::Client::new(), base: format!("{}/api/2.0/mlflow", self.mlflow_url) }
+    }
+}
+
+/// A name no other test (or earlier run against the same servers) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{prefix}-{}-{}-{nanos:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Creates registry content through MLflow's REST API, as a user's pipeline would.
+#[derive(Clone)]
+pub struct MlflowFixtures {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// One version to create: its tags and, optionally, a run with metrics.
+#[derive(Debug, Clone, Default)]
+pub struct NewVersion {
+    pub tags: Vec<(String, String)>,
+    pub metrics: Option<Vec<(String, f64)>>,
+}
+
+impl NewVersion {
+    pub fn tagged(tags: &[(&str, &str)]) -> Self {
+        Self { tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), metrics: None }
+    }
+
+    pub fn with_run(metrics: &[(&str, f64)]) -> Self {
+        Self { tags: Vec::new(), metrics: Some(metrics.iter().map(|(k, v)| (k.to_string(), *v)).collect()) }
+    }
+
+    pub fn tag(mut self, key: &str, value: &str) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+}
+
+fn tags_json(tags: &[(String, String)]) -> Value {
+    Value::Array(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect())
+}
+
+impl MlflowFixtures {
+    pub async fn post(&self, endpoint: &str, body: Value) -> Value {
+        for attempt in 0..5 {
+            let response = self.http.post(format!("{}/{endpoint}", self.base)).json(&body).send().await;
+            match response {
+                Ok(r) if r.status().is_success() => return r.json().await.expect("MLflow answers JSON"),
+                // sqlite under concurrent writers: "database is locked" comes back as a 5xx.
+                Ok(r) if r.status().is_server_error() && attempt < 4 => {}
+                Ok(r) => panic!("{endpoint} {body}: HTTP {} {}", r.status(), r.text().await.unwrap_or_default()),
+                Err(e) if attempt < 4 => eprintln!("{endpoint}: {e}; retrying"),
+                Err(e) => panic!("{endpoint}: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200 * (attempt + 1))).await;
+        }
+        unreachable!()
+    }
+
+    pub async fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Value {
+        let r = self.http.get(format!("{}/{endpoint}", self.base)).query(query).send().await.expect("MLflow reachable");
+        assert!(r.status().is_success(), "{endpoint}: HTTP {}", r.status());
+        r.json().await.expect("MLflow answers JSON")
+    }
+
+    pub async fn create_model(&self, name: &str, tags: &[(&str, &str)]) {
+        let tags: Vec<(String, String)> = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.post("registered-models/create", json!({"name": name, "tags": tags_json(&tags)})).await;
+    }
+
+    pub async fn create_experiment(&self, name: &str) -> String {
+        let reply = self.post("experiments/create", json!({"name": name})).await;
+        reply["experiment_id"].as_str().expect("experiment id").to_owned()
+    }
+
+    pub async fn create_run(&self, experiment_id: &str, metrics: &[(String, f64)]) -> String {
+        let reply = self.post("runs/create", json!({"experiment_id": experiment_id})).await;
+        let run_id = reply["run"]["info"]["run_id"].as_str().expect("run id").to_owned();
+        for (key, value) in metrics {
+            let value = if value.is_finite() { json!(value) } else { json!(value.to_string()) };
+            self.post(
+                "runs/log-metric",
+                json!({"run_id": run_id, "key": key, "value": value, "timestamp": 1, "step": 0}),
+            )
+            .await;
+        }
+        run_id
+    }
+
+    /// Creates a model with `versions` in order (version 1 first). Returns the run id of each.
+    pub async fn create_model_with_versions(
+        &self,
+        name: &str,
+        model_tags: &[(&str, &str)],
+        versions: &[NewVersion],
+    ) -> Vec<Option<String>> {
+        self.create_model(name, model_tags).await;
+        let experiment = self.create_experiment(&format!("{name}-runs")).await;
+        let mut runs = Vec::new();
+        for v in versions {
+            runs.push(self.create_version(name, &experiment, v).await);
+        }
+        runs
+    }
+
+    pub async fn create_version(&self, name: &str, experiment: &str, v: &NewVersion) -> Option<String> {
+        let run_id = match &v.metrics {
+            Some(metrics) => Some(self.create_run(experiment, metrics).await),
+            None => None,
+        };
+        let mut body = json!({"name": name, "source": format!("s3://models/{name}"), "tags": tags_json(&v.tags)});
+        if let Some(run) = &run_id {
+            body["run_id"] = json!(run);
+        }
+        self.post("model-versions/create", body).await;
+        run_id
+    }
+
+    pub async fn version_tags(&self, name: &str, version: u64) -> std::collections::BTreeMap<String, String> {
+        let reply = self.get("model-versions/get", &[("name", name), ("version", &version.to_string())]).await;
+        reply["model_version"]["tags"]
+            .as_array()
+            .map(|tags| {
+                tags.iter()
+                    .map(|t| (t["key"].as_str().unwrap_or("").to_owned(), t["value"].as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn run_metrics(&self, run_id: &str) -> std::collections::BTreeMap<String, f64> {
+        let reply = self.get("runs/get", &[("run_id", run_id)]).await;
+        reply["run"]["data"]["metrics"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .map(|m| (m["key"].as_str().unwrap_or("").to_owned(), m["value"].as_f64().unwrap_or(f64::NAN)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Path of the `deltaone` binary that cargo built next to this test binary.
+pub fn deltaone_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let bin = dir.join(format!("deltaone{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not built: run the tests with `bash tests/run.sh` (it builds the workspace)",
+        bin.display()
+    );
+    bin
+}
