@@ -1,0 +1,87 @@
+//! Data drift statistics: does the current data of a column still look like the reference data?
+//!
+//! Everything here is a pure function over values or counts; the numbers agree with SciPy and
+//! NumPy (checked against fixtures that `bench/reference/drift_reference.py` generates).
+//!
+//! * Numeric columns ([`NumericDrift`]): the two-sample Kolmogorov–Smirnov test
+//!   ([`ks_two_sample`], as `scipy.stats.ks_2samp`), the Wasserstein-1 distance, raw and
+//!   normalised by the reference standard deviation ([`normalised_wasserstein`]), and the population
+//!   stability index and Jensen–Shannon distance over bins ([`Binning`], [`Shares`]).
+//! * Categorical columns ([`CategoricalDrift`]): the chi-square test of the 2×k contingency table
+//!   ([`chi_square_contingency`], as `scipy.stats.chi2_contingency`), PSI and Jensen–Shannon
+//!   distance over the category shares, and the categories that appeared or vanished.
+//! * Data quality ([`DataQuality`]): nulls, NaN and infinities are counted and kept out of the
+//!   statistics, which take finite values only ([`NumericSample`]).
+//! * Decisions ([`ColumnDrift`], [`DatasetDrift`]): whether a score means drift, per column, and
+//!   whether enough columns drifted for the dataset to count as drifted.
+
+mod binning;
+mod categorical;
+mod decision;
+mod kolmogorov;
+mod ks;
+mod numeric;
+mod quality;
+mod sample;
+mod shares;
+mod wasserstein;
+
+#[cfg(test)]
+mod reference_tests;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use binning::{BinLayout, BinnedShares, Binning, DEFAULT_QUANTILE_BINS, EVIDENTLY_MAX_DISTINCT_VALUES, bin_shares};
+pub use categorical::{CategoricalDrift, ChiSquareTest, chi_square_contingency};
+pub use decision::{
+    ColumnDrift, DEFAULT_DATASET_DRIFT_SHARE, DEFAULT_DISTANCE_THRESHOLD, DEFAULT_P_VALUE_THRESHOLD,
+    DEFAULT_PSI_THRESHOLD, DatasetDrift, DriftMethod, DriftScore,
+};
+pub use kolmogorov::kolmogorov_sf;
+pub use ks::{KS_EXACT_MAX_SAMPLE_SIZE, KsMethod, KsTest, ks_two_sample};
+pub use numeric::NumericDrift;
+pub use quality::DataQuality;
+pub use sample::{NumericSample, SummaryStats, quantile_sorted};
+pub use shares::{Shares, fill_empty_shares};
+pub use wasserstein::{WASSERSTEIN_MIN_STD, WassersteinDistance, normalised_wasserstein, wasserstein_distance};
+
+/// Which of the two datasets a value or an error belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The baseline the column is compared against.
+    Reference,
+    /// The data being checked for drift.
+    Current,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Side::Reference => "reference",
+            Side::Current => "current",
+        })
+    }
+}
+
+/// Why a drift statistic cannot be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DriftError {
+    /// No (finite) values, or all category counts zero, on one side.
+    #[error("the {side} sample is empty")]
+    EmptySample { side: Side },
+    /// NaN or an infinity among values that must be finite (count those with [`DataQuality`]).
+    #[error("the {side} sample has a non-finite value ({value}) at index {index}")]
+    NonFiniteValue { side: Side, index: usize, value: f64 },
+    /// A binning needs at least one bin.
+    #[error("at least one bin is needed")]
+    NoBins,
+    /// Reference and current shares or counts must cover the same bins or categories.
+    #[error("{reference} reference bins/categories but {current} current ones")]
+    LengthMismatch { reference: usize, current: usize },
+    /// Shares must be finite and non-negative.
+    #[error("the {side} shares have an invalid value ({value}) at index {index}")]
+    InvalidShare { side: Side, index: usize, value: f64 },
+}
