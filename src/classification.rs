@@ -1,0 +1,805 @@
+//! Binary-classification metrics, computed in one streaming pass and equal to scikit-learn's.
+//!
+//! Feed a [`ClassificationAccumulator`] row by row ([`push_score`], [`push_prediction`]) or by
+//! column slices, as they come out of an Arrow record batch ([`extend_scores`],
+//! [`extend_predictions`]), then [`finish`] it into [`ClassificationMetrics`]. Every value agrees
+//! with scikit-learn (checked against fixtures that `bench/reference/classification_reference.py`
+//! generates, within 1e-12 absolute; the confusion-matrix metrics are bit-identical):
+//!
+//! | field       | scikit-learn (defaults: binary, `pos_label=1`, `zero_division="warn"`) |
+//! |-------------|--------------------------------------------------------------------------|
+//! | `accuracy`  | `accuracy_score(y_true, y_pred)`                                         |
+//! | `precision` | `precision_score(y_true, y_pred)`                                        |
+//! | `recall`    | `recall_score(y_true, y_pred)`                                           |
+//! | `f1`        | `f1_score(y_true, y_pred)`                                               |
+//! | `auroc`     | `roc_auc_score(y_true, y_score)`                                         |
+//! | `log_loss`  | `log_loss(y_true, y_score)`                                              |
+//!
+//! **Predictions from scores**: a row is predicted positive when `score >= threshold` (default
+//! [`DEFAULT_THRESHOLD`], 0.5), so a score *equal* to the threshold counts as positive. (A
+//! scikit-learn classifier's own `predict` labels a probability of exactly 0.5 negative; pass a
+//! threshold one ulp above 0.5 to reproduce that.)
+//!
+//! **Zero division**: as scikit-learn's default `zero_division="warn"`, a metric whose
+//! denominator is zero is 0.0 — precision with no predicted positive, recall with no actual
+//! positive, F1 when there are neither (no warning is emitted; the counts in
+//! [`ClassificationMetrics::counts`] show the case).
+//!
+//! **AUROC** is the area under the ROC curve over the distinct score thresholds, computed as the
+//! Mann–Whitney statistic with tied scores counting one half, which is the same number: twice
+//! U is summed exactly in integers and divided once by `2 · positives · negatives`. It is `None`
+//! when only one class is present (scikit-learn 1.9 returns NaN with an `UndefinedMetricWarning`
+//! there; older releases raise) and for hard predictions.
+//!
+//! **Log-loss** is the mean of `−ln(clip(p))` with `p` the score for positive rows and
+//! `1 − score` for negative rows, clipped to `[ε, 1 − ε]`, `ε = f64::EPSILON` (as scikit-learn
+//! 1.9, which clips to `np.finfo(y_proba.dtype).eps` after building the columns `[1 − p, p]`;
+//! a score of exactly 0 or 1 on the wrong class costs `−ln ε ≈ 36.04`). The per-row terms are
+//! summed with Neumaier compensation. It is `None` for hard predictions. With a single class
+//! scikit-learn raises unless given `labels=[0, 1]`; the value here equals that call's.
+//!
+//! **Memory**: the confusion counts and the log-loss sum take O(1) memory. AUROC needs every
+//! score: the accumulator keeps 8 bytes per scored row (each score, in one vector per class; up
+//! to twice that while a vector grows), and [`finish`] sorts a copy of them (another 8 bytes per
+//! row, transiently; [`into_metrics`] sorts in place instead). Hard predictions keep nothing.
+//!
+//! Scores are `f64`; a model that emits `f32` probabilities should widen them before pushing
+//! (scikit-learn would clip `f32` input with the larger `f32` epsilon).
+//!
+//! [`push_score`]: ClassificationAccumulator::push_score
+//! [`push_prediction`]: ClassificationAccumulator::push_prediction
+//! [`extend_scores`]: ClassificationAccumulator::extend_scores
+//! [`extend_predictions`]: ClassificationAccumulator::extend_predictions
+//! [`finish`]: ClassificationAccumulator::finish
+//! [`into_metrics`]: ClassificationAccumulator::into_metrics
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The threshold a score must reach (`score >= threshold`) to be predicted positive, by default.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// Log-loss clips probabilities to `[LOG_LOSS_EPS, 1 − LOG_LOSS_EPS]` (scikit-learn's
+/// `np.finfo(np.float64).eps`).
+pub const LOG_LOSS_EPS: f64 = f64::EPSILON;
+
+/// What the rows of an accumulator are: probability scores or hard predicted labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    /// Probabilities of the positive class, in `[0, 1]`.
+    Scores,
+    /// Predicted labels.
+    Predictions,
+}
+
+impl fmt::Display for InputKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InputKind::Scores => "scores",
+            InputKind::Predictions => "hard predictions",
+        })
+    }
+}
+
+/// Why rows cannot be accepted, or metrics cannot be computed. Row indices count from 0 over
+/// all rows pushed into the accumulator, across calls.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetricInputError {
+    /// The threshold must be a number in `[0, 1]`.
+    #[error("the threshold {value} is not a number in [0, 1]")]
+    InvalidThreshold { value: f64 },
+    /// NaN or an infinity as a score.
+    #[error("the score at row {row} is not finite ({value})")]
+    NonFiniteScore { row: u64, value: f64 },
+    /// A score below 0 or above 1.
+    #[error("the score at row {row} is outside [0, 1] ({value})")]
+    ScoreOutOfRange { row: u64, value: f64 },
+    /// The label and score (or prediction) slices of one batch differ in length.
+    #[error("{labels} labels but {values} scores or predictions")]
+    LengthMismatch { labels: usize, values: usize },
+    /// Scores and hard predictions cannot be mixed in one accumulator.
+    #[error("cannot mix {got} with {expected} (row {row})")]
+    MixedInputs { row: u64, expected: InputKind, got: InputKind },
+    /// No rows: no metric is defined.
+    #[error("no rows: classification metrics need at least one row")]
+    Empty,
+}
+
+/// The confusion matrix of a binary classification (positive = `true`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfusionCounts {
+    pub true_positives: u64,
+    pub false_positives: u64,
+    pub true_negatives: u64,
+    pub false_negatives: u64,
+}
+
+impl ConfusionCounts {
+    /// All rows.
+    pub fn rows(&self) -> u64 {
+        self.true_positives + self.false_positives + self.true_negatives + self.false_negatives
+    }
+
+    /// Rows whose true label is positive.
+    pub fn positives(&self) -> u64 {
+        self.true_positives + self.false_negatives
+    }
+
+    /// Rows whose true label is negative.
+    pub fn negatives(&self) -> u64 {
+        self.true_negatives + self.false_positives
+    }
+
+    fn add(&mut self, label: bool, predicted: bool) {
+        match (label, predicted) {
+            (true, true) => self.true_positives += 1,
+            (false, true) => self.false_positives += 1,
+            (false, false) => self.true_negatives += 1,
+            (true, false) => self.false_negatives += 1,
+        }
+    }
+}
+
+/// `numerator / denominator`, or 0.0 when the denominator is 0 (scikit-learn's
+/// `zero_division="warn"`). Both are exact in `f64` below 2^53, so the one division is correctly
+/// rounded, as NumPy's is.
+fn ratio_or_zero(numerator: u64, denominator: u64) -> f64 {
+    if denominator == 0 { 0.0 } else { numerator as f64 / denominator as f64 }
+}
+
+/// Metrics of a binary classification; see the [module documentation](self) for definitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationMetrics {
+    /// Number of rows.
+    pub rows: u64,
+    /// Rows whose true label is positive.
+    pub positives: u64,
+    /// The threshold that turned scores into predictions (`None` for hard predictions).
+    pub threshold: Option<f64>,
+    /// The confusion matrix behind accuracy, precision, recall and F1.
+    pub counts: ConfusionCounts,
+    pub accuracy: f64,
+    /// 0.0 when nothing is predicted positive.
+    pub precision: f64,
+    /// 0.0 when no row is positive.
+    pub recall: f64,
+    /// 0.0 when no row is positive or predicted positive.
+    pub f1: f64,
+    /// `None` for hard predictions, or when all rows have the same true label.
+    pub auroc: Option<f64>,
+    /// `None` for hard predictions.
+    pub log_loss: Option<f64>,
+}
+
+impl ClassificationMetrics {
+    /// A metric by name: `accuracy`, `precision`, `recall`, `f1`, `auroc` (alias `roc_auc`) or
+    /// `log_loss`; scikit-learn's function names (`accuracy_score`, `precision_score`,
+    /// `recall_score`, `f1_score`, `roc_auc_score`) are accepted too. `None` for an unknown name
+    /// or a metric without a value (AUROC of one class, AUROC and log-loss of hard predictions).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        match name {
+            "accuracy" | "accuracy_score" => Some(self.accuracy),
+            "precision" | "precision_score" => Some(self.precision),
+            "recall" | "recall_score" => Some(self.recall),
+            "f1" | "f1_score" => Some(self.f1),
+            "auroc" | "roc_auc" | "roc_auc_score" => self.auroc,
+            "log_loss" => self.log_loss,
+            _ => None,
+        }
+    }
+}
+
+/// A compensated (Neumaier) sum: its error does not grow with the number of terms.
+#[derive(Debug, Clone, Copy, Default)]
+struct NeumaierSum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl NeumaierSum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.compensation += (self.sum - t) + x;
+        } else {
+            self.compensation += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    fn total(&self) -> f64 {
+        self.sum + self.compensation
+    }
+}
+
+/// Streams rows of a binary classification into the counts and sums its metrics need.
+///
+/// An accumulator takes either scores ([`push_score`](Self::push_score),
+/// [`extend_scores`](Self::extend_scores)) or hard predictions
+/// ([`push_prediction`](Self::push_prediction), [`extend_predictions`](Self::extend_predictions)),
+/// not both. A rejected row or batch leaves the accumulator unchanged.
+#[derive(Debug, Clone)]
+pub struct ClassificationAccumulator {
+    threshold: f64,
+    kind: Option<InputKind>,
+    counts: ConfusionCounts,
+    /// Scores of positive rows, then of negative rows (unsorted).
+    positive_scores: Vec<f64>,
+    negative_scores: Vec<f64>,
+    log_loss_sum: NeumaierSum,
+}
+
+impl Default for ClassificationAccumulator {
+    /// An empty accumulator with the [`DEFAULT_THRESHOLD`].
+    fn default() -> Self {
+        Self {
+            threshold: DEFAULT_THRESHOLD,
+            kind: None,
+            counts: ConfusionCounts::default(),
+            positive_scores: Vec::new(),
+            negative_scores: Vec::new(),
+            log_loss_sum: NeumaierSum::default(),
+        }
+    }
+}
+
+impl ClassificationAccumulator {
+    /// An empty accumulator that predicts positive when `score >= threshold`; the threshold must
+    /// be in `[0, 1]`. (It does not matter for hard predictions.)
+    pub fn new(threshold: f64) -> Result<Self, MetricInputError> {
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(MetricInputError::InvalidThreshold { value: threshold });
+        }
+        Ok(Self { threshold, ..Self::default() })
+    }
+
+    /// The threshold turning scores into predictions.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Rows accepted so far.
+    pub fn rows(&self) -> u64 {
+        self.counts.rows()
+    }
+
+    /// One row: its true label and the predicted probability that it is positive.
+    pub fn push_score(&mut self, label: bool, score: f64) -> Result<(), MetricInputError> {
+        let row = self.rows();
+        self.check_kind(InputKind::Scores, row)?;
+        check_score(row, score)?;
+        self.add_score(label, score);
+        Ok(())
+    }
+
+    /// A batch of rows: true labels and scores, index for index. Either every row is accepted
+    /// or none (the error names the first bad row).
+    pub fn extend_scores(&mut self, labels: &[bool], scores: &[f64]) -> Result<(), MetricInputError> {
+        if labels.len() != scores.len() {
+            return Err(MetricInputError::LengthMismatch { labels: labels.len(), values: scores.len() });
+        }
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let first_row = self.rows();
+        self.check_kind(InputKind::Scores, first_row)?;
+        for (row, &score) in (first_row..).zip(scores) {
+            check_score(row, score)?;
+        }
+        let positives = labels.iter().filter(|&&label| label).count();
+        self.positive_scores.reserve(positives);
+        self.negative_scores.reserve(labels.len() - positives);
+        for (&label, &score) in labels.iter().zip(scores) {
+            self.add_score(label, score);
+        }
+        Ok(())
+    }
+
+    /// One row: its true label and the predicted label. Fails only if scores were pushed before.
+    pub fn push_prediction(&mut self, label: bool, predicted: bool) -> Result<(), MetricInputError> {
+        self.check_kind(InputKind::Predictions, self.rows())?;
+        self.kind = Some(InputKind::Predictions);
+        self.counts.add(label, predicted);
+        Ok(())
+    }
+
+    /// A batch of rows: true and predicted labels, index for index; all or none are accepted.
+    pub fn extend_predictions(&mut self, labels: &[bool], predicted: &[bool]) -> Result<(), MetricInputError> {
+        if labels.len() != predicted.len() {
+            return Err(MetricInputError::LengthMismatch { labels: labels.len(), values: predicted.len() });
+        }
+        for (&label, &predicted) in labels.iter().zip(predicted) {
+            self.push_prediction(label, predicted)?;
+        }
+        Ok(())
+    }
+
+    /// The metrics of all rows so far. The accumulator stays usable; AUROC sorts a copy of the
+    /// scores (see [`into_metrics`](Self::into_metrics) to avoid the copy).
+    pub fn finish(&self) -> Result<ClassificationMetrics, MetricInputError> {
+        let auroc = match self.kind {
+            Some(InputKind::Scores) => auroc_of(&mut self.positive_scores.clone(), &mut self.negative_scores.clone()),
+            _ => None,
+        };
+        self.metrics(auroc)
+    }
+
+    /// As [`finish`](Self::finish), sorting the kept scores in place instead of copying them.
+    pub fn into_metrics(mut self) -> Result<ClassificationMetrics, MetricInputError> {
+        let auroc = match self.kind {
+            Some(InputKind::Scores) => auroc_of(&mut self.positive_scores, &mut self.negative_scores),
+            _ => None,
+        };
+        self.metrics(auroc)
+    }
+
+    fn metrics(&self, auroc: Option<f64>) -> Result<ClassificationMetrics, MetricInputError> {
+        let counts = self.counts;
+        let rows = counts.rows();
+        if rows == 0 {
+            return Err(MetricInputError::Empty);
+        }
+        let tp = counts.true_positives;
+        let predicted_positives = tp + counts.false_positives;
+        let scores = self.kind == Some(InputKind::Scores);
+        Ok(ClassificationMetrics {
+            rows,
+            positives: counts.positives(),
+            threshold: scores.then_some(self.threshold),
+            counts,
+            accuracy: ratio_or_zero(tp + counts.true_negatives, rows),
+            precision: ratio_or_zero(tp, predicted_positives),
+            recall: ratio_or_zero(tp, counts.positives()),
+            // scikit-learn: (1 + β²)·tp / (β²·(tp + fn) + (tp + fp)) with β = 1.
+            f1: ratio_or_zero(2 * tp, counts.positives() + predicted_positives),
+            auroc,
+            log_loss: scores.then(|| self.log_loss_sum.total() / rows as f64),
+        })
+    }
+
+    fn check_kind(&self, got: InputKind, row: u64) -> Result<(), MetricInputError> {
+        match self.kind {
+            Some(expected) if expected != got => Err(MetricInputError::MixedInputs { row, expected, got }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a score that passed [`check_score`].
+    fn add_score(&mut self, label: bool, score: f64) {
+        // -0.0 passes the range check; store it as 0.0 so that sorting sees one value.
+        let score = if score == 0.0 { 0.0 } else { score };
+        self.kind = Some(InputKind::Scores);
+        self.counts.add(label, score >= self.threshold);
+        let probability_of_label = if label {
+            self.positive_scores.push(score);
+            score
+        } else {
+            self.negative_scores.push(score);
+            1.0 - score
+        };
+        self.log_loss_sum.add(-probability_of_label.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
+    }
+}
+
+fn check_score(row: u64, score: f64) -> Result<(), MetricInputError> {
+    if !score.is_finite() {
+        Err(MetricInputError::NonFiniteScore { row, value: score })
+    } else if !(0.0..=1.0).contains(&score) {
+        Err(MetricInputError::ScoreOutOfRange { row, value: score })
+    } else {
+        Ok(())
+    }
+}
+
+/// The area under the ROC curve, as the Mann–Whitney U over (positive, negative) pairs: a pair
+/// counts 1 when the positive scores higher and 1/2 on a tie. Sorts both slices; `None` unless
+/// both are non-empty. Scores must be finite and without -0.0.
+fn auroc_of(positives: &mut [f64], negatives: &mut [f64]) -> Option<f64> {
+    if positives.is_empty() || negatives.is_empty() {
+        return None;
+    }
+    positives.sort_unstable_by(f64::total_cmp);
+    negatives.sort_unstable_by(f64::total_cmp);
+    // For each negative score s (ascending): below = #positives < s, at_or_below = #positives ≤ s.
+    let mut below = 0usize;
+    let mut at_or_below = 0usize;
+    let mut twice_u: u128 = 0;
+    for &s in negatives.iter() {
+        while below < positives.len() && positives[below] < s {
+            below += 1;
+        }
+        at_or_below = at_or_below.max(below);
+        while at_or_below < positives.len() && positives[at_or_below] <= s {
+            at_or_below += 1;
+        }
+        let above = positives.len() - at_or_below;
+        let tied = at_or_below - below;
+        twice_u += 2 * above as u128 + tied as u128;
+    }
+    let twice_pairs = 2 * positives.len() as u128 * negatives.len() as u128;
+    // Both are exact in f64 below 2^53 (about 67 million rows per class), so the result is the
+    // correctly rounded quotient.
+    Some(twice_u as f64 / twice_pairs as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// The agreement with scikit-learn every score-based metric must reach (absolute).
+    const TOLERANCE: f64 = 1e-12;
+
+    fn scores_accumulator(labels: &[bool], scores: &[f64]) -> ClassificationAccumulator {
+        let mut acc = ClassificationAccumulator::default();
+        acc.extend_scores(labels, scores).unwrap();
+        acc
+    }
+
+    fn bools(bits: &[u8]) -> Vec<bool> {
+        bits.iter().map(|&b| b == 1).collect()
+    }
+
+    // ------------------------------------------------------------------------- fixtures
+
+    /// A float stored as text (Python's shortest repr), parsed exactly.
+    fn float(text: &str) -> f64 {
+        text.parse().unwrap_or_else(|_| panic!("{text:?} is not a float"))
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Fixture {
+        cases: Vec<Case>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Case {
+        name: String,
+        kind: String,
+        rows: u64,
+        threshold: Option<String>,
+        labels: String,
+        score_scale: Option<u64>,
+        score_numerators: Option<Vec<u64>>,
+        predictions: Option<String>,
+        expected: Expected,
+        counts: Counts,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Expected {
+        accuracy: String,
+        precision: String,
+        recall: String,
+        f1: String,
+        roc_auc: Option<String>,
+        log_loss: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Counts {
+        tp: u64,
+        fp: u64,
+        tn: u64,
+        #[serde(rename = "fn")]
+        fn_: u64,
+    }
+
+    fn bit_string(text: &str) -> Vec<bool> {
+        text.bytes()
+            .map(|b| match b {
+                b'0' => false,
+                b'1' => true,
+                other => panic!("unexpected label character {other}"),
+            })
+            .collect()
+    }
+
+    impl Case {
+        fn labels(&self) -> Vec<bool> {
+            bit_string(&self.labels)
+        }
+
+        fn scores(&self) -> Vec<f64> {
+            let scale = self.score_scale.expect("score cases have a scale") as f64;
+            let numerators = self.score_numerators.as_ref().expect("score cases have numerators");
+            numerators
+                .iter()
+                .map(|&n| {
+                    assert!(n <= 1 << 53, "numerator {n} is not exact in f64");
+                    n as f64 / scale
+                })
+                .collect()
+        }
+
+        fn accumulator(&self) -> ClassificationAccumulator {
+            let labels = self.labels();
+            match self.kind.as_str() {
+                "scores" => {
+                    let threshold = float(self.threshold.as_deref().expect("score cases have a threshold"));
+                    let mut acc = ClassificationAccumulator::new(threshold).unwrap();
+                    acc.extend_scores(&labels, &self.scores()).unwrap();
+                    acc
+                }
+                "predictions" => {
+                    let predicted = bit_string(self.predictions.as_deref().expect("prediction cases have predictions"));
+                    let mut acc = ClassificationAccumulator::default();
+                    acc.extend_predictions(&labels, &predicted).unwrap();
+                    acc
+                }
+                other => panic!("unknown case kind {other}"),
+            }
+        }
+    }
+
+    fn load(json: &str) -> Vec<Case> {
+        serde_json::from_str::<Fixture>(json).expect("fixture parses").cases
+    }
+
+    fn close(actual: Option<f64>, expected: Option<&String>, what: &str) -> f64 {
+        match (actual, expected) {
+            (None, None) => 0.0,
+            (Some(a), Some(e)) => {
+                let difference = (a - float(e)).abs();
+                assert!(difference <= TOLERANCE, "{what}: got {a:e}, expected {e} (difference {difference:e})");
+                difference
+            }
+            (a, e) => panic!("{what}: got {a:?}, expected {e:?}"),
+        }
+    }
+
+    /// Checks every case of a fixture; returns the largest AUROC and log-loss differences.
+    fn check_fixture(json: &str) -> (f64, f64) {
+        let mut worst = (0.0f64, 0.0f64);
+        for case in load(json) {
+            let name = &case.name;
+            let m = case.accumulator().finish().unwrap();
+            let c = m.counts;
+            assert_eq!(
+                (c.true_positives, c.false_positives, c.true_negatives, c.false_negatives),
+                (case.counts.tp, case.counts.fp, case.counts.tn, case.counts.fn_),
+                "{name}: confusion counts"
+            );
+            assert_eq!(m.rows, case.rows, "{name}: rows");
+            // One correctly rounded division of exact integers on both sides: bit-identical.
+            assert_eq!(m.accuracy, float(&case.expected.accuracy), "{name}: accuracy");
+            assert_eq!(m.precision, float(&case.expected.precision), "{name}: precision");
+            assert_eq!(m.recall, float(&case.expected.recall), "{name}: recall");
+            assert_eq!(m.f1, float(&case.expected.f1), "{name}: f1");
+            let auroc = close(m.auroc, case.expected.roc_auc.as_ref(), &format!("{name}: auroc"));
+            let log_loss = close(m.log_loss, case.expected.log_loss.as_ref(), &format!("{name}: log_loss"));
+            worst = (worst.0.max(auroc), worst.1.max(log_loss));
+        }
+        worst
+    }
+
+    #[test]
+    fn matches_sklearn_on_small_tied_extreme_and_hard_label_cases() {
+        let (auroc, log_loss) = check_fixture(include_str!("classification_testdata/cases.json"));
+        eprintln!("cases.json: max |Δ| auroc {auroc:e}, log_loss {log_loss:e}");
+    }
+
+    #[test]
+    fn matches_sklearn_on_100000_rows_with_tied_scores() {
+        let (auroc, log_loss) = check_fixture(include_str!("classification_testdata/large_n100000.json"));
+        eprintln!("large_n100000.json: max |Δ| auroc {auroc:e}, log_loss {log_loss:e}");
+    }
+
+    #[test]
+    fn matches_sklearn_on_20000_rows_with_continuous_scores() {
+        let (auroc, log_loss) = check_fixture(include_str!("classification_testdata/continuous_n20000.json"));
+        eprintln!("continuous_n20000.json: max |Δ| auroc {auroc:e}, log_loss {log_loss:e}");
+    }
+
+    #[test]
+    fn fixtures_cover_the_required_edge_cases() {
+        let cases = load(include_str!("classification_testdata/cases.json"));
+        let score_cases: Vec<&Case> = cases.iter().filter(|c| c.kind == "scores").collect();
+        assert!(cases.iter().any(|c| c.kind == "predictions"), "hard labels");
+        assert!(score_cases.iter().any(|c| c.rows == 10), "n = 10");
+        assert!(score_cases.iter().any(|c| c.expected.precision == "0.0" && c.counts.tp + c.counts.fp == 0));
+        assert!(score_cases.iter().any(|c| c.expected.roc_auc.is_none()), "one class");
+        let has_score = |x: f64| score_cases.iter().any(|c| c.scores().contains(&x));
+        assert!(has_score(0.0) && has_score(1.0) && has_score(0.5), "exact 0, 1 and threshold scores");
+        let large = load(include_str!("classification_testdata/large_n100000.json"));
+        assert_eq!(large[0].rows, 100_000);
+    }
+
+    // ------------------------------------------------------------------------- behaviour
+
+    #[test]
+    fn feeding_slices_in_chunks_equals_feeding_row_by_row() {
+        let case = load(include_str!("classification_testdata/continuous_n20000.json")).remove(0);
+        let (labels, scores) = (case.labels(), case.scores());
+        let mut by_row = ClassificationAccumulator::default();
+        for (&label, &score) in labels.iter().zip(&scores) {
+            by_row.push_score(label, score).unwrap();
+        }
+        let mut by_chunk = ClassificationAccumulator::default();
+        for (l, s) in labels.chunks(4096).zip(scores.chunks(4096)) {
+            by_chunk.extend_scores(l, s).unwrap();
+        }
+        assert_eq!(by_row.finish().unwrap(), by_chunk.finish().unwrap());
+    }
+
+    #[test]
+    fn auroc_of_sklearn_documentation_example_is_three_quarters() {
+        let acc = scores_accumulator(&bools(&[0, 0, 1, 1]), &[0.1, 0.4, 0.35, 0.8]);
+        assert_eq!(acc.finish().unwrap().auroc, Some(0.75));
+    }
+
+    #[test]
+    fn tied_positive_and_negative_scores_count_one_half() {
+        let all_tied = scores_accumulator(&bools(&[0, 1, 0, 1]), &[0.3; 4]);
+        assert_eq!(all_tied.finish().unwrap().auroc, Some(0.5));
+        // Positive 0.7 beats both negatives; positive 0.2 ties one negative and loses to the other.
+        let partly = scores_accumulator(&bools(&[1, 1, 0, 0]), &[0.7, 0.2, 0.2, 0.5]);
+        assert_eq!(partly.finish().unwrap().auroc, Some(2.5 / 4.0));
+    }
+
+    #[test]
+    fn perfectly_inverted_scores_have_zero_auroc() {
+        let acc = scores_accumulator(&bools(&[1, 1, 0, 0]), &[0.1, 0.2, 0.8, 0.9]);
+        assert_eq!(acc.finish().unwrap().auroc, Some(0.0));
+    }
+
+    #[test]
+    fn auroc_is_none_when_only_one_class_is_present() {
+        let m = scores_accumulator(&[true, true], &[0.2, 0.9]).finish().unwrap();
+        assert_eq!(m.auroc, None);
+        assert!(m.log_loss.is_some(), "log-loss is still defined with one class");
+    }
+
+    #[test]
+    fn hard_predictions_have_counts_but_no_auroc_or_log_loss() {
+        let mut acc = ClassificationAccumulator::default();
+        acc.extend_predictions(&bools(&[1, 1, 0, 0]), &bools(&[1, 0, 1, 0])).unwrap();
+        let m = acc.finish().unwrap();
+        assert_eq!((m.accuracy, m.precision, m.recall, m.f1), (0.5, 0.5, 0.5, 0.5));
+        assert_eq!((m.auroc, m.log_loss, m.threshold), (None, None, None));
+        assert_eq!(m.metric("auroc"), None);
+    }
+
+    #[test]
+    fn a_score_equal_to_the_threshold_is_predicted_positive() {
+        let m = scores_accumulator(&[true, false], &[0.5, 0.4999999999999999]).finish().unwrap();
+        assert_eq!(m.counts.true_positives, 1);
+        assert_eq!(m.counts.true_negatives, 1);
+        let mut strict = ClassificationAccumulator::new(0.3).unwrap();
+        strict.push_score(false, 0.3).unwrap();
+        assert_eq!(strict.finish().unwrap().counts.false_positives, 1);
+    }
+
+    #[test]
+    fn zero_denominators_give_zero_as_sklearn_warn_does() {
+        // Nothing predicted positive and no positive label at all.
+        let m = scores_accumulator(&[false, false], &[0.1, 0.2]).finish().unwrap();
+        assert_eq!((m.accuracy, m.precision, m.recall, m.f1), (1.0, 0.0, 0.0, 0.0));
+        // Positive labels but nothing predicted positive: precision 0/0, F1 0/1.
+        let m = scores_accumulator(&[true, false], &[0.1, 0.2]).finish().unwrap();
+        assert_eq!((m.precision, m.recall, m.f1), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn log_loss_clips_certain_wrong_scores_to_minus_ln_eps() {
+        let m = scores_accumulator(&[true, false], &[0.0, 1.0]).finish().unwrap();
+        assert_eq!(m.log_loss, Some(-f64::EPSILON.ln()));
+        // Certain right scores are clipped to 1 − ε, so they cost ~1.1e-16, not 0.
+        let m = scores_accumulator(&[true, false], &[1.0, 0.0]).finish().unwrap();
+        assert_eq!(m.log_loss, Some(-(1.0 - f64::EPSILON).ln()));
+    }
+
+    #[test]
+    fn log_loss_of_a_confident_mix_is_the_mean_negative_log_likelihood() {
+        let m = scores_accumulator(&[true, false, true], &[0.8, 0.25, 0.5]).finish().unwrap();
+        let expected = -(0.8f64.ln() + 0.75f64.ln() + 0.5f64.ln()) / 3.0;
+        assert!((m.log_loss.unwrap() - expected).abs() < 1e-15);
+    }
+
+    #[test]
+    fn non_finite_scores_are_rejected_naming_the_row_and_value() {
+        let mut acc = ClassificationAccumulator::default();
+        acc.push_score(true, 0.9).unwrap();
+        let err = acc.push_score(false, f64::NAN).unwrap_err();
+        assert!(matches!(err, MetricInputError::NonFiniteScore { row: 1, value } if value.is_nan()));
+        let err = acc.extend_scores(&[true, true], &[0.1, f64::INFINITY]).unwrap_err();
+        assert_eq!(err, MetricInputError::NonFiniteScore { row: 2, value: f64::INFINITY });
+        assert_eq!(err.to_string(), "the score at row 2 is not finite (inf)");
+    }
+
+    #[test]
+    fn scores_outside_the_unit_interval_are_rejected_naming_the_row_and_value() {
+        let mut acc = ClassificationAccumulator::default();
+        assert_eq!(acc.push_score(true, 1.5), Err(MetricInputError::ScoreOutOfRange { row: 0, value: 1.5 }));
+        let err = acc.extend_scores(&[true, false, true], &[0.2, 0.3, -0.01]).unwrap_err();
+        assert_eq!(err, MetricInputError::ScoreOutOfRange { row: 2, value: -0.01 });
+    }
+
+    #[test]
+    fn a_rejected_batch_leaves_the_accumulator_unchanged() {
+        let mut acc = scores_accumulator(&[true, false], &[0.9, 0.1]);
+        let before = acc.finish().unwrap();
+        assert!(acc.extend_scores(&[true, false, true], &[0.2, 0.3, 2.0]).is_err());
+        assert_eq!(acc.rows(), 2);
+        assert_eq!(acc.finish().unwrap(), before);
+    }
+
+    #[test]
+    fn negative_zero_is_accepted_as_a_zero_score() {
+        let m = scores_accumulator(&[true, false, false], &[-0.0, 0.0, -0.0]).finish().unwrap();
+        assert_eq!(m.auroc, Some(0.5));
+    }
+
+    #[test]
+    fn slices_of_different_lengths_are_rejected() {
+        let mut acc = ClassificationAccumulator::default();
+        assert_eq!(
+            acc.extend_scores(&[true], &[0.1, 0.2]),
+            Err(MetricInputError::LengthMismatch { labels: 1, values: 2 })
+        );
+        assert_eq!(
+            acc.extend_predictions(&[true, false], &[true]),
+            Err(MetricInputError::LengthMismatch { labels: 2, values: 1 })
+        );
+        assert_eq!(acc.rows(), 0);
+    }
+
+    #[test]
+    fn scores_and_hard_predictions_cannot_be_mixed() {
+        let mut acc = scores_accumulator(&[true], &[0.7]);
+        assert_eq!(
+            acc.push_prediction(true, true),
+            Err(MetricInputError::MixedInputs { row: 1, expected: InputKind::Scores, got: InputKind::Predictions })
+        );
+        let mut acc = ClassificationAccumulator::default();
+        acc.push_prediction(false, false).unwrap();
+        let err = acc.extend_scores(&[true], &[0.7]).unwrap_err();
+        assert_eq!(err.to_string(), "cannot mix scores with hard predictions (row 1)");
+    }
+
+    #[test]
+    fn empty_input_is_a_typed_error_not_nan() {
+        assert_eq!(ClassificationAccumulator::default().finish(), Err(MetricInputError::Empty));
+        let mut acc = ClassificationAccumulator::default();
+        acc.extend_scores(&[], &[]).unwrap();
+        acc.extend_predictions(&[], &[]).unwrap();
+        assert_eq!(acc.into_metrics(), Err(MetricInputError::Empty));
+    }
+
+    #[test]
+    fn thresholds_outside_the_unit_interval_are_rejected() {
+        for bad in [f64::NAN, -0.1, 1.1, f64::INFINITY] {
+            assert!(matches!(ClassificationAccumulator::new(bad), Err(MetricInputError::InvalidThreshold { .. })));
+        }
+        assert_eq!(ClassificationAccumulator::new(0.0).unwrap().threshold(), 0.0);
+        assert_eq!(ClassificationAccumulator::default().threshold(), DEFAULT_THRESHOLD);
+    }
+
+    #[test]
+    fn into_metrics_equals_finish_and_finish_can_be_repeated() {
+        let mut acc = scores_accumulator(&bools(&[1, 0, 1, 0, 1]), &[0.9, 0.6, 0.4, 0.1, 0.6]);
+        let first = acc.finish().unwrap();
+        acc.push_score(false, 0.95).unwrap();
+        let second = acc.finish().unwrap();
+        assert_eq!(second.rows, 6);
+        assert_ne!(first, second);
+        assert_eq!(acc.clone().into_metrics().unwrap(), second);
+    }
+
+    #[test]
+    fn metrics_are_looked_up_by_name_and_alias() {
+        let m = scores_accumulator(&bools(&[0, 0, 1, 1]), &[0.1, 0.4, 0.35, 0.8]).finish().unwrap();
+        assert_eq!(m.metric("accuracy"), Some(m.accuracy));
+        assert_eq!(m.metric("precision"), Some(m.precision));
+        assert_eq!(m.metric("recall"), Some(m.recall));
+        assert_eq!(m.metric("f1"), Some(m.f1));
+        assert_eq!(m.metric("auroc"), Some(0.75));
+        assert_eq!(m.metric("roc_auc"), Some(0.75));
+        assert_eq!(m.metric("log_loss"), m.log_loss);
+        assert_eq!(m.metric("f1_score"), Some(m.f1));
+        assert_eq!(m.metric("rmse"), None);
+    }
+}
