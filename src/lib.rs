@@ -4,7 +4,12 @@
 //! This crate is pure: no I/O, no async, no AWS or MLflow types. Adapters in `deltaone-infra`
 //! gather [`VersionFacts`] from a registry and hand them to [`select`] and [`judge`].
 
+pub mod attestation;
+pub mod classification;
+pub mod drift;
+pub mod message;
 pub mod rule;
+pub mod signature;
 pub mod tags;
 pub mod value;
 pub mod verdict;
