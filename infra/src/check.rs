@@ -15,8 +15,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::mlflow::MlflowError;
+use crate::notify::{Notifier, NotifyError};
 use crate::registry::{Registry, RegistryError, WriteBack};
-use crate::store::{Recorded, StoreError, VerdictRecord, VerdictStore};
+use crate::store::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
 /// What a check was asked to do.
 #[derive(Debug, Clone)]
@@ -40,6 +41,9 @@ pub enum Stored {
     New,
     /// An earlier check of the same version had recorded it; that verdict is reported.
     Existing,
+    /// An earlier verdict that compared nothing (a metric or baseline value was missing, say) was
+    /// replaced by this one, now that the registry says more. Comparisons are never replaced.
+    Replaced,
 }
 
 /// The outcome of one check.
@@ -51,6 +55,8 @@ pub struct CheckReport {
     pub stored: Stored,
     /// Whether this check wrote tags and metrics to the registry.
     pub wrote_back: bool,
+    /// Whether this check notified subscribers.
+    pub notified: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +65,8 @@ pub enum CheckError {
     Registry(#[from] RegistryError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
     #[error(
         "no verdict store is configured: set DELTAONE_VERDICT_TABLE (DynamoDB) or DELTAONE_STORE_DIR (local files), or check with --dry-run"
     )]
@@ -70,6 +78,7 @@ impl CheckError {
         match self {
             Self::Registry(e) => e.is_retryable(),
             Self::Store(e) => e.is_retryable(),
+            Self::Notify(e) => e.is_retryable(),
             Self::NoStore => false,
         }
     }
@@ -80,6 +89,7 @@ impl CheckError {
 pub struct Checker {
     registry: Arc<dyn Registry>,
     store: Option<Arc<dyn VerdictStore>>,
+    notifier: Option<Arc<dyn Notifier>>,
     policy: Policy,
 }
 
@@ -99,7 +109,13 @@ pub fn now_rfc3339() -> String {
 
 impl Checker {
     pub fn new(registry: Arc<dyn Registry>, store: Option<Arc<dyn VerdictStore>>, policy: Policy) -> Self {
-        Self { registry, store, policy }
+        Self { registry, store, notifier: None, policy }
+    }
+
+    /// Subscribers are notified of each recorded verdict, once.
+    pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     pub fn registry(&self) -> &Arc<dyn Registry> {
@@ -166,10 +182,16 @@ impl Checker {
         let (verdict, run_id) = self.decide_with_run(&request.model, request.version).await?;
         let checked_at = now_rfc3339();
         let Some(store) = store else {
-            return Ok(CheckReport { verdict, checked_at, stored: Stored::DryRun, wrote_back: false });
+            return Ok(CheckReport { verdict, checked_at, stored: Stored::DryRun, wrote_back: false, notified: false });
         };
         let Some(version) = verdict.candidate_version else {
-            return Ok(CheckReport { verdict, checked_at, stored: Stored::NotStored, wrote_back: false });
+            return Ok(CheckReport {
+                verdict,
+                checked_at,
+                stored: Stored::NotStored,
+                wrote_back: false,
+                notified: false,
+            });
         };
         let record = VerdictRecord {
             model: request.model.clone(),
@@ -177,29 +199,43 @@ impl Checker {
             checked_at,
             run_id,
             written_back: !verdict.outcome.is_comparison(),
+            notified: false,
             verdict,
         };
         let (record, stored) = match store.record(&record).await? {
             Recorded::New => (record, Stored::New),
-            Recorded::Existing(existing) => (*existing, Stored::Existing),
+            Recorded::Existing(old) if !old.verdict.outcome.is_comparison() && old.verdict != record.verdict => {
+                if store.replace(&record, &old.checked_at).await? {
+                    (record, Stored::Replaced)
+                } else {
+                    let current = store.get(&record.model, record.version).await?;
+                    (current.unwrap_or(*old), Stored::Existing)
+                }
+            }
+            Recorded::Existing(old) => (*old, Stored::Existing),
         };
-        // The check that recorded the verdict writes it back. Another check finding the record
-        // unfinished takes over only once it is stale: its writer has most likely died.
-        let takes_over = stored == Stored::Existing && is_stale(&record.checked_at);
-        let wrote_back = if !record.written_back && (stored == Stored::New || takes_over) {
-            self.write_back(store.as_ref(), &record).await?;
-            true
-        } else {
-            false
-        };
+        // The check that recorded the verdict finishes its follow-up steps. Another check finding
+        // them unfinished takes over only once the record is stale: its writer has most likely died.
+        let owns = matches!(stored, Stored::New | Stored::Replaced)
+            || (stored == Stored::Existing && is_stale(&record.checked_at));
+        let wrote_back = owns && !record.written_back;
+        if wrote_back {
+            self.write_back(&record).await?;
+            store.mark(&record.model, record.version, Step::WrittenBack).await?;
+        }
+        let notified = owns && !record.notified && self.notifier.is_some();
+        if let (true, Some(notifier)) = (notified, &self.notifier) {
+            notifier.publish(&crate::notify::notification(&crate::notify::verdict_message(&record))).await?;
+            store.mark(&record.model, record.version, Step::Notified).await?;
+        }
         tracing::info!(
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
-            stored = ?stored, wrote_back, "DeltaOne check"
+            stored = ?stored, wrote_back, notified, "DeltaOne check"
         );
-        Ok(CheckReport { verdict: record.verdict, checked_at: record.checked_at, stored, wrote_back })
+        Ok(CheckReport { verdict: record.verdict, checked_at: record.checked_at, stored, wrote_back, notified })
     }
 
-    async fn write_back(&self, store: &dyn VerdictStore, record: &VerdictRecord) -> Result<(), CheckError> {
+    async fn write_back(&self, record: &VerdictRecord) -> Result<(), CheckError> {
         let verdict = &record.verdict;
         let (Some(delta), Some(baseline)) = (verdict.delta_pp, verdict.baseline_version) else {
             return Ok(());
@@ -214,7 +250,6 @@ impl Checker {
             checked_at: record.checked_at.clone(),
         };
         self.registry.write_back(&write).await?;
-        store.mark_written_back(&record.model, record.version).await?;
         Ok(())
     }
 }
@@ -265,6 +300,7 @@ mod tests {
             run_id: None,
             verdict,
             written_back: false,
+            notified: false,
         };
         // Fresh: another check is presumably writing back right now.
         store.record(&record).await.unwrap();

@@ -11,11 +11,9 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
-use crate::config::{RegistrySource, Settings, SettingsArgs, StoreTarget};
-use crate::mlflow::MlflowClient;
-use crate::registry::{MlflowRegistry, Registry, RegistryError, SnapshotRegistry};
+use crate::config::{Settings, SettingsArgs, StoreTarget};
+use crate::registry::RegistryError;
 use crate::store::dynamo::DynamoVerdictStore;
-use crate::store::file::FileVerdictStore;
 use crate::store::{VerdictRecord, VerdictStore};
 
 const EXAMPLES: &str = "\
@@ -157,38 +155,12 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
     }
 }
 
-/// Builds the registry adapter the settings name.
-pub async fn registry(settings: &Settings) -> Result<Arc<dyn Registry>, String> {
-    match &settings.registry {
-        Some(RegistrySource::Mlflow(config)) => {
-            let client = MlflowClient::new(config.clone()).map_err(|e| e.to_string())?;
-            Ok(Arc::new(MlflowRegistry::new(client)))
-        }
-        Some(RegistrySource::Snapshot(path)) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let registry = SnapshotRegistry::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(Arc::new(registry))
-        }
-        None => Err("no registry is configured: set MLFLOW_TRACKING_URI (--mlflow-uri) or DELTAONE_REGISTRY_SNAPSHOT \
-                     (--registry-snapshot); `deltaone demo` needs neither"
-            .into()),
-    }
-}
-
-/// Builds the verdict store the settings name, if any.
-pub async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
-    Ok(match &settings.store {
-        Some(StoreTarget::Dynamo { table }) => {
-            let config = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
-            Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(&config), table)))
-        }
-        Some(StoreTarget::Files { dir }) => Some(Arc::new(FileVerdictStore::new(dir))),
-        None => None,
-    })
-}
-
 pub async fn checker(settings: &Settings) -> Result<Checker, String> {
-    Ok(Checker::new(registry(settings).await?, store(settings).await?, settings.policy.clone()))
+    crate::wiring::Wiring::new(settings.clone()).await.checker()
+}
+
+async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
+    Ok(crate::wiring::Wiring::new(settings.clone()).await.store())
 }
 
 async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> {
@@ -280,9 +252,11 @@ fn print_report(report: &CheckReport, json: bool) {
         Stored::NotStored => "nothing to record",
         Stored::New => "recorded",
         Stored::Existing => "already recorded earlier (this is that verdict)",
+        Stored::Replaced => "recorded, replacing an earlier verdict that compared nothing",
     };
     let wrote = if report.wrote_back { "; tags written back" } else { "" };
-    println!("    {stored}{wrote}");
+    let notified = if report.notified { "; subscribers notified" } else { "" };
+    println!("    {stored}{wrote}{notified}");
 }
 
 fn print_failure(model: &str, error: &CheckError, json: bool) {

@@ -48,6 +48,14 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_STORE_DIR", global = true, value_name = "DIR", conflicts_with = "verdict_table")]
     pub store_dir: Option<PathBuf>,
 
+    /// SNS topic that receives verdict notifications (deltaone.achieved, deltaone.checked).
+    #[arg(long, env = "DELTAONE_TOPIC_ARN", global = true, value_name = "ARN")]
+    pub topic_arn: Option<String>,
+
+    /// SQS queue where events that failed for good are parked with the reason.
+    #[arg(long, env = "DELTAONE_DEAD_LETTER_QUEUE_URL", global = true, value_name = "URL")]
+    pub dead_letter_queue_url: Option<String>,
+
     /// Endpoint for every AWS service, e.g. a local emulator (never set it in production).
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
     pub aws_endpoint_url: Option<String>,
@@ -76,6 +84,8 @@ struct FileSettings {
     direction: Option<String>,
     verdict_table: Option<String>,
     store_dir: Option<PathBuf>,
+    topic_arn: Option<String>,
+    dead_letter_queue_url: Option<String>,
     aws_endpoint_url: Option<String>,
     mlflow_timeout_secs: Option<f64>,
     mlflow_retries: Option<usize>,
@@ -116,6 +126,8 @@ pub struct Settings {
     pub registry: Option<RegistrySource>,
     pub store: Option<StoreTarget>,
     pub policy: Policy,
+    pub topic_arn: Option<String>,
+    pub dead_letter_queue_url: Option<String>,
     pub aws_endpoint_url: Option<String>,
 }
 
@@ -223,7 +235,32 @@ impl SettingsArgs {
             reqwest::Url::parse(url)
                 .map_err(|e| invalid("aws_endpoint_url", "AWS_ENDPOINT_URL", format!("{url:?}: {e}")))?;
         }
-        Ok(Settings { registry, store, policy, aws_endpoint_url })
+        let topic_arn = self.topic_arn.clone().or(file.topic_arn).filter(|t| !t.trim().is_empty());
+        if let Some(arn) = topic_arn.as_ref().filter(|arn| !arn.starts_with("arn:")) {
+            return Err(invalid("topic_arn", "DELTAONE_TOPIC_ARN", format!("{arn:?} is not an SNS topic ARN")));
+        }
+        let dead_letter_queue_url =
+            self.dead_letter_queue_url.clone().or(file.dead_letter_queue_url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &dead_letter_queue_url {
+            reqwest::Url::parse(url).map_err(|e| {
+                invalid("dead_letter_queue_url", "DELTAONE_DEAD_LETTER_QUEUE_URL", format!("{url:?}: {e}"))
+            })?;
+        }
+        Ok(Settings { registry, store, policy, topic_arn, dead_letter_queue_url, aws_endpoint_url })
+    }
+
+    /// The settings from environment variables alone, as a Lambda function or a batch job gets them.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        #[derive(clap::Parser)]
+        struct EnvOnly {
+            #[command(flatten)]
+            settings: SettingsArgs,
+        }
+        use clap::Parser;
+        match EnvOnly::try_parse_from(["deltaone"]) {
+            Ok(parsed) => parsed.settings.resolve(),
+            Err(e) => Err(invalid("environment", "see --help", e.to_string())),
+        }
     }
 }
 

@@ -1,12 +1,20 @@
-//! DeltaOne's adapters and wiring: the MLflow REST client, the registry and verdict-store ports with
-//! their implementations, configuration, tracing, and the `deltaone` CLI's commands.
+//! DeltaOne's adapters and wiring: the MLflow REST client, the registry, verdict-store, object-store,
+//! notification and dead-letter ports with their implementations, S3 event and artifact parsing,
+//! configuration, tracing, and the `deltaone` CLI's commands.
 
+pub mod artifact;
 pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod deadletter;
 pub mod demo;
 pub mod mlflow;
+pub mod notify;
+pub mod objects;
+pub mod predictions;
 pub mod registry;
+pub mod s3event;
 pub mod store;
 pub mod telemetry;
+pub mod wiring;

@@ -439,6 +439,28 @@ impl MlflowClient {
         }
     }
 
+    /// One version; `NotFound` when the model or the version does not exist.
+    pub async fn version(&self, model: &str, version: VersionNumber) -> Result<ModelVersionJson, MlflowError> {
+        #[derive(Deserialize)]
+        struct Reply {
+            model_version: ModelVersionJson,
+        }
+        let query = [("name", model.to_owned()), ("version", version.to_string())];
+        let reply: Reply = self.call(Method::GET, "model-versions/get", &query, None).await?;
+        Ok(reply.model_version)
+    }
+
+    /// Logs several metrics to a run in one request.
+    pub async fn log_batch(&self, run_id: &str, metrics: &[(String, f64)]) -> Result<(), MlflowError> {
+        let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let metrics: Vec<serde_json::Value> = metrics
+            .iter()
+            .map(|(key, value)| json!({"key": key, "value": value, "timestamp": timestamp, "step": 0}))
+            .collect();
+        let body = json!({"run_id": run_id, "metrics": metrics});
+        self.call::<serde_json::Value>(Method::POST, "runs/log-batch", &[], Some(&body)).await.map(drop)
+    }
+
     pub async fn run(&self, run_id: &str) -> Result<RunJson, MlflowError> {
         #[derive(Deserialize)]
         struct Reply {

@@ -19,6 +19,8 @@ use crate::mlflow::{
 pub enum RegistryError {
     #[error("model {0:?} is not in the registry")]
     UnknownModel(String),
+    #[error("model {model:?} has no version {version}")]
+    UnknownVersion { model: String, version: VersionNumber },
     #[error(transparent)]
     Mlflow(#[from] MlflowError),
     #[error("registry snapshot: {0}")]
@@ -86,6 +88,15 @@ pub trait Registry: Send + Sync {
 
     /// Writes the verdict's tags (and run metrics) to the candidate version. Idempotent.
     async fn write_back(&self, write: &WriteBack) -> Result<(), RegistryError>;
+
+    /// Records evaluation metrics for a version: logged to its run, or set as version tags when it
+    /// has no run (the rule reads either).
+    async fn log_evaluation(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        metrics: &BTreeMap<String, f64>,
+    ) -> Result<(), RegistryError>;
 }
 
 /// MLflow as the registry.
@@ -166,8 +177,40 @@ impl Registry for MlflowRegistry {
         });
         futures::future::try_join_all(tag_writes).await?;
         if let Some((run, metrics)) = write.metrics() {
-            let metric_writes = metrics.into_iter().map(|(key, value)| self.client.log_metric(run, key, value));
-            futures::future::try_join_all(metric_writes).await?;
+            let metrics: Vec<(String, f64)> = metrics.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            self.client.log_batch(run, &metrics).await?;
+        }
+        Ok(())
+    }
+
+    async fn log_evaluation(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        metrics: &BTreeMap<String, f64>,
+    ) -> Result<(), RegistryError> {
+        let found = match self.client.version(model, version).await {
+            Ok(v) => v,
+            Err(MlflowError::NotFound { .. }) => {
+                return match self.client.model(model).await {
+                    Ok(_) => Err(RegistryError::UnknownVersion { model: model.to_owned(), version }),
+                    Err(MlflowError::NotFound { .. }) => Err(RegistryError::UnknownModel(model.to_owned())),
+                    Err(e) => Err(e.into()),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match found.run_id.filter(|r| !r.is_empty()) {
+            Some(run) => {
+                let metrics: Vec<(String, f64)> = metrics.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                self.client.log_batch(&run, &metrics).await?;
+            }
+            None => {
+                let writes = metrics
+                    .iter()
+                    .map(|(k, v)| async move { self.client.set_version_tag(model, version, k, &v.to_string()).await });
+                futures::future::try_join_all(writes).await?;
+            }
         }
         Ok(())
     }
@@ -256,5 +299,17 @@ impl Registry for SnapshotRegistry {
     async fn write_back(&self, write: &WriteBack) -> Result<(), RegistryError> {
         self.written.lock().expect("write-back log poisoned").push(write.clone());
         Ok(())
+    }
+
+    async fn log_evaluation(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        _metrics: &BTreeMap<String, f64>,
+    ) -> Result<(), RegistryError> {
+        self.model(model)?;
+        Err(RegistryError::Snapshot(format!(
+            "a snapshot is read-only: cannot log metrics for {model} version {version}"
+        )))
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Table: partition key `model` (S), sort key `version` (N), so that "a model's verdicts, newest
 //! first" is one Query with `ScanIndexForward = false`. Each item also carries `outcome`,
-//! `achieved`, `delta_pp`, `baseline_version`, `metric`, `checked_at`, `written_back` for readers
+//! `achieved`, `delta_pp`, `baseline_version`, `metric`, `checked_at`, `written_back`, `notified` for readers
 //! and filters, and `record`: the full [`VerdictRecord`] as JSON. A record is written with
 //! `attribute_not_exists(model)`, so a repeated or concurrent check never makes a second item.
 
@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 };
 use deltaone::VersionNumber;
 
-use super::{Recorded, StoreError, VerdictRecord, VerdictStore};
+use super::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
 pub struct DynamoVerdictStore {
     client: Client,
@@ -74,6 +74,7 @@ impl DynamoVerdictStore {
         item.insert("achieved".into(), AttributeValue::Bool(v.achieved()));
         item.insert("checked_at".into(), AttributeValue::S(record.checked_at.clone()));
         item.insert("written_back".into(), AttributeValue::Bool(record.written_back));
+        item.insert("notified".into(), AttributeValue::Bool(record.notified));
         if let Some(delta) = v.delta_pp {
             item.insert("delta_pp".into(), AttributeValue::S(delta.to_string()));
         }
@@ -100,9 +101,12 @@ impl DynamoVerdictStore {
         let json =
             field("record").and_then(|v| v.as_s().ok()).ok_or_else(|| corrupt("no `record` attribute".into()))?;
         let mut record: VerdictRecord = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
-        // `written_back` is updated in place; the attribute is the truth.
+        // The step flags are updated in place; the attributes are the truth.
         if let Some(done) = field("written_back").and_then(|v| v.as_bool().ok()) {
             record.written_back = *done;
+        }
+        if let Some(done) = field("notified").and_then(|v| v.as_bool().ok()) {
+            record.notified = *done;
         }
         Ok(record)
     }
@@ -199,12 +203,34 @@ impl VerdictStore for DynamoVerdictStore {
         }
     }
 
-    async fn mark_written_back(&self, model: &str, version: VersionNumber) -> Result<(), StoreError> {
+    async fn replace(&self, record: &VerdictRecord, expected_checked_at: &str) -> Result<bool, StoreError> {
+        let item = Self::item(record).map_err(|e| StoreError::Backend {
+            store: self.describe(),
+            message: format!("cannot encode the record: {e}"),
+            retryable: false,
+        })?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("checked_at = :expected")
+            .expression_attribute_values(":expected", AttributeValue::S(expected_checked_at.to_owned()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(self.sdk_error("PutItem", e)),
+        }
+    }
+
+    async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(model, version)))
-            .update_expression("SET written_back = :done")
+            .update_expression(format!("SET {} = :done", step.attribute()))
             .condition_expression("attribute_exists(#model)")
             .expression_attribute_names("#model", "model")
             .expression_attribute_values(":done", AttributeValue::Bool(true))

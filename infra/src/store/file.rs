@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use deltaone::VersionNumber;
 
-use super::{Recorded, StoreError, VerdictRecord, VerdictStore};
+use super::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
 pub struct FileVerdictStore {
     dir: PathBuf,
@@ -90,12 +90,26 @@ impl VerdictStore for FileVerdictStore {
             .ok_or_else(|| self.error(format!("{} vanished while being read", path.display())))
     }
 
-    async fn mark_written_back(&self, model: &str, version: VersionNumber) -> Result<(), StoreError> {
+    async fn replace(&self, record: &VerdictRecord, expected_checked_at: &str) -> Result<bool, StoreError> {
+        // Not atomic across processes: the file store serves one local user at a time.
+        let path = self.path(&record.model, record.version);
+        match self.read(&path, &record.model, &record.version.to_string()).await? {
+            Some(current) if current.checked_at == expected_checked_at => {
+                self.write_atomically(&path, record, true).await
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError> {
         let path = self.path(model, version);
         let Some(mut record) = self.read(&path, model, &version.to_string()).await? else {
             return Err(self.error(format!("no record for {model} version {version} to mark")));
         };
-        record.written_back = true;
+        match step {
+            Step::WrittenBack => record.written_back = true,
+            Step::Notified => record.notified = true,
+        }
         self.write_atomically(&path, &record, true).await.map(drop)
     }
 

@@ -24,6 +24,25 @@ pub struct VerdictRecord {
     /// Whether the registry write-back (tags, metrics) has completed for this record.
     #[serde(default)]
     pub written_back: bool,
+    /// Whether subscribers have been notified of this record.
+    #[serde(default)]
+    pub notified: bool,
+}
+
+/// A follow-up step of a recorded verdict, marked done once it has succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    WrittenBack,
+    Notified,
+}
+
+impl Step {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::WrittenBack => "written_back",
+            Self::Notified => "notified",
+        }
+    }
 }
 
 /// What [`VerdictStore::record`] did.
@@ -55,8 +74,12 @@ pub trait VerdictStore: Send + Sync {
     /// concurrent calls for the same version make exactly one record.
     async fn record(&self, record: &VerdictRecord) -> Result<Recorded, StoreError>;
 
-    /// Marks the record's registry write-back as done.
-    async fn mark_written_back(&self, model: &str, version: VersionNumber) -> Result<(), StoreError>;
+    /// Replaces the record for `record`'s (model, version) if the stored one still has
+    /// `expected_checked_at`; `false` when another writer changed it first.
+    async fn replace(&self, record: &VerdictRecord, expected_checked_at: &str) -> Result<bool, StoreError>;
+
+    /// Marks a follow-up step of the record as done.
+    async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError>;
 
     async fn get(&self, model: &str, version: VersionNumber) -> Result<Option<VerdictRecord>, StoreError>;
 

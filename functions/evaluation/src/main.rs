@@ -1,0 +1,17 @@
+//! Lambda entry point: wire once at cold start, then serve events.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deltaone_infra::telemetry::init("info");
+    let evaluation = Arc::new(deltaone_fn_evaluation::from_env().await?);
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let evaluation = evaluation.clone();
+        async move { evaluation.handle(event.payload).await }
+    }))
+    .await
+}

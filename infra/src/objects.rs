@@ -1,0 +1,126 @@
+//! The object store port (S3), as the evaluation function and the drift job use it.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+
+/// An object's bytes and user metadata (`x-amz-meta-*`, keys lower-case, without the prefix).
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub bytes: bytes::Bytes,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("s3://{bucket}/{key} does not exist")]
+    NotFound { bucket: String, key: String },
+    #[error("S3 {operation} s3://{bucket}/{key}: {message}")]
+    Failed { operation: &'static str, bucket: String, key: String, message: String, retryable: bool },
+}
+
+impl ObjectError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Failed { retryable: true, .. })
+    }
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Object, ObjectError>;
+    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError>;
+    async fn copy(&self, bucket: &str, from_key: &str, to_key: &str) -> Result<(), ObjectError>;
+}
+
+pub struct S3Objects {
+    client: Client,
+}
+
+impl S3Objects {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// An S3 client for the shared SDK configuration; path-style addressing for local emulators.
+    pub fn client(config: &aws_config::SdkConfig, endpoint_configured: bool) -> Client {
+        let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_configured).build();
+        Client::from_conf(s3)
+    }
+}
+
+fn failed<E, R>(operation: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> ObjectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(s) => {
+            matches!(s.err().code(), Some("SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout"))
+        }
+        _ => false,
+    };
+    ObjectError::Failed {
+        operation,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        message: DisplayErrorContext(&err).to_string(),
+        retryable,
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Object, ObjectError> {
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(ObjectError::NotFound { bucket: bucket.to_owned(), key: key.to_owned() });
+            }
+            Err(e) => return Err(failed("GetObject", bucket, key, e)),
+        };
+        let metadata =
+            out.metadata().cloned().unwrap_or_default().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+        let bytes = out.body.collect().await.map_err(|e| ObjectError::Failed {
+            operation: "GetObject",
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            message: e.to_string(),
+            retryable: true,
+        })?;
+        Ok(Object { bytes: bytes.into_bytes(), metadata })
+    }
+
+    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| failed("PutObject", bucket, key, e))
+    }
+
+    async fn copy(&self, bucket: &str, from_key: &str, to_key: &str) -> Result<(), ObjectError> {
+        let source = format!("{bucket}/{}", percent_encoding::utf8_percent_encode(from_key, COPY_SOURCE));
+        self.client
+            .copy_object()
+            .bucket(bucket)
+            .key(to_key)
+            .copy_source(source)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| failed("CopyObject", bucket, from_key, e))
+    }
+}
+
+/// `x-amz-copy-source` is URL-encoded, except for `/`.
+const COPY_SOURCE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');

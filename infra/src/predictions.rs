@@ -1,0 +1,114 @@
+//! Benchmark predictions in Parquet → classification metrics, streamed record batch by record batch
+//! with only the two needed columns decoded.
+//!
+//! Columns (first match wins, case-sensitive): the true label — `label`, `y_true`, `true_label`,
+//! `target`; a probability score — `score`, `y_score`, `probability`, `y_prob`; or, without a score,
+//! a predicted label — `prediction`, `predicted_label`, `y_pred`. Labels may be booleans or the
+//! integers / floats 0 and 1; scores are floats in [0, 1].
+
+use std::collections::BTreeMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
+use deltaone::classification::ClassificationAccumulator;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::artifact::ArtifactError;
+
+pub const LABEL_COLUMNS: [&str; 4] = ["label", "y_true", "true_label", "target"];
+pub const SCORE_COLUMNS: [&str; 4] = ["score", "y_score", "probability", "y_prob"];
+pub const PREDICTION_COLUMNS: [&str; 3] = ["prediction", "predicted_label", "y_pred"];
+
+/// The metrics logged for a predictions file (AUROC and log-loss only with scores).
+pub const METRIC_NAMES: [&str; 6] = ["accuracy", "precision", "recall", "f1", "auroc", "log_loss"];
+
+/// Rows decoded per record batch.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// Computes accuracy, precision, recall, F1 and — with scores — AUROC and log-loss.
+pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<String, f64>, ArtifactError> {
+    let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
+    let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let schema = builder.schema().clone();
+    let find = |names: &[&'static str]| names.iter().find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)));
+    let (label_index, label_name) =
+        find(&LABEL_COLUMNS).ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
+    let (value_index, value_name, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
+        (Some((i, n)), _) => (i, n, true),
+        (None, Some((i, n))) => (i, n, false),
+        (None, None) => {
+            return Err(unfit(format!(
+                "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
+            )));
+        }
+    };
+    // Projection by leaf index: nested columns are not expected here, so leaves are fields.
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [label_index, value_index]);
+    let reader =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
+
+    let mut accumulator = ClassificationAccumulator::new(0.5).expect("0.5 is a valid threshold");
+    let mut row = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(e.to_string()))?;
+        let labels =
+            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?;
+        let values = batch.column_by_name(value_name).expect("projected");
+        if scored {
+            let scores = float_column(values, value_name, row).map_err(unfit)?;
+            accumulator.extend_scores(&labels, &scores).map_err(|e| unfit(format!("column {value_name:?}: {e}")))?;
+        } else {
+            let predicted = binary_column(values, value_name, row).map_err(unfit)?;
+            accumulator.extend_predictions(&labels, &predicted).map_err(|e| unfit(e.to_string()))?;
+        }
+        row += batch.num_rows();
+    }
+    let metrics = accumulator.finish().map_err(|e| unfit(e.to_string()))?;
+    Ok(METRIC_NAMES.iter().filter_map(|name| metrics.metric(name).map(|v| ((*name).to_owned(), v))).collect())
+}
+
+/// A 0/1 or boolean column as booleans; nulls and other values are errors naming the row.
+fn binary_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<bool>, String> {
+    if array.null_count() > 0 {
+        let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+        return Err(format!("column {name:?} is null at row {}", first_row + i));
+    }
+    let from_f64 = |values: Vec<f64>| -> Result<Vec<bool>, String> {
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| match x {
+                0.0 => Ok(false),
+                1.0 => Ok(true),
+                other => Err(format!("column {name:?} holds {other} at row {}; labels must be 0 or 1", first_row + i)),
+            })
+            .collect()
+    };
+    match array.data_type() {
+        DataType::Boolean => Ok(array.as_boolean().iter().map(|b| b.unwrap_or(false)).collect()),
+        DataType::Int8 => from_f64(array.as_primitive::<Int8Type>().values().iter().map(|&x| f64::from(x)).collect()),
+        DataType::Int16 => from_f64(array.as_primitive::<Int16Type>().values().iter().map(|&x| f64::from(x)).collect()),
+        DataType::Int32 => from_f64(array.as_primitive::<Int32Type>().values().iter().map(|&x| f64::from(x)).collect()),
+        DataType::Int64 => from_f64(array.as_primitive::<Int64Type>().values().iter().map(|&x| x as f64).collect()),
+        DataType::UInt8 => from_f64(array.as_primitive::<UInt8Type>().values().iter().map(|&x| f64::from(x)).collect()),
+        DataType::Float32 | DataType::Float64 => from_f64(float_column(array, name, first_row)?),
+        other => Err(format!("column {name:?} has type {other}; labels must be boolean or 0/1 numbers")),
+    }
+}
+
+fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f64>, String> {
+    if array.null_count() > 0 {
+        let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+        return Err(format!("column {name:?} is null at row {}", first_row + i));
+    }
+    match array.data_type() {
+        DataType::Float64 => Ok(array.as_primitive::<Float64Type>().values().to_vec()),
+        DataType::Float32 => Ok(array.as_primitive::<Float32Type>().values().iter().map(|&x| f64::from(x)).collect()),
+        other => Err(format!("column {name:?} has type {other}; scores must be float")),
+    }
+}
