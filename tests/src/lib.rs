@@ -194,3 +194,119 @@ pub fn deltaone_binary() -> std::path::PathBuf {
     );
     bin
 }
+
+/// AWS resources in moto, created per test with unique names.
+pub struct Aws {
+    pub config: aws_config::SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl Stack {
+    pub async fn aws(&self) -> Aws {
+        let config = deltaone_infra::aws::sdk_config(Some(&self.moto_url)).await;
+        Aws {
+            s3: deltaone_infra::objects::S3Objects::client(&config, true),
+            sns: aws_sdk_sns::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            config,
+        }
+    }
+}
+
+impl Aws {
+    pub async fn bucket(&self, name: &str) {
+        self.s3.create_bucket().bucket(name).send().await.expect("create bucket");
+    }
+
+    /// Creates a queue; returns (url, arn).
+    pub async fn queue(&self, name: &str) -> (String, String) {
+        let url = self.sqs.create_queue().queue_name(name).send().await.expect("create queue").queue_url.unwrap();
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes");
+        let arn = attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        (url, arn)
+    }
+
+    pub async fn topic(&self, name: &str) -> String {
+        self.sns.create_topic().name(name).send().await.expect("create topic").topic_arn.unwrap()
+    }
+
+    /// Subscribes a queue to a topic, optionally with a filter policy (JSON).
+    pub async fn subscribe(&self, topic_arn: &str, queue_arn: &str, filter_policy: Option<&str>) {
+        let mut request = self.sns.subscribe().topic_arn(topic_arn).protocol("sqs").endpoint(queue_arn);
+        if let Some(policy) = filter_policy {
+            request = request.attributes("FilterPolicy", policy);
+        }
+        request.send().await.expect("subscribe");
+    }
+
+    /// Receives until the queue stays empty for `quiet` (long polls); returns the message bodies.
+    pub async fn drain(&self, url: &str, quiet: std::time::Duration) -> Vec<String> {
+        let mut bodies = Vec::new();
+        let mut idle_since = std::time::Instant::now();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            let messages = got.messages();
+            if messages.is_empty() {
+                if idle_since.elapsed() >= quiet {
+                    return bodies;
+                }
+                continue;
+            }
+            idle_since = std::time::Instant::now();
+            for m in messages {
+                bodies.push(m.body().unwrap_or_default().to_owned());
+                if let Some(handle) = m.receipt_handle() {
+                    self.sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.expect("delete");
+                }
+            }
+        }
+    }
+
+    /// Receives SQS messages (without deleting them) and wraps them as a Lambda SQS event.
+    pub async fn receive_as_lambda_event(&self, url: &str, expect: usize) -> Value {
+        let mut records = Vec::new();
+        for _ in 0..30 {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            for m in got.messages() {
+                records.push(json!({
+                    "messageId": m.message_id(),
+                    "receiptHandle": m.receipt_handle(),
+                    "body": m.body(),
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:queue",
+                    "awsRegion": "us-east-1"
+                }));
+            }
+            if records.len() >= expect {
+                break;
+            }
+        }
+        assert_eq!(records.len(), expect, "messages on {url}");
+        json!({"Records": records})
+    }
+}
