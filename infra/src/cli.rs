@@ -53,6 +53,25 @@ pub enum Command {
     /// Manage the verdict store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Inspect and redrive the dead-letter queue.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Send parked events back to the function's input queue, once what made them fail is fixed.
+    Redrive {
+        /// The dead-letter queue [default: DELTAONE_DEAD_LETTER_QUEUE_URL].
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// The function's input queue (the queue the S3 notifications go to).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +170,16 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             }
             None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
         },
+        Command::Dlq(DlqCommand::Redrive { from, to, max }) => {
+            let from = from
+                .or_else(|| settings.dead_letter_queue_url.clone())
+                .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
+            let wiring = crate::wiring::Wiring::new(settings).await;
+            let client = aws_sdk_sqs::Client::new(&wiring.aws);
+            let done = crate::deadletter::redrive(&client, &from, &to, max).await.map_err(|e| e.to_string())?;
+            println!("redriven: {} message(s) moved to {to}; {} unrecognised left in place", done.moved, done.skipped);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(_) => unreachable!("handled before settings are read"),
     }
 }

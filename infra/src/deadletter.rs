@@ -70,3 +70,92 @@ impl DeadLetters for SqsDeadLetters {
             })
     }
 }
+
+/// The body to send back to the function's input queue for a parked delivery: an SQS record's own
+/// body (the S3 event or SNS notification it carried), otherwise the event as received (an S3 or
+/// SNS event, which the function also reads from an SQS body).
+pub fn redrive_body(letter: &DeadLetter) -> String {
+    match letter.original.get("body").and_then(Value::as_str) {
+        Some(body) if letter.original.get("eventSource").and_then(Value::as_str) == Some("aws:sqs") => body.to_owned(),
+        _ => letter.original.to_string(),
+    }
+}
+
+/// What a redrive did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Redriven {
+    pub moved: usize,
+    /// Messages that are not dead letters of ours; left in the queue untouched.
+    pub skipped: usize,
+}
+
+/// Moves up to `max` dead letters from `dlq_url` back to `to_url` (each sent, then deleted: a crash
+/// in between duplicates a delivery, which the exactly-once checks absorb, and never loses one).
+pub async fn redrive(client: &Client, dlq_url: &str, to_url: &str, max: usize) -> Result<Redriven, DeadLetterError> {
+    let failed = |e: String| DeadLetterError { queue: dlq_url.to_owned(), message: e };
+    let mut done = Redriven::default();
+    while done.moved + done.skipped < max {
+        let batch = client
+            .receive_message()
+            .queue_url(dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
+        let messages = batch.messages();
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            let letter: Option<DeadLetter> = message.body().and_then(|b| serde_json::from_str(b).ok());
+            let Some(letter) = letter else {
+                done.skipped += 1;
+                continue;
+            };
+            client
+                .send_message()
+                .queue_url(to_url)
+                .message_body(redrive_body(&letter))
+                .send()
+                .await
+                .map_err(|e| failed(format!("sending to {to_url}: {}", DisplayErrorContext(&e))))?;
+            if let Some(handle) = message.receipt_handle() {
+                client
+                    .delete_message()
+                    .queue_url(dlq_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
+            }
+            done.moved += 1;
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn letter(original: Value) -> DeadLetter {
+        DeadLetter {
+            source: "evaluation".into(),
+            error_type: "Retryable".into(),
+            reason: "r".into(),
+            failed_at: "t".into(),
+            original,
+        }
+    }
+
+    #[test]
+    fn sqs_records_are_redriven_as_their_body_and_other_events_whole() {
+        let sqs = letter(json!({"eventSource": "aws:sqs", "messageId": "m", "body": "{\"Records\": []}"}));
+        assert_eq!(redrive_body(&sqs), "{\"Records\": []}");
+        let direct = letter(json!({"Records": [{"eventSource": "aws:s3"}]}));
+        assert_eq!(redrive_body(&direct), direct.original.to_string());
+    }
+}

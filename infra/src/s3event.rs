@@ -231,6 +231,22 @@ mod tests {
     }
 
     #[test]
+    fn shipped_sample_events_all_name_the_same_object() {
+        let samples = [
+            include_str!("../../samples/events/s3-put.json"),
+            include_str!("../../samples/events/s3-put-via-sns.json"),
+            include_str!("../../samples/events/s3-put-via-sqs.json"),
+            include_str!("../../samples/events/s3-put-via-sns-via-sqs.json"),
+        ];
+        for sample in samples {
+            let deliveries = parse(&serde_json::from_str(sample).unwrap()).unwrap();
+            let object = &deliveries[0].objects[0];
+            assert_eq!(object.bucket, "deltaone-evaluations");
+            assert_eq!(object.key, "evaluations/fraud-detector/4/metrics 2026-11.json");
+        }
+    }
+
+    #[test]
     fn malformed_events_name_the_place() {
         let err = parse(&json!({"hello": 1})).unwrap_err();
         assert_eq!(err.path, "$");

@@ -325,3 +325,24 @@ async fn mlflow_down_mid_run_means_retry_and_success_once_it_is_back() {
     assert_eq!(record.verdict.delta_pp.unwrap().to_string(), "2.5");
     assert_eq!(rig.alerts().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parked_upload_is_redriven_once_its_model_exists() {
+    let rig = rig().await;
+    let model = unique("late-model");
+    rig.upload(&format!("evaluations/{model}/2/metrics.json"), br#"{"metrics": {"accuracy": 0.95}}"#.to_vec()).await;
+    let event = rig.aws.receive_as_lambda_event(&rig.uploads_queue, 1).await;
+    rig.evaluation.handle(event).await.unwrap();
+
+    // The model is registered after the upload: the parked event can now succeed.
+    let baseline = NewVersion::tagged(&[("benchmark_value", "0.9"), ("benchmark_metric", "accuracy")]);
+    rig.stack.mlflow().create_model_with_versions(&model, &[], &[baseline, NewVersion::with_run(&[])]).await;
+    let moved = deltaone_infra::deadletter::redrive(&rig.aws.sqs, &rig.dlq, &rig.uploads_queue, 100).await.unwrap();
+    assert_eq!(moved.moved, 1);
+    assert!(rig.aws.drain(&rig.dlq, Duration::from_millis(500)).await.is_empty());
+
+    let event = rig.aws.receive_as_lambda_event(&rig.uploads_queue, 1).await;
+    assert_eq!(rig.evaluation.handle(event).await.unwrap()["batchItemFailures"], serde_json::json!([]));
+    let record = rig.store.get(&model, VersionNumber::new(2).unwrap()).await.unwrap().unwrap();
+    assert_eq!(record.verdict.outcome, deltaone::Outcome::Achieved);
+}
