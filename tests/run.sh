@@ -43,6 +43,9 @@ if ! wait "$build_pid"; then
 fi
 rm -f "$build_log"
 
+step "cargo lambda watch + invoke (infra/localstack/lambda-smoke.sh)"
+bash infra/localstack/lambda-smoke.sh
+
 step "tests (${runner[*]})"
 "${runner[@]}" --no-fail-fast "$@"
 step "done"

@@ -140,14 +140,15 @@ impl Checker {
         let versions = self.registry.versions_for_check(model, version).await?;
         let mut selection = select(model, &versions, version);
 
-        let fetch_candidate = selection.candidate.as_ref().and_then(|c| c.run_id.clone());
+        let fetch_candidate =
+            selection.candidate.as_ref().filter(|c| c.run_metrics.is_none()).and_then(|c| c.run_id.clone());
         let fetch_baseline = match &selection.baseline {
             Some((b, BaselineSource::FirstVersion)) => b.run_id.clone(),
             _ => None,
         };
         let (candidate_metrics, baseline_metrics) =
             futures::try_join!(self.metrics_of(fetch_candidate), self.metrics_of(fetch_baseline))?;
-        if let Some(c) = selection.candidate.as_mut() {
+        if let Some(c) = selection.candidate.as_mut().filter(|c| c.run_metrics.is_none()) {
             c.run_metrics = candidate_metrics;
         }
         if let Some((b, _)) = selection.baseline.as_mut() {

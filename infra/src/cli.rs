@@ -146,7 +146,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, String> {
     match command {
         Command::Check(args) => {
-            let checker = checker(&settings).await?;
+            let wiring = crate::wiring::Wiring::new(settings);
+            // A dry run touches neither the store nor AWS.
+            let checker = if args.dry_run { wiring.deciding_checker()? } else { wiring.checker().await? };
             check(&checker, &args).await
         }
         Command::Status(args) => {
@@ -157,8 +159,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
         }
         Command::Store(StoreCommand::Init) => match &settings.store {
             Some(StoreTarget::Dynamo { table }) => {
-                let config = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
-                let store = DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+                let wiring = crate::wiring::Wiring::new(settings.clone());
+                let store = DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
                 let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
                 println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
                 Ok(ExitCode::SUCCESS)
@@ -174,8 +176,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             let from = from
                 .or_else(|| settings.dead_letter_queue_url.clone())
                 .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
-            let wiring = crate::wiring::Wiring::new(settings).await;
-            let client = aws_sdk_sqs::Client::new(&wiring.aws);
+            let wiring = crate::wiring::Wiring::new(settings);
+            let client = aws_sdk_sqs::Client::new(wiring.aws().await);
             let done = crate::deadletter::redrive(&client, &from, &to, max).await.map_err(|e| e.to_string())?;
             println!("redriven: {} message(s) moved to {to}; {} unrecognised left in place", done.moved, done.skipped);
             Ok(ExitCode::SUCCESS)
@@ -184,12 +186,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
     }
 }
 
-pub async fn checker(settings: &Settings) -> Result<Checker, String> {
-    crate::wiring::Wiring::new(settings.clone()).await.checker()
-}
-
 async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
-    Ok(crate::wiring::Wiring::new(settings.clone()).await.store())
+    Ok(crate::wiring::Wiring::new(settings.clone()).store().await)
 }
 
 async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> {

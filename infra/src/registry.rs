@@ -70,6 +70,7 @@ impl WriteBack {
 pub trait Registry: Send + Sync {
     /// The versions of `model` that [`deltaone::select`] needs: the candidate (`requested`, or the
     /// newest), the newest `benchmark_value`-tagged version older than it, and the first version.
+    /// An adapter may fill in the candidate's `run_metrics` when it can do so cheaply.
     /// `Err(UnknownModel)` when the model does not exist; an empty list when it has no versions.
     async fn versions_for_check(
         &self,
@@ -142,10 +143,23 @@ impl Registry for MlflowRegistry {
         let below = candidate.number();
         // `IS NOT NULL` is a server error in MLflow; `LIKE '%'` matches every tagged version.
         let tagged_filter = format!("{name} AND version_number < {below} AND tags.{} LIKE '%'", tags::BENCHMARK_VALUE);
-        let (tagged, first) = futures::try_join!(
+        // The candidate's run is needed whatever the baseline: fetch it in the same round.
+        let run = async {
+            match candidate.run_id.as_deref() {
+                Some(run_id) => match self.client.run(run_id).await {
+                    Ok(run) => Ok(Some(run.metrics())),
+                    Err(MlflowError::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                },
+                None => Ok(None),
+            }
+        };
+        let (tagged, first, run_metrics) = futures::try_join!(
             self.client.search_versions(&tagged_filter, VersionOrder::NewestFirst, 1),
             self.client.search_versions(&name, VersionOrder::OldestFirst, 1),
+            run,
         )?;
+        let candidate = VersionFacts { run_metrics, ..candidate };
         Ok(std::iter::once(candidate).chain(Self::facts(tagged)).chain(Self::facts(first)).collect())
     }
 

@@ -15,16 +15,20 @@ use crate::store::VerdictStore;
 use crate::store::dynamo::DynamoVerdictStore;
 use crate::store::file::FileVerdictStore;
 
-/// The wired adapters. AWS clients share one SDK configuration.
+/// The wired adapters. AWS clients share one SDK configuration, loaded on first use only, so that a
+/// command that needs no AWS service (a dry run against MLflow) never looks for credentials or a region.
 pub struct Wiring {
     pub settings: Settings,
-    pub aws: SdkConfig,
+    aws: tokio::sync::OnceCell<SdkConfig>,
 }
 
 impl Wiring {
-    pub async fn new(settings: Settings) -> Self {
-        let aws = crate::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
-        Self { settings, aws }
+    pub fn new(settings: Settings) -> Self {
+        Self { settings, aws: tokio::sync::OnceCell::new() }
+    }
+
+    pub async fn aws(&self) -> &SdkConfig {
+        self.aws.get_or_init(|| crate::aws::sdk_config(self.settings.aws_endpoint_url.as_deref())).await
     }
 
     pub fn registry(&self) -> Result<Arc<dyn Registry>, String> {
@@ -44,36 +48,41 @@ impl Wiring {
         }
     }
 
-    pub fn store(&self) -> Option<Arc<dyn VerdictStore>> {
+    pub async fn store(&self) -> Option<Arc<dyn VerdictStore>> {
         match &self.settings.store {
             Some(StoreTarget::Dynamo { table }) => {
-                Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(&self.aws), table)))
+                Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(self.aws().await), table)))
             }
             Some(StoreTarget::Files { dir }) => Some(Arc::new(FileVerdictStore::new(dir))),
             None => None,
         }
     }
 
-    pub fn notifier(&self) -> Option<Arc<dyn Notifier>> {
+    pub async fn notifier(&self) -> Option<Arc<dyn Notifier>> {
         let topic = self.settings.topic_arn.as_ref()?;
-        Some(Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(&self.aws), topic)))
+        Some(Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(self.aws().await), topic)))
     }
 
-    pub fn dead_letters(&self) -> Option<Arc<dyn DeadLetters>> {
+    pub async fn dead_letters(&self) -> Option<Arc<dyn DeadLetters>> {
         let url = self.settings.dead_letter_queue_url.as_ref()?;
-        Some(Arc::new(SqsDeadLetters::new(aws_sdk_sqs::Client::new(&self.aws), url)))
+        Some(Arc::new(SqsDeadLetters::new(aws_sdk_sqs::Client::new(self.aws().await), url)))
     }
 
-    pub fn objects(&self) -> Arc<dyn ObjectStore> {
-        Arc::new(S3Objects::new(S3Objects::client(&self.aws, self.settings.aws_endpoint_url.is_some())))
+    pub async fn objects(&self) -> Arc<dyn ObjectStore> {
+        Arc::new(S3Objects::new(S3Objects::client(self.aws().await, self.settings.aws_endpoint_url.is_some())))
     }
 
     /// A checker with the configured registry, store and (if any) notifier.
-    pub fn checker(&self) -> Result<Checker, String> {
-        let checker = Checker::new(self.registry()?, self.store(), self.settings.policy.clone());
-        Ok(match self.notifier() {
+    pub async fn checker(&self) -> Result<Checker, String> {
+        let checker = Checker::new(self.registry()?, self.store().await, self.settings.policy.clone());
+        Ok(match self.notifier().await {
             Some(n) => checker.with_notifier(n),
             None => checker,
         })
+    }
+
+    /// A checker that only decides: registry, no store, no notifier, no AWS.
+    pub fn deciding_checker(&self) -> Result<Checker, String> {
+        Ok(Checker::new(self.registry()?, None, self.settings.policy.clone()))
     }
 }

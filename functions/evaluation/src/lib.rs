@@ -207,12 +207,13 @@ pub fn read_artifact(
 /// Wires the function from its environment (see the README's function settings).
 pub async fn from_env() -> Result<Evaluation, String> {
     let settings = deltaone_infra::config::SettingsArgs::from_env().map_err(|e| e.to_string())?;
-    let wiring = deltaone_infra::wiring::Wiring::new(settings).await;
+    let wiring = deltaone_infra::wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err("DELTAONE_VERDICT_TABLE is not set: the evaluation function records verdicts in DynamoDB".into());
     }
     let dead_letters = wiring
         .dead_letters()
+        .await
         .ok_or("DELTAONE_DEAD_LETTER_QUEUE_URL is not set: failed events must have somewhere to go")?;
     let template = match std::env::var("DELTAONE_KEY_TEMPLATE") {
         Ok(text) if !text.trim().is_empty() => text.parse().map_err(|e| format!("DELTAONE_KEY_TEMPLATE: {e}"))?,
@@ -223,9 +224,9 @@ pub async fn from_env() -> Result<Evaluation, String> {
         .filter(|p| !p.trim().is_empty())
         .unwrap_or_else(|| "quarantine/".to_owned());
     Ok(Evaluation {
-        objects: wiring.objects(),
+        objects: wiring.objects().await,
         registry: wiring.registry()?,
-        checker: wiring.checker()?,
+        checker: wiring.checker().await?,
         dead_letters,
         template,
         quarantine_prefix,
