@@ -88,6 +88,14 @@ impl DynamoVerdictStore {
         Ok(item)
     }
 
+    fn encode(&self, record: &VerdictRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        Self::item(record).map_err(|e| StoreError::Backend {
+            store: self.describe(),
+            message: format!("cannot encode the record: {e}"),
+            retryable: false,
+        })
+    }
+
     fn parse(&self, item: &HashMap<String, AttributeValue>) -> Result<VerdictRecord, StoreError> {
         let field = |name: &str| item.get(name);
         let model = field("model").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
@@ -168,11 +176,7 @@ impl DynamoVerdictStore {
 #[async_trait]
 impl VerdictStore for DynamoVerdictStore {
     async fn record(&self, record: &VerdictRecord) -> Result<Recorded, StoreError> {
-        let item = Self::item(record).map_err(|e| StoreError::Backend {
-            store: self.describe(),
-            message: format!("cannot encode the record: {e}"),
-            retryable: false,
-        })?;
+        let item = self.encode(record)?;
         let put = self
             .client
             .put_item()
@@ -204,11 +208,7 @@ impl VerdictStore for DynamoVerdictStore {
     }
 
     async fn replace(&self, record: &VerdictRecord, expected_checked_at: &str) -> Result<bool, StoreError> {
-        let item = Self::item(record).map_err(|e| StoreError::Backend {
-            store: self.describe(),
-            message: format!("cannot encode the record: {e}"),
-            retryable: false,
-        })?;
+        let item = self.encode(record)?;
         let put = self
             .client
             .put_item()
