@@ -24,7 +24,11 @@ Examples:
   deltaone check --all --concurrency 16           every registered model, with a progress bar
   deltaone status fraud-detector                  recorded verdicts, newest first
   deltaone store init                             create the DynamoDB verdict table
+  deltaone dlq redrive --to QUEUE_URL             send parked events back once their cause is fixed
 
+";
+
+const RULE: &str = "\
 The rule: the candidate (newest version, or --version) is compared with the newest older version tagged
 benchmark_value (else the first version) on the metric named by the benchmark_metric tag (baseline's, else
 the registered model's). It is a DeltaOne when it is better by at least the threshold (1 pp by default),
@@ -32,7 +36,7 @@ computed in exact decimal. Settings come from flags, then environment variables,
 
 /// DeltaOne: does a new model version beat its benchmarked baseline by at least one percentage point?
 #[derive(Debug, Parser)]
-#[command(name = "deltaone", version, after_long_help = EXAMPLES)]
+#[command(name = "deltaone", version, after_long_help = format!("{EXAMPLES}{RULE}"))]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -76,6 +80,7 @@ pub enum DlqCommand {
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("which").required(true).args(["model", "all", "models_file"]))]
+#[command(after_long_help = RULE)]
 pub struct CheckArgs {
     /// Registered model name.
     pub model: Option<String>,

@@ -438,3 +438,46 @@ async fn cli_batch_checks_a_models_file_with_bounded_concurrency() {
     assert!(find(&missing)["error"].as_str().unwrap().contains("not in the registry"));
     assert_eq!(find(&missing)["retryable"], false);
 }
+
+#[test]
+fn demo_prints_achieved_not_achieved_and_no_baseline_verdicts() {
+    let output = std::process::Command::new(deltaone_binary()).arg("demo").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "fraud-detector v3: DeltaOne achieved (+1 pp vs v2 on accuracy",
+        "churn-predictor v2: not a DeltaOne (+0.74 pp",
+        "recsys-ranker v1: no baseline",
+        "credit-risk v3: DeltaOne achieved (+1.5 pp",
+        "search-ctr v2: DeltaOne achieved (+1.1 pp",
+        "pricing-model v2: non finite value",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn check_all_dry_run_over_a_snapshot_checks_every_model() {
+    let snapshot = concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/registry/snapshot.json");
+    let output = std::process::Command::new(deltaone_binary())
+        .args(["--registry-snapshot", snapshot, "check", "--all", "--dry-run", "--json", "--concurrency", "3"])
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6);
+    assert!(lines.iter().all(|l| l["stored"] == "dry_run"));
+    let achieved = lines.iter().filter(|l| l["outcome"] == "achieved").count();
+    assert_eq!(achieved, 3);
+}
+
+#[test]
+fn help_teaches_the_rule_and_every_setting_names_its_variable() {
+    let output = std::process::Command::new(deltaone_binary()).args(["help", "check"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in ["--dry-run", "--models-file", "MLFLOW_TRACKING_URI", "DELTAONE_THRESHOLD_PP", "benchmark_value"] {
+        assert!(help.contains(expected), "{expected} missing from:\n{help}");
+    }
+}
