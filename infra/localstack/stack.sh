@@ -65,6 +65,7 @@ stack_start() {
   MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true \
   MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY=$DELTAONE_TEST_WEBHOOK_SECRET_KEY \
   MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
+  MLFLOW_WEBHOOK_CACHE_TTL=${MLFLOW_WEBHOOK_CACHE_TTL:-1} \
   setsid "$DELTAONE_VENV/bin/mlflow" server \
       --backend-store-uri "sqlite:///$DELTAONE_STACK_DIR/mlflow.db" \
       --default-artifact-root "$DELTAONE_STACK_DIR/mlflow-artifacts" \
@@ -73,6 +74,8 @@ stack_start() {
   local mlflow_pid=$!
   _stack_pids+=("$mlflow_pid")
 
+  # Each MLflow worker caches the webhook list (60 s by default); tests create webhooks and expect them.
+  export MLFLOW_WEBHOOK_CACHE_TTL=${MLFLOW_WEBHOOK_CACHE_TTL:-1}
   export DELTAONE_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
   export DELTAONE_TEST_MLFLOW_URL="http://127.0.0.1:$mlflow_port"
   _stack_wait moto "$DELTAONE_TEST_MOTO_URL/moto-api/data.json" 60 "$moto_pid" "$DELTAONE_STACK_DIR/moto.log" || return 1

@@ -72,6 +72,10 @@ pub enum DlqCommand {
         /// The function's input queue (the queue the S3 notifications go to).
         #[arg(long, value_name = "URL")]
         to: String,
+        /// Only letters parked by this function (the registry webhook function's letters are
+        /// redriven by re-signing them; see its README).
+        #[arg(long, default_value = "evaluation")]
+        source: String,
         /// At most this many messages.
         #[arg(long, default_value_t = 1000)]
         max: usize,
@@ -177,14 +181,18 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             }
             None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
         },
-        Command::Dlq(DlqCommand::Redrive { from, to, max }) => {
+        Command::Dlq(DlqCommand::Redrive { from, to, source, max }) => {
             let from = from
                 .or_else(|| settings.dead_letter_queue_url.clone())
                 .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
             let wiring = crate::wiring::Wiring::new(settings);
             let client = aws_sdk_sqs::Client::new(wiring.aws().await);
-            let done = crate::deadletter::redrive(&client, &from, &to, max).await.map_err(|e| e.to_string())?;
-            println!("redriven: {} message(s) moved to {to}; {} unrecognised left in place", done.moved, done.skipped);
+            let done =
+                crate::deadletter::redrive(&client, &from, &to, &source, max).await.map_err(|e| e.to_string())?;
+            println!(
+                "redriven: {} message(s) moved to {to}; {} of other sources left in place",
+                done.moved, done.skipped
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(_) => unreachable!("handled before settings are read"),

@@ -85,13 +85,20 @@ pub fn redrive_body(letter: &DeadLetter) -> String {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Redriven {
     pub moved: usize,
-    /// Messages that are not dead letters of ours; left in the queue untouched.
+    /// Messages that are not dead letters of the requested source; left in the queue untouched.
     pub skipped: usize,
 }
 
-/// Moves up to `max` dead letters from `dlq_url` back to `to_url` (each sent, then deleted: a crash
-/// in between duplicates a delivery, which the exactly-once checks absorb, and never loses one).
-pub async fn redrive(client: &Client, dlq_url: &str, to_url: &str, max: usize) -> Result<Redriven, DeadLetterError> {
+/// Moves up to `max` dead letters of `source` (e.g. `evaluation`) from `dlq_url` back to `to_url`
+/// (each sent, then deleted: a crash in between duplicates a delivery, which the exactly-once checks
+/// absorb, and never loses one). Letters of other sources stay in the queue.
+pub async fn redrive(
+    client: &Client,
+    dlq_url: &str,
+    to_url: &str,
+    source: &str,
+    max: usize,
+) -> Result<Redriven, DeadLetterError> {
     let failed = |e: String| DeadLetterError { queue: dlq_url.to_owned(), message: e };
     let mut done = Redriven::default();
     while done.moved + done.skipped < max {
@@ -110,7 +117,7 @@ pub async fn redrive(client: &Client, dlq_url: &str, to_url: &str, max: usize) -
         }
         for message in messages {
             let letter: Option<DeadLetter> = message.body().and_then(|b| serde_json::from_str(b).ok());
-            let Some(letter) = letter else {
+            let Some(letter) = letter.filter(|l| l.source == source) else {
                 done.skipped += 1;
                 continue;
             };

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod deadletter;
+pub mod deliveries;
 pub mod demo;
 pub mod mlflow;
 pub mod notify;

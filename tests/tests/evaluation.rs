@@ -337,7 +337,9 @@ async fn a_parked_upload_is_redriven_once_its_model_exists() {
     // The model is registered after the upload: the parked event can now succeed.
     let baseline = NewVersion::tagged(&[("benchmark_value", "0.9"), ("benchmark_metric", "accuracy")]);
     rig.stack.mlflow().create_model_with_versions(&model, &[], &[baseline, NewVersion::with_run(&[])]).await;
-    let moved = deltaone_infra::deadletter::redrive(&rig.aws.sqs, &rig.dlq, &rig.uploads_queue, 100).await.unwrap();
+    let moved = deltaone_infra::deadletter::redrive(&rig.aws.sqs, &rig.dlq, &rig.uploads_queue, "evaluation", 100)
+        .await
+        .unwrap();
     assert_eq!(moved.moved, 1);
     assert!(rig.aws.drain(&rig.dlq, Duration::from_millis(500)).await.is_empty());
 
