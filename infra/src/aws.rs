@@ -24,3 +24,30 @@ pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// DynamoDB error codes worth retrying: throttling and transient server trouble.
+const RETRYABLE_DYNAMODB_CODES: [&str; 6] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+];
+
+/// A DynamoDB call's failure as a message naming the operation, and whether retrying may help.
+pub fn dynamodb_failure<E, R>(operation: &str, err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> (String, bool)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    let retryable = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => {
+            service.err().code().is_some_and(|code| RETRYABLE_DYNAMODB_CODES.contains(&code))
+        }
+        _ => false,
+    };
+    (format!("{operation}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(err)), retryable)
+}

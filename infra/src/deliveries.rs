@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
@@ -98,15 +98,6 @@ pub struct DynamoDeliveries {
     takeover: Duration,
 }
 
-const RETRYABLE_CODES: [&str; 6] = [
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-];
-
 impl DynamoDeliveries {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into(), retention: DEFAULT_RETENTION, takeover: DEFAULT_TAKEOVER }
@@ -133,16 +124,8 @@ impl DynamoDeliveries {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let retryable = match &err {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE_CODES.contains(&code)),
-            _ => false,
-        };
-        DeliveryError {
-            table: self.table.clone(),
-            message: format!("{operation}: {}", DisplayErrorContext(&err)),
-            retryable,
-        }
+        let (message, retryable) = crate::aws::dynamodb_failure(operation, &err);
+        DeliveryError { table: self.table.clone(), message, retryable }
     }
 
     fn key(delivery_id: &str) -> HashMap<String, AttributeValue> {

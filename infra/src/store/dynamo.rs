@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
@@ -24,15 +24,6 @@ pub struct DynamoVerdictStore {
     client: Client,
     table: String,
 }
-
-const RETRYABLE_CODES: [&str; 6] = [
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-];
 
 impl DynamoVerdictStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -48,16 +39,8 @@ impl DynamoVerdictStore {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        let retryable = match &err {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => service.err().code().is_some_and(|code| RETRYABLE_CODES.contains(&code)),
-            _ => false,
-        };
-        StoreError::Backend {
-            store: self.describe(),
-            message: format!("{operation}: {}", DisplayErrorContext(&err)),
-            retryable,
-        }
+        let (message, retryable) = crate::aws::dynamodb_failure(operation, &err);
+        StoreError::Backend { store: self.describe(), message, retryable }
     }
 
     fn key(model: &str, version: VersionNumber) -> HashMap<String, AttributeValue> {
