@@ -26,8 +26,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 use time::OffsetDateTime;
 
@@ -194,49 +193,10 @@ impl DynamoDeliveries {
     /// Creates the table (on-demand billing, TTL on `expires_at`) unless it exists, and waits until
     /// it is active. `true` when this call created it.
     pub async fn create_table_if_missing(&self) -> Result<bool, DeliveryError> {
-        let created = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("delivery_id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("complete"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("delivery_id")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("complete"),
-            )
-            .send()
-            .await;
-        let created = match created {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => false,
-            Err(e) => return Err(self.sdk_error("CreateTable", e)),
-        };
-        let mut active = false;
-        for _ in 0..120 {
-            let described = self.client.describe_table().table_name(&self.table).send().await;
-            let status = described.map_err(|e| self.sdk_error("DescribeTable", e))?;
-            if status.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                active = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        if !active {
-            return Err(DeliveryError {
-                table: self.table.clone(),
-                message: "table did not become ACTIVE within 60 s".into(),
-                retryable: true,
-            });
-        }
+        let keys = [("delivery_id", ScalarAttributeType::S)];
+        let created = crate::aws::create_dynamodb_table(&self.client, &self.table, &keys)
+            .await
+            .map_err(|(message, retryable)| DeliveryError { table: self.table.clone(), message, retryable })?;
         if created {
             let spec = TimeToLiveSpecification::builder()
                 .attribute_name("expires_at")

@@ -12,10 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TableStatus,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType};
 use deltaone::VersionNumber;
 
 use super::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
@@ -104,55 +101,10 @@ impl DynamoVerdictStore {
 
     /// Creates the table (on-demand billing) unless it exists, and waits until it is active.
     pub async fn create_table_if_missing(&self) -> Result<bool, StoreError> {
-        let created = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(
-                KeySchemaElement::builder().attribute_name("model").key_type(KeyType::Hash).build().expect("complete"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("version")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .expect("complete"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("model")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("complete"),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("version")
-                    .attribute_type(ScalarAttributeType::N)
-                    .build()
-                    .expect("complete"),
-            )
-            .send()
-            .await;
-        let created = match created {
-            Ok(_) => true,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => false,
-            Err(e) => return Err(self.sdk_error("CreateTable", e)),
-        };
-        for _ in 0..120 {
-            let described = self.client.describe_table().table_name(&self.table).send().await;
-            let status = described.map_err(|e| self.sdk_error("DescribeTable", e))?;
-            if status.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                return Ok(created);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        Err(StoreError::Backend {
-            store: self.describe(),
-            message: "table did not become ACTIVE within 60 s".into(),
-            retryable: true,
-        })
+        let keys = [("model", ScalarAttributeType::S), ("version", ScalarAttributeType::N)];
+        crate::aws::create_dynamodb_table(&self.client, &self.table, &keys)
+            .await
+            .map_err(|(message, retryable)| StoreError::Backend { store: self.describe(), message, retryable })
     }
 }
 
