@@ -46,7 +46,10 @@ PY
 stack_start() {
   DELTAONE_VENV=$("$_stack_here/ensure-venv.sh") || return 1
   export DELTAONE_VENV
-  DELTAONE_STACK_DIR=${DELTAONE_STACK_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/deltaone-stack.XXXXXX")}
+  if [ -z "${DELTAONE_STACK_DIR:-}" ]; then
+    DELTAONE_STACK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/deltaone-stack.XXXXXX")
+    _stack_made_dir=1
+  fi
   export DELTAONE_STACK_DIR
   mkdir -p "$DELTAONE_STACK_DIR/mlflow-artifacts"
   trap stack_stop EXIT
@@ -83,7 +86,7 @@ stack_start() {
 }
 
 stack_stop() {
-  local pid
+  local status=$? pid
   for pid in "${_stack_pids[@]}"; do
     # MLflow runs in its own session (setsid) so that its worker processes stop with it.
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
@@ -96,4 +99,12 @@ stack_stop() {
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   done
   _stack_pids=()
+  # The directory holds the servers' logs and MLflow's database: kept when the run failed.
+  if [ "${_stack_made_dir:-0}" = 1 ] && [ -d "$DELTAONE_STACK_DIR" ]; then
+    if [ "$status" = 0 ]; then
+      rm -rf "$DELTAONE_STACK_DIR"
+    else
+      echo "local stack: logs kept in $DELTAONE_STACK_DIR (moto.log, mlflow.log)" >&2
+    fi
+  fi
 }
