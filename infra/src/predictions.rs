@@ -112,3 +112,104 @@ fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f6
         other => Err(format!("column {name:?} has type {other}; scores must be float")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The scikit-learn fixture the domain tests use (20,000 rows, continuous scores).
+    const FIXTURE: &str = include_str!("../../src/classification_testdata/continuous_n20000.json");
+
+    fn fixture() -> (Vec<bool>, Vec<f64>, BTreeMap<String, f64>) {
+        let doc: Value = serde_json::from_str(FIXTURE).unwrap();
+        let case = &doc["cases"][0];
+        let labels: Vec<bool> = case["labels"].as_str().unwrap().chars().map(|c| c == '1').collect();
+        let scale = case["score_scale"].as_f64().unwrap();
+        let numerators: Vec<f64> =
+            case["score_numerators"].as_array().unwrap().iter().map(|n| n.as_f64().unwrap()).collect();
+        let scores = numerators.into_iter().map(|n| n / scale).collect();
+        let expected = case["expected"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let name = if k == "roc_auc" { "auroc" } else { k.as_str() };
+                (name.to_owned(), v.as_str().unwrap().parse().unwrap())
+            })
+            .collect();
+        (labels, scores, expected)
+    }
+
+    /// Writes columns into Parquet with small row groups, so that reading takes many batches.
+    fn parquet(columns: Vec<(&str, ArrayRef)>) -> bytes::Bytes {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let props = WriterProperties::builder().set_max_row_group_row_count(Some(3000)).build();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes::Bytes::from(out)
+    }
+
+    #[test]
+    fn metrics_read_from_parquet_equal_scikit_learn_within_1e_12() {
+        let (labels, scores, expected) = fixture();
+        let bytes = parquet(vec![
+            ("row_id", Arc::new(Int64Array::from_iter_values(0..labels.len() as i64)) as ArrayRef),
+            ("y_true", Arc::new(BooleanArray::from(labels)) as ArrayRef),
+            ("probability", Arc::new(Float64Array::from(scores)) as ArrayRef),
+        ]);
+        let metrics = metrics_from_parquet("k", bytes).unwrap();
+        assert_eq!(metrics.len(), 6, "{metrics:?}");
+        for (name, want) in &expected {
+            let got = metrics[name];
+            assert!((got - want).abs() <= 1e-12, "{name}: {got} vs scikit-learn {want}");
+        }
+    }
+
+    #[test]
+    fn hard_predictions_give_the_four_count_metrics() {
+        let labels = Arc::new(Int64Array::from(vec![1, 0, 1, 1])) as ArrayRef;
+        let predicted = Arc::new(BooleanArray::from(vec![true, false, false, true])) as ArrayRef;
+        let metrics = metrics_from_parquet("k", parquet(vec![("label", labels), ("prediction", predicted)])).unwrap();
+        assert_eq!(metrics["accuracy"], 0.75);
+        assert_eq!(metrics["precision"], 1.0);
+        assert!(!metrics.contains_key("auroc") && !metrics.contains_key("log_loss"));
+    }
+
+    #[test]
+    fn unfit_and_corrupt_files_are_typed_errors_naming_the_problem() {
+        let only_labels = parquet(vec![("label", Arc::new(BooleanArray::from(vec![true])) as ArrayRef)]);
+        let err = metrics_from_parquet("k", only_labels).unwrap_err().to_string();
+        assert!(err.contains("no score column"), "{err}");
+
+        let bad_label = parquet(vec![
+            ("label", Arc::new(Int64Array::from(vec![0, 2])) as ArrayRef),
+            ("score", Arc::new(Float64Array::from(vec![0.1, 0.9])) as ArrayRef),
+        ]);
+        let err = metrics_from_parquet("k", bad_label).unwrap_err().to_string();
+        assert!(err.contains("holds 2 at row 1"), "{err}");
+
+        let nan_score = parquet(vec![
+            ("label", Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef),
+            ("score", Arc::new(Float64Array::from(vec![0.3, f64::NAN])) as ArrayRef),
+        ]);
+        assert!(matches!(metrics_from_parquet("k", nan_score), Err(ArtifactError::UnfitPredictions { .. })));
+
+        let empty = parquet(vec![
+            ("label", Arc::new(BooleanArray::from(Vec::<bool>::new())) as ArrayRef),
+            ("score", Arc::new(Float64Array::from(Vec::<f64>::new())) as ArrayRef),
+        ]);
+        assert!(matches!(metrics_from_parquet("k", empty), Err(ArtifactError::UnfitPredictions { .. })));
+
+        let garbage = bytes::Bytes::from_static(b"PAR1not really parquetPAR1");
+        assert!(matches!(metrics_from_parquet("k", garbage), Err(ArtifactError::CorruptParquet { .. })));
+    }
+}
