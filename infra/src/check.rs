@@ -9,6 +9,9 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
+use deltaone::attestation::{AttestationError, Contributor, Statement, sign};
 use deltaone::{BaselineSource, Policy, Tags, Verdict, VersionNumber, judge, select};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -27,6 +30,15 @@ pub struct CheckRequest {
     pub version: Option<VersionNumber>,
     /// Decide only: no record, no write-back.
     pub dry_run: bool,
+}
+
+/// What a verdict rests on beyond the registry: who contributed, and hashes of the inputs (e.g. the
+/// uploaded artifact). Goes into the verdict's attestation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    pub contributors: Vec<Contributor>,
+    /// SHA-256 (hex) of each input by name, e.g. `"artifact"`.
+    pub input_hashes: BTreeMap<String, String>,
 }
 
 /// What happened to the verdict after it was decided.
@@ -67,6 +79,8 @@ pub enum CheckError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error("cannot attest the verdict: {0}")]
+    Attestation(#[from] AttestationError),
     #[error(
         "no verdict store is configured: set DELTAONE_VERDICT_TABLE (DynamoDB) or DELTAONE_STORE_DIR (local files), or check with --dry-run"
     )]
@@ -79,7 +93,7 @@ impl CheckError {
             Self::Registry(e) => e.is_retryable(),
             Self::Store(e) => e.is_retryable(),
             Self::Notify(e) => e.is_retryable(),
-            Self::NoStore => false,
+            Self::NoStore | Self::Attestation(_) => false,
         }
     }
 }
@@ -90,6 +104,7 @@ pub struct Checker {
     registry: Arc<dyn Registry>,
     store: Option<Arc<dyn VerdictStore>>,
     notifier: Option<Arc<dyn Notifier>>,
+    signing_key: Option<Arc<ed25519_dalek::SigningKey>>,
     policy: Policy,
 }
 
@@ -109,7 +124,13 @@ pub fn now_rfc3339() -> String {
 
 impl Checker {
     pub fn new(registry: Arc<dyn Registry>, store: Option<Arc<dyn VerdictStore>>, policy: Policy) -> Self {
-        Self { registry, store, notifier: None, policy }
+        Self { registry, store, notifier: None, signing_key: None, policy }
+    }
+
+    /// Every recorded comparison verdict carries an Ed25519-signed statement of itself.
+    pub fn with_signing_key(mut self, key: Arc<ed25519_dalek::SigningKey>) -> Self {
+        self.signing_key = Some(key);
+        self
     }
 
     /// Subscribers are notified of each recorded verdict, once.
@@ -175,6 +196,15 @@ impl Checker {
 
     /// Decides, records once, and writes back.
     pub async fn check(&self, request: &CheckRequest) -> Result<CheckReport, CheckError> {
+        self.check_with_evidence(request, Evidence::default()).await
+    }
+
+    /// [`Checker::check`], with evidence for the verdict's attestation.
+    pub async fn check_with_evidence(
+        &self,
+        request: &CheckRequest,
+        evidence: Evidence,
+    ) -> Result<CheckReport, CheckError> {
         let store = match (&self.store, request.dry_run) {
             (_, true) => None,
             (Some(store), false) => Some(store),
@@ -194,6 +224,20 @@ impl Checker {
                 notified: false,
             });
         };
+        // Comparisons are final, so they are what gets attested.
+        let attestation = match (&self.signing_key, verdict.outcome.is_comparison()) {
+            (Some(key), true) => {
+                let statement = Statement::from_verdict(
+                    &verdict,
+                    checked_at.clone(),
+                    evidence.contributors,
+                    evidence.input_hashes,
+                    None,
+                )?;
+                Some(sign(statement, key))
+            }
+            _ => None,
+        };
         let record = VerdictRecord {
             model: request.model.clone(),
             version,
@@ -201,6 +245,7 @@ impl Checker {
             run_id,
             written_back: !verdict.outcome.is_comparison(),
             notified: false,
+            attestation,
             verdict,
         };
         let (record, stored) = match store.record(&record).await? {
@@ -302,6 +347,7 @@ mod tests {
             verdict,
             written_back: false,
             notified: false,
+            attestation: None,
         };
         // Fresh: another check is presumably writing back right now.
         store.record(&record).await.unwrap();
@@ -319,6 +365,30 @@ mod tests {
         assert!(report.wrote_back);
         assert_eq!(registry.written()[0].checked_at, "2020-01-01T00:00:00Z");
         assert!(store2.get("fraud-detector", version).await.unwrap().unwrap().written_back);
+    }
+
+    #[tokio::test]
+    async fn comparison_verdicts_carry_a_signed_statement_with_the_evidence() {
+        let (_registry, store, checker, _dir) = setup();
+        let key = Arc::new(deltaone::attestation::signing_key_from_seed(&[7; 32]).unwrap());
+        let checker = checker.with_signing_key(key.clone());
+        let evidence = Evidence {
+            contributors: vec![Contributor::new("ada")],
+            input_hashes: BTreeMap::from([("artifact".to_owned(), "ab".repeat(32))]),
+        };
+        checker.check_with_evidence(&request("fraud-detector"), evidence).await.unwrap();
+        let record = store.get("fraud-detector", VersionNumber::new(3).unwrap()).await.unwrap().unwrap();
+        let signed = record.attestation.expect("attested");
+        deltaone::attestation::verify(&signed, Some(&key.verifying_key())).unwrap();
+        assert_eq!(signed.statement.delta_pp, record.verdict.delta_pp);
+        assert_eq!(signed.statement.checked_at, record.checked_at);
+        assert_eq!(signed.statement.contributors, vec![Contributor::new("ada")]);
+        assert_eq!(signed.statement.input_hashes["artifact"], "ab".repeat(32));
+
+        // A verdict that compared nothing is not attested.
+        checker.check(&request("recsys-ranker")).await.unwrap();
+        let record = store.get("recsys-ranker", VersionNumber::new(1).unwrap()).await.unwrap().unwrap();
+        assert!(record.attestation.is_none());
     }
 
     #[tokio::test]

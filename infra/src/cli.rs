@@ -60,6 +60,28 @@ pub enum Command {
     /// Inspect and redrive the dead-letter queue.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Check a DeltaOne attestation offline: a signed statement, a stored verdict record, or a
+    /// notification message, as JSON. Exit 0 when the signature holds, 1 when it does not.
+    Verify(VerifyArgs),
+    /// The attestation signing key's public half, to publish for verifiers.
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// JSON file (`-` for standard input).
+    pub file: PathBuf,
+    /// Trust only this public key (base64 or hex); without it the statement's own key is checked
+    /// for consistency only.
+    #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// Print the public key and key id of DELTAONE_ATTESTATION_KEY.
+    PublicKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +157,7 @@ pub enum StoreCommand {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => crate::demo::run(args.json).await,
+        Command::Verify(args) => verify(&args),
         command => match cli.settings.resolve() {
             Ok(settings) => dispatch(command, settings).await,
             Err(e) => {
@@ -195,7 +218,14 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo(_) => unreachable!("handled before settings are read"),
+        Command::Attestation(AttestationCommand::PublicKey) => {
+            let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
+            let public = key.0.verifying_key();
+            println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
+            println!("key_id: {}", deltaone::attestation::key_id(&public));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(_) | Command::Verify(_) => unreachable!("handled before settings are read"),
     }
 }
 
@@ -250,6 +280,47 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Finds the signed statement in a statement, a verdict record, or a message, and checks it.
+fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
+    use deltaone::attestation::{SignedStatement, parse_verifying_key};
+    let text = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read standard input: {e}"))?
+    } else {
+        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.file.display()))?;
+    let candidate = [value.pointer("/attestation"), value.pointer("/body/attestation"), Some(&value)]
+        .into_iter()
+        .flatten()
+        .find(|v| v.get("statement").is_some() && v.get("signature").is_some())
+        .ok_or_else(|| {
+            format!("{} holds no signed statement (nor a record or message carrying one)", args.file.display())
+        })?;
+    let signed: SignedStatement = serde_json::from_value(candidate.clone())
+        .map_err(|e| format!("{}: not a DeltaOne signed statement: {e}", args.file.display()))?;
+    let trusted = match &args.public_key {
+        Some(text) => Some(parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
+        None => None,
+    };
+    match deltaone::attestation::verify(&signed, trusted.as_ref()) {
+        Ok(()) => {
+            let s = &signed.statement;
+            let delta = s.delta_pp.map(|d| format!(", {d:+} pp")).unwrap_or_default();
+            let trust = if trusted.is_some() { "trusted key" } else { "its own key; pass --public-key to trust it" };
+            println!(
+                "valid: {} v{} {}{delta}, signed by {} ({trust})",
+                s.model, s.candidate_version, s.outcome, signed.key_id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("invalid: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {

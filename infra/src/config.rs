@@ -56,6 +56,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_DEAD_LETTER_QUEUE_URL", global = true, value_name = "URL")]
     pub dead_letter_queue_url: Option<String>,
 
+    /// Ed25519 key (32-byte seed, hex or base64) that signs verdict attestations. In Lambda, inject it
+    /// from Secrets Manager; never put it in a config file in a repository.
+    #[arg(long, env = "DELTAONE_ATTESTATION_KEY", global = true, value_name = "SEED", hide_env_values = true)]
+    pub attestation_key: Option<String>,
+
     /// Endpoint for every AWS service, e.g. a local emulator (never set it in production).
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true, value_name = "URL")]
     pub aws_endpoint_url: Option<String>,
@@ -86,6 +91,7 @@ struct FileSettings {
     store_dir: Option<PathBuf>,
     topic_arn: Option<String>,
     dead_letter_queue_url: Option<String>,
+    attestation_key: Option<String>,
     aws_endpoint_url: Option<String>,
     mlflow_timeout_secs: Option<f64>,
     mlflow_retries: Option<usize>,
@@ -128,7 +134,18 @@ pub struct Settings {
     pub policy: Policy,
     pub topic_arn: Option<String>,
     pub dead_letter_queue_url: Option<String>,
+    pub attestation_key: Option<AttestationKey>,
     pub aws_endpoint_url: Option<String>,
+}
+
+/// The attestation signing key; never printed.
+#[derive(Clone)]
+pub struct AttestationKey(pub std::sync::Arc<ed25519_dalek::SigningKey>);
+
+impl std::fmt::Debug for AttestationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AttestationKey({})", deltaone::attestation::key_id(&self.0.verifying_key()))
+    }
 }
 
 impl SettingsArgs {
@@ -246,7 +263,15 @@ impl SettingsArgs {
                 invalid("dead_letter_queue_url", "DELTAONE_DEAD_LETTER_QUEUE_URL", format!("{url:?}: {e}"))
             })?;
         }
-        Ok(Settings { registry, store, policy, topic_arn, dead_letter_queue_url, aws_endpoint_url })
+        let attestation_key =
+            match self.attestation_key.clone().or(file.attestation_key).filter(|k| !k.trim().is_empty()) {
+                Some(text) => Some(AttestationKey(std::sync::Arc::new(
+                    deltaone::attestation::parse_signing_key(&text)
+                        .map_err(|e| invalid("attestation_key", "DELTAONE_ATTESTATION_KEY", e.to_string()))?,
+                ))),
+                None => None,
+            };
+        Ok(Settings { registry, store, policy, topic_arn, dead_letter_queue_url, attestation_key, aws_endpoint_url })
     }
 
     /// The settings from environment variables alone, as a Lambda function or a batch job gets them.
@@ -308,6 +333,16 @@ mod tests {
 
         let args = SettingsArgs { verdict_table: Some("a b".into()), ..Default::default() };
         assert!(args.resolve().unwrap_err().to_string().contains("not a DynamoDB table name"));
+    }
+
+    #[test]
+    fn attestation_keys_are_validated_and_never_printed() {
+        let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        let settings = SettingsArgs { attestation_key: Some(seed.into()), ..Default::default() }.resolve().unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains(seed) && shown.contains("AttestationKey(ed25519:"), "{shown}");
+        let err = SettingsArgs { attestation_key: Some("nope".into()), ..Default::default() }.resolve().unwrap_err();
+        assert!(err.to_string().contains("DELTAONE_ATTESTATION_KEY") && !err.to_string().contains("nope\""), "{err}");
     }
 
     #[test]

@@ -96,7 +96,15 @@ pub fn notification(message: &deltaone::message::Message) -> Notification {
 /// record's identity, so a receiver can de-duplicate even if a notification is ever sent twice.
 pub fn verdict_message(record: &crate::store::VerdictRecord) -> deltaone::message::Message {
     let id = format!("deltaone:{}:{}:{}", record.model, record.version, record.checked_at);
-    deltaone::message::Message::from_verdict(id, record.checked_at.clone(), &record.verdict, Vec::new(), None, None)
+    let contributors = record.attestation.as_ref().map(|a| a.statement.contributors.clone()).unwrap_or_default();
+    deltaone::message::Message::from_verdict(
+        id,
+        record.checked_at.clone(),
+        &record.verdict,
+        contributors,
+        record.attestation.clone(),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -122,6 +130,7 @@ mod tests {
             verdict,
             written_back: false,
             notified: false,
+            attestation: None,
         };
         let n = notification(&verdict_message(&record));
         assert_eq!(n.attributes["event_type"], "deltaone.achieved");

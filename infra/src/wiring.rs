@@ -74,11 +74,14 @@ impl Wiring {
 
     /// A checker with the configured registry, store and (if any) notifier.
     pub async fn checker(&self) -> Result<Checker, String> {
-        let checker = Checker::new(self.registry()?, self.store().await, self.settings.policy.clone());
-        Ok(match self.notifier().await {
-            Some(n) => checker.with_notifier(n),
-            None => checker,
-        })
+        let mut checker = Checker::new(self.registry()?, self.store().await, self.settings.policy.clone());
+        if let Some(notifier) = self.notifier().await {
+            checker = checker.with_notifier(notifier);
+        }
+        if let Some(key) = &self.settings.attestation_key {
+            checker = checker.with_signing_key(key.0.clone());
+        }
+        Ok(checker)
     }
 
     /// A checker that only decides: registry, no store, no notifier, no AWS.

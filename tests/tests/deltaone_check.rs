@@ -481,3 +481,55 @@ fn help_teaches_the_rule_and_every_setting_names_its_variable() {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_attests_verdicts_and_verify_detects_tampering() {
+    let w = world().await;
+    let model = unique("attested");
+    w.stack.mlflow().create_model_with_versions(&model, &[], &[tagged_baseline("0.9"), run(0.915)]).await;
+    let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(deltaone_binary())
+            .args(args)
+            .env("MLFLOW_TRACKING_URI", &w.stack.mlflow_url)
+            .env("DELTAONE_STORE_DIR", dir.path())
+            .env("DELTAONE_ATTESTATION_KEY", seed)
+            .output()
+            .expect("deltaone runs")
+    };
+    assert!(cli(&["check", &model]).status.success());
+    let public = String::from_utf8(cli(&["attestation", "public-key"]).stdout).unwrap();
+    let public_key =
+        public.lines().find_map(|l| l.strip_prefix("public_key: ")).expect("public key printed").to_owned();
+
+    let status = cli(&["status", &model, "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let record = &records[0];
+    let file = dir.path().join("record.json");
+    std::fs::write(&file, record.to_string()).unwrap();
+    let ok = cli(&["verify", file.to_str().unwrap(), "--public-key", &public_key]);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success() && out.starts_with("valid:") && out.contains("+1.5 pp"), "{out}");
+
+    let mut tampered = record.clone();
+    tampered["attestation"]["statement"]["delta_pp"] = serde_json::json!("2.5");
+    std::fs::write(&file, tampered.to_string()).unwrap();
+    let bad = cli(&["verify", file.to_str().unwrap(), "--public-key", &public_key]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).starts_with("invalid:"));
+
+    let other_key = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+    let stranger = std::process::Command::new(deltaone_binary())
+        .args(["verify", "-", "--public-key", other_key])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(record.to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(stranger.status.code(), Some(1), "a statement signed by another key is not trusted");
+}

@@ -31,6 +31,7 @@ struct Rig {
     uploads_queue: String,
     alerts_queue: String,
     dlq: String,
+    topic: String,
     store: Arc<DynamoVerdictStore>,
     evaluation: Evaluation,
 }
@@ -83,7 +84,7 @@ async fn rig_with_mlflow(mlflow_url: Option<String>) -> Rig {
         template: KeyTemplate::default(),
         quarantine_prefix: "quarantine/".into(),
     };
-    Rig { stack, aws, bucket, uploads_queue, alerts_queue, dlq, store, evaluation }
+    Rig { stack, aws, bucket, uploads_queue, alerts_queue, dlq, topic, store, evaluation }
 }
 
 impl Rig {
@@ -347,4 +348,30 @@ async fn a_parked_upload_is_redriven_once_its_model_exists() {
     assert_eq!(rig.evaluation.handle(event).await.unwrap()["batchItemFailures"], serde_json::json!([]));
     let record = rig.store.get(&model, VersionNumber::new(2).unwrap()).await.unwrap().unwrap();
     assert_eq!(record.verdict.outcome, deltaone::Outcome::Achieved);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alert_carries_a_signed_attestation_with_contributors_and_the_artifact_hash() {
+    let mut rig = rig().await;
+    let key = Arc::new(deltaone::attestation::signing_key_from_seed(&[42; 32]).unwrap());
+    rig.evaluation.checker = Checker::new(rig.evaluation.registry.clone(), Some(rig.store.clone()), Policy::default())
+        .with_notifier(Arc::new(SnsNotifier::new(rig.aws.sns.clone(), &rig.topic)))
+        .with_signing_key(key.clone());
+    let (model, _) = rig.model().await;
+    let metrics = br#"{"metrics": {"accuracy": 0.93}, "contributor": {"id": "0xada", "name": "Ada", "share": 0.6}}"#;
+    let key_name = format!("evaluations/{model}/2/metrics.json");
+    rig.upload(&key_name, metrics.to_vec()).await;
+    let event = rig.aws.receive_as_lambda_event(&rig.uploads_queue, 1).await;
+    rig.evaluation.handle(event).await.unwrap();
+
+    let alerts = rig.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let message: deltaone::message::Message = serde_json::from_str(alerts[0]["Message"].as_str().unwrap()).unwrap();
+    let deltaone::message::EventBody::DeltaOne(body) = &message.body else { panic!("a DeltaOne message") };
+    let signed = body.attestation.as_deref().expect("attested");
+    deltaone::attestation::verify(signed, Some(&key.verifying_key())).unwrap();
+    assert_eq!(signed.statement.contributors[0].id, "0xada");
+    assert_eq!(body.contributors, signed.statement.contributors);
+    let artifact = format!("s3://{}/{key_name}", rig.bucket);
+    assert_eq!(signed.statement.input_hashes[&artifact], deltaone::attestation::sha256_hex(metrics));
 }

@@ -12,8 +12,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use deltaone::attestation::Contributor;
 use deltaone_infra::artifact::{self, ArtifactError, ArtifactKind, KeyTemplate, MetricsArtifact};
-use deltaone_infra::check::{CheckError, CheckReport, CheckRequest, Checker};
+use deltaone_infra::check::{CheckError, CheckReport, CheckRequest, Checker, Evidence};
 use deltaone_infra::deadletter::{DeadLetter, DeadLetters};
 use deltaone_infra::objects::{ObjectError, ObjectStore};
 use deltaone_infra::registry::{Registry, RegistryError};
@@ -145,16 +146,22 @@ impl Evaluation {
 
     async fn evaluate(&self, object: &CreatedObject) -> Result<Evaluated, EvaluationError> {
         let fetched = self.objects.get(&object.bucket, &object.key).await?;
-        let (target, metrics) = match read_artifact(object, &fetched.metadata, fetched.bytes, &self.template) {
-            Ok(read) => read,
-            Err(e) => {
-                self.quarantine(object, &e).await?;
-                return Err(e.into());
-            }
-        };
+        let artifact_hash = deltaone::attestation::sha256_hex(&fetched.bytes);
+        let (target, metrics, contributors) =
+            match read_artifact(object, &fetched.metadata, fetched.bytes, &self.template) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.quarantine(object, &e).await?;
+                    return Err(e.into());
+                }
+            };
         self.registry.log_evaluation(&target.model, target.version, &metrics).await?;
         let request = CheckRequest { model: target.model.clone(), version: Some(target.version), dry_run: false };
-        let report = self.checker.check(&request).await?;
+        let evidence = Evidence {
+            contributors,
+            input_hashes: BTreeMap::from([(format!("s3://{}/{}", object.bucket, object.key), artifact_hash)]),
+        };
+        let report = self.checker.check_with_evidence(&request, evidence).await?;
         tracing::info!(
             bucket = object.bucket, key = object.key, model = target.model, version = %target.version,
             outcome = %report.verdict.outcome, stored = ?report.stored, "evaluated"
@@ -189,19 +196,47 @@ impl Evaluation {
     }
 }
 
-/// Routes and reads an artifact into metrics.
+/// What an artifact says: where it belongs, its metrics, and the contributors it credits.
+pub type ReadArtifact = (artifact::ArtifactTarget, BTreeMap<String, f64>, Vec<Contributor>);
+
+/// Routes and reads an artifact into metrics and the contributors it credits.
 pub fn read_artifact(
     object: &CreatedObject,
     metadata: &BTreeMap<String, String>,
     bytes: bytes::Bytes,
     template: &KeyTemplate,
-) -> Result<(artifact::ArtifactTarget, BTreeMap<String, f64>), ArtifactError> {
+) -> Result<ReadArtifact, ArtifactError> {
     let target = artifact::route(&object.key, metadata, template)?;
-    let metrics = match target.kind {
-        ArtifactKind::MetricsJson => MetricsArtifact::parse(&object.key, &bytes)?.metrics,
-        ArtifactKind::Predictions => deltaone_infra::predictions::metrics_from_parquet(&object.key, bytes)?,
+    let (metrics, contributors) = match target.kind {
+        ArtifactKind::MetricsJson => {
+            let artifact = MetricsArtifact::parse(&object.key, &bytes)?;
+            let contributors = artifact.all_contributors().iter().filter_map(contributor).collect();
+            (artifact.metrics, contributors)
+        }
+        ArtifactKind::Predictions => {
+            (deltaone_infra::predictions::metrics_from_parquet(&object.key, bytes)?, Vec::new())
+        }
     };
-    Ok((target, metrics))
+    Ok((target, metrics, contributors))
+}
+
+/// A contributor from the metrics JSON: `{"id" | "address" | "email": …, "name"?: …, "share"?: …}`,
+/// or a bare string id. Entries without an identity are skipped.
+fn contributor(value: &Value) -> Option<Contributor> {
+    if let Some(id) = value.as_str() {
+        return Some(Contributor::new(id));
+    }
+    let id = ["id", "address", "email"].iter().find_map(|k| value.get(*k).and_then(Value::as_str))?;
+    let mut c = Contributor::new(id);
+    if let Some(name) = value.get("name").and_then(Value::as_str) {
+        c = c.with_name(name);
+    }
+    let share =
+        value.get("share").and_then(|s| s.as_str().map(str::to_owned).or_else(|| s.as_f64().map(|f| f.to_string())));
+    if let Some(share) = share.and_then(|s| s.parse().ok()) {
+        c = c.with_share(share);
+    }
+    Some(c)
 }
 
 /// Wires the function from its environment (see the README's function settings).

@@ -27,6 +27,9 @@ pub struct VerdictRecord {
     /// Whether subscribers have been notified of this record.
     #[serde(default)]
     pub notified: bool,
+    /// The signed statement of a comparison verdict, when a signing key is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<deltaone::attestation::SignedStatement>,
 }
 
 /// A follow-up step of a recorded verdict, marked done once it has succeeded.
