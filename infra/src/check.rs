@@ -20,7 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::mlflow::MlflowError;
 use crate::notify::{Notifier, NotifyError};
 use crate::registry::{Registry, RegistryError, WriteBack};
-use crate::store::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
+use crate::store::{Chained, Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
 /// What a check was asked to do.
 #[derive(Debug, Clone)]
@@ -106,6 +106,46 @@ pub struct Checker {
     notifier: Option<Arc<dyn Notifier>>,
     signing_key: Option<Arc<ed25519_dalek::SigningKey>>,
     policy: Policy,
+}
+
+/// How often a chained write retries when other records join the chain first.
+const CHAIN_ATTEMPTS: usize = 16;
+
+/// Records an attested verdict: its statement links to the model's chain head, and the record and
+/// the new head are written in one atomic step, retried while other records join the chain first.
+/// An incomplete earlier verdict is replaced; a comparison already recorded is reported as it is.
+async fn record_attested(
+    store: &dyn VerdictStore,
+    mut record: VerdictRecord,
+    statement: Statement,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<(VerdictRecord, Stored), CheckError> {
+    let mut replacing: Option<String> = None;
+    for _ in 0..CHAIN_ATTEMPTS {
+        let head = store.chain_head(&record.model).await?;
+        record.attestation = Some(sign(Statement { previous_hash: head, ..statement.clone() }, key));
+        match store.write_chained(&record, replacing.as_deref()).await? {
+            Chained::Written => {
+                let stored = if replacing.is_some() { Stored::Replaced } else { Stored::New };
+                return Ok((record, stored));
+            }
+            Chained::HeadMoved => continue,
+            Chained::SlotTaken => {
+                let Some(existing) = store.get(&record.model, record.version).await? else { continue };
+                if !existing.verdict.outcome.is_comparison() && existing.verdict != record.verdict {
+                    replacing = Some(existing.checked_at.clone());
+                    continue;
+                }
+                return Ok((existing, Stored::Existing));
+            }
+        }
+    }
+    Err(StoreError::Backend {
+        store: store.describe(),
+        message: format!("the attestation chain of {} kept moving; try again", record.model),
+        retryable: true,
+    }
+    .into())
 }
 
 /// How long a recorded verdict may wait for its write-back before another check completes it.
@@ -224,18 +264,18 @@ impl Checker {
                 notified: false,
             });
         };
-        // Comparisons are final, so they are what gets attested.
-        let attestation = match (&self.signing_key, verdict.outcome.is_comparison()) {
-            (Some(key), true) => {
-                let statement = Statement::from_verdict(
+        // Comparisons are final, so they are what gets attested (and chained).
+        let statement = match (&self.signing_key, verdict.outcome.is_comparison()) {
+            (Some(key), true) => Some((
+                key.clone(),
+                Statement::from_verdict(
                     &verdict,
                     checked_at.clone(),
                     evidence.contributors,
                     evidence.input_hashes,
                     None,
-                )?;
-                Some(sign(statement, key))
-            }
+                )?,
+            )),
             _ => None,
         };
         let record = VerdictRecord {
@@ -245,20 +285,24 @@ impl Checker {
             run_id,
             written_back: !verdict.outcome.is_comparison(),
             notified: false,
-            attestation,
+            attestation: None,
             verdict,
         };
-        let (record, stored) = match store.record(&record).await? {
-            Recorded::New => (record, Stored::New),
-            Recorded::Existing(old) if !old.verdict.outcome.is_comparison() && old.verdict != record.verdict => {
-                if store.replace(&record, &old.checked_at).await? {
-                    (record, Stored::Replaced)
-                } else {
-                    let current = store.get(&record.model, record.version).await?;
-                    (current.unwrap_or(*old), Stored::Existing)
+        let (record, stored) = if let Some((key, statement)) = statement {
+            record_attested(store.as_ref(), record, statement, &key).await?
+        } else {
+            match store.record(&record).await? {
+                Recorded::New => (record, Stored::New),
+                Recorded::Existing(old) if !old.verdict.outcome.is_comparison() && old.verdict != record.verdict => {
+                    if store.replace(&record, &old.checked_at).await? {
+                        (record, Stored::Replaced)
+                    } else {
+                        let current = store.get(&record.model, record.version).await?;
+                        (current.unwrap_or(*old), Stored::Existing)
+                    }
                 }
+                Recorded::Existing(old) => (*old, Stored::Existing),
             }
-            Recorded::Existing(old) => (*old, Stored::Existing),
         };
         // The check that recorded the verdict finishes its follow-up steps. Another check finding
         // them unfinished takes over only once the record is stale: its writer has most likely died.

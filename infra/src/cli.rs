@@ -63,6 +63,15 @@ pub enum Command {
     /// Check a DeltaOne attestation offline: a signed statement, a stored verdict record, or a
     /// notification message, as JSON. Exit 0 when the signature holds, 1 when it does not.
     Verify(VerifyArgs),
+    /// Verify a model's attestation chain in the verdict store: signatures, links, and the head.
+    /// Exit 0 when it holds, 1 when a record was removed, edited or re-ordered.
+    Audit {
+        /// Registered model name.
+        model: String,
+        /// Trust only this public key (base64 or hex).
+        #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+        public_key: Option<String>,
+    },
     /// The attestation signing key's public half, to publish for verifiers.
     #[command(subcommand)]
     Attestation(AttestationCommand),
@@ -217,6 +226,31 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
                 done.moved, done.skipped
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { model, public_key } => {
+            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+            let trusted = match &public_key {
+                Some(text) => {
+                    Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?)
+                }
+                None => None,
+            };
+            match crate::audit::audit(store.as_ref(), &model, trusted.as_ref()).await {
+                Ok(report) => {
+                    println!(
+                        "chain holds: {} attested of {} recorded verdicts of {model}; head {}",
+                        report.attested,
+                        report.records,
+                        report.head.as_deref().unwrap_or("(none)")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(crate::audit::AuditError::Store(e)) => Err(e.to_string()),
+                Err(e) => {
+                    println!("chain broken: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Attestation(AttestationCommand::PublicKey) => {
             let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;

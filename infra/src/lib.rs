@@ -3,6 +3,7 @@
 //! configuration, tracing, and the `deltaone` CLI's commands.
 
 pub mod artifact;
+pub mod audit;
 pub mod aws;
 pub mod check;
 pub mod cli;

@@ -512,6 +512,10 @@ async fn cli_attests_verdicts_and_verify_detects_tampering() {
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success() && out.starts_with("valid:") && out.contains("+1.5 pp"), "{out}");
 
+    let audit = cli(&["audit", &model, "--public-key", &public_key]);
+    let out = String::from_utf8_lossy(&audit.stdout);
+    assert!(audit.status.success() && out.starts_with("chain holds: 1 attested"), "{out}");
+
     let mut tampered = record.clone();
     tampered["attestation"]["statement"]["delta_pp"] = serde_json::json!("2.5");
     std::fs::write(&file, tampered.to_string()).unwrap();
@@ -532,4 +536,65 @@ async fn cli_attests_verdicts_and_verify_detects_tampering() {
         })
         .unwrap();
     assert_eq!(stranger.status.code(), Some(1), "a statement signed by another key is not trusted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_attested_verdicts_form_one_chain_and_tampering_breaks_the_audit() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use deltaone_infra::audit::{AuditError, audit};
+
+    let key = Arc::new(deltaone::attestation::signing_key_from_seed(&[9; 32]).unwrap());
+    let mut w = world().await;
+    let registry = Arc::new(MlflowRegistry::new(w.stack.mlflow_client()));
+    w.checker = Checker::new(registry, Some(w.store.clone()), Policy::default()).with_signing_key(key.clone());
+    let model = unique("chain");
+    let versions = [tagged_baseline("0.8"), run(0.81), run(0.83), run(0.85), run(0.9), run(0.95)];
+    w.stack.mlflow().create_model_with_versions(&model, &[], &versions).await;
+
+    // Versions 2..=6 checked at once: each statement must still link to exactly one predecessor.
+    let checks = (2..=6).map(|version| {
+        let checker = w.checker.clone();
+        let request = CheckRequest { model: model.clone(), version: Some(v(version)), dry_run: false };
+        tokio::spawn(async move { checker.check(&request).await })
+    });
+    for result in futures::future::join_all(checks).await {
+        result.unwrap().unwrap();
+    }
+    let trusted = key.verifying_key();
+    let report = audit(w.store.as_ref(), &model, Some(&trusted)).await.unwrap();
+    assert_eq!((report.records, report.attested), (5, 5));
+
+    let db = w.stack.dynamodb().await;
+    let item_key = |version: &str| {
+        std::collections::HashMap::from([
+            ("model".to_owned(), AttributeValue::S(model.clone())),
+            ("version".to_owned(), AttributeValue::N(version.to_owned())),
+        ])
+    };
+    let get_record = |version: &'static str| {
+        let db = db.clone();
+        let key = item_key(version);
+        let table = w.store.table().to_owned();
+        async move {
+            let item = db.get_item().table_name(table).set_key(Some(key)).send().await.unwrap().item.unwrap();
+            item
+        }
+    };
+
+    // Edit one record's delta inside its signed statement: the signature no longer holds.
+    let original = get_record("4").await;
+    let mut edited = original.clone();
+    let json = original["record"].as_s().unwrap().replace("\"delta_pp\":\"5\"", "\"delta_pp\":\"9\"");
+    assert_ne!(json, *original["record"].as_s().unwrap(), "the record carries delta 5 pp");
+    edited.insert("record".into(), AttributeValue::S(json));
+    db.put_item().table_name(w.store.table()).set_item(Some(edited)).send().await.unwrap();
+    let err = audit(w.store.as_ref(), &model, Some(&trusted)).await.unwrap_err();
+    assert!(matches!(err, AuditError::Broken(_) | AuditError::Unlinked(_)), "{err}");
+    db.put_item().table_name(w.store.table()).set_item(Some(original.clone())).send().await.unwrap();
+    audit(w.store.as_ref(), &model, Some(&trusted)).await.unwrap();
+
+    // Remove one record: whichever it is, the audit names what broke.
+    db.delete_item().table_name(w.store.table()).set_key(Some(item_key("4"))).send().await.unwrap();
+    let err = audit(w.store.as_ref(), &model, Some(&trusted)).await.unwrap_err();
+    assert!(matches!(err, AuditError::Unlinked(_) | AuditError::HeadMismatch { .. }), "{err}");
 }

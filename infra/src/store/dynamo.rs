@@ -12,10 +12,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem, Update,
+};
 use deltaone::VersionNumber;
 
-use super::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
+use super::{Chained, Recorded, Step, StoreError, VerdictRecord, VerdictStore};
+
+/// The sort key of a model's chain-head item (real versions start at 1).
+const CHAIN_HEAD_VERSION: &str = "0";
 
 pub struct DynamoVerdictStore {
     client: Client,
@@ -160,6 +165,93 @@ impl VerdictStore for DynamoVerdictStore {
         }
     }
 
+    async fn chain_head(&self, model: &str) -> Result<Option<String>, StoreError> {
+        let key = HashMap::from([
+            ("model".to_owned(), AttributeValue::S(model.to_owned())),
+            ("version".to_owned(), AttributeValue::N(CHAIN_HEAD_VERSION.to_owned())),
+        ]);
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.sdk_error("GetItem", e))?;
+        Ok(got.item().and_then(|i| i.get("head_hash")).and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    async fn write_chained(&self, record: &VerdictRecord, replacing: Option<&str>) -> Result<Chained, StoreError> {
+        let Some(signed) = &record.attestation else {
+            return Err(StoreError::Backend {
+                store: self.describe(),
+                message: "a chained write needs an attested record".into(),
+                retryable: false,
+            });
+        };
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(self.encode(record)?));
+        put = match replacing {
+            None => {
+                put.condition_expression("attribute_not_exists(#model)").expression_attribute_names("#model", "model")
+            }
+            Some(at) => put
+                .condition_expression("checked_at = :expected")
+                .expression_attribute_values(":expected", AttributeValue::S(at.to_owned())),
+        };
+        let head_key = HashMap::from([
+            ("model".to_owned(), AttributeValue::S(record.model.clone())),
+            ("version".to_owned(), AttributeValue::N(CHAIN_HEAD_VERSION.to_owned())),
+        ]);
+        let mut head = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(head_key))
+            .update_expression("SET head_hash = :new, head_version = :version")
+            .expression_attribute_values(":new", AttributeValue::S(signed.statement.hash()))
+            .expression_attribute_values(":version", AttributeValue::N(record.version.to_string()));
+        head = match &signed.statement.previous_hash {
+            None => head.condition_expression("attribute_not_exists(head_hash)"),
+            Some(previous) => head
+                .condition_expression("head_hash = :previous")
+                .expression_attribute_values(":previous", AttributeValue::S(previous.clone())),
+        };
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend {
+            store: self.describe(),
+            message: e.to_string(),
+            retryable: false,
+        };
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put.build().map_err(build)?).build())
+            .transact_items(TransactWriteItem::builder().update(head.build().map_err(build)?).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Chained::Written),
+            Err(e) => {
+                let reasons: Vec<Option<String>> = e
+                    .as_service_error()
+                    .filter(|s| s.is_transaction_canceled_exception())
+                    .map(|s| match s {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                            c.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
+                        }
+                        _ => Vec::new(),
+                    })
+                    .unwrap_or_default();
+                let failed = |i: usize| reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed");
+                if failed(0) {
+                    Ok(Chained::SlotTaken)
+                } else if failed(1) {
+                    Ok(Chained::HeadMoved)
+                } else {
+                    Err(self.sdk_error("TransactWriteItems", e))
+                }
+            }
+        }
+    }
+
     async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError> {
         self.client
             .update_item()
@@ -196,9 +288,10 @@ impl VerdictStore for DynamoVerdictStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#model = :model")
+                .key_condition_expression("#model = :model AND version > :head")
                 .expression_attribute_names("#model", "model")
                 .expression_attribute_values(":model", AttributeValue::S(model.to_owned()))
+                .expression_attribute_values(":head", AttributeValue::N(CHAIN_HEAD_VERSION.to_owned()))
                 .scan_index_forward(false)
                 .limit(i32::try_from(limit - records.len()).unwrap_or(i32::MAX).min(1000))
                 .set_exclusive_start_key(start.take())

@@ -9,7 +9,19 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use deltaone::VersionNumber;
 
-use super::{Recorded, Step, StoreError, VerdictRecord, VerdictStore};
+use super::{Chained, Recorded, Step, StoreError, VerdictRecord, VerdictStore};
+
+/// The file holding a model's chain head (the newest attested statement's hash).
+const CHAIN_HEAD: &str = "HEAD";
+
+/// Holds a model directory's chain lock while alive.
+struct ChainLock(PathBuf);
+
+impl Drop for ChainLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
 
 pub struct FileVerdictStore {
     dir: PathBuf,
@@ -99,6 +111,50 @@ impl VerdictStore for FileVerdictStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn chain_head(&self, model: &str) -> Result<Option<String>, StoreError> {
+        match tokio::fs::read_to_string(self.model_dir(model).join(CHAIN_HEAD)).await {
+            Ok(text) => Ok(Some(text.trim().to_owned()).filter(|h| !h.is_empty())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.error(format!("cannot read the chain head of {model}: {e}"))),
+        }
+    }
+
+    async fn write_chained(&self, record: &VerdictRecord, replacing: Option<&str>) -> Result<Chained, StoreError> {
+        let Some(signed) = &record.attestation else {
+            return Err(self.error("a chained write needs an attested record"));
+        };
+        let dir = self.model_dir(&record.model);
+        tokio::fs::create_dir_all(&dir).await.map_err(|e| self.error(e))?;
+        // One writer per model at a time: an exclusive lock file, waited for up to 10 s.
+        let lock_path = dir.join(".chain.lock");
+        let mut waited = 0;
+        let _lock = loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock_path) {
+                Ok(_) => break ChainLock(lock_path),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists && waited < 1000 => {
+                    waited += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(self.error(format!("cannot lock {}: {e}", lock_path.display()))),
+            }
+        };
+        if self.chain_head(&record.model).await? != signed.statement.previous_hash {
+            return Ok(Chained::HeadMoved);
+        }
+        let written = match replacing {
+            None => matches!(self.record(record).await?, Recorded::New),
+            Some(at) => self.replace(record, at).await?,
+        };
+        if !written {
+            return Ok(Chained::SlotTaken);
+        }
+        let head = dir.join(CHAIN_HEAD);
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| self.error(e))?;
+        std::fs::write(tmp.path(), signed.statement.hash()).map_err(|e| self.error(e))?;
+        tmp.persist(&head).map_err(|e| self.error(e))?;
+        Ok(Chained::Written)
     }
 
     async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError> {

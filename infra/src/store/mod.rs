@@ -32,6 +32,17 @@ pub struct VerdictRecord {
     pub attestation: Option<deltaone::attestation::SignedStatement>,
 }
 
+/// The result of a chained write (see [`VerdictStore::write_chained`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chained {
+    /// The record was written and the model's chain head now names its statement.
+    Written,
+    /// The record's slot was not as expected (a record exists, or it changed): nothing written.
+    SlotTaken,
+    /// Another record joined the chain first: nothing written; link to the new head and retry.
+    HeadMoved,
+}
+
 /// A follow-up step of a recorded verdict, marked done once it has succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -80,6 +91,14 @@ pub trait VerdictStore: Send + Sync {
     /// Replaces the record for `record`'s (model, version) if the stored one still has
     /// `expected_checked_at`; `false` when another writer changed it first.
     async fn replace(&self, record: &VerdictRecord, expected_checked_at: &str) -> Result<bool, StoreError>;
+
+    /// The hash of the newest attested statement of `model` (the chain head), if any.
+    async fn chain_head(&self, model: &str) -> Result<Option<String>, StoreError>;
+
+    /// Writes an attested record and advances the model's chain head to its statement's hash, as one
+    /// atomic step: only if the record's slot is empty (`replacing: None`) or still holds the record
+    /// checked at `replacing`, and only if the chain head is still the statement's `previous_hash`.
+    async fn write_chained(&self, record: &VerdictRecord, replacing: Option<&str>) -> Result<Chained, StoreError>;
 
     /// Marks a follow-up step of the record as done.
     async fn mark(&self, model: &str, version: VersionNumber, step: Step) -> Result<(), StoreError>;
