@@ -575,10 +575,7 @@ async fn concurrent_attested_verdicts_form_one_chain_and_tampering_breaks_the_au
         let db = db.clone();
         let key = item_key(version);
         let table = w.store.table().to_owned();
-        async move {
-            let item = db.get_item().table_name(table).set_key(Some(key)).send().await.unwrap().item.unwrap();
-            item
-        }
+        async move { db.get_item().table_name(table).set_key(Some(key)).send().await.unwrap().item.unwrap() }
     };
 
     // Edit one record's delta inside its signed statement: the signature no longer holds.
