@@ -1,5 +1,6 @@
 //! The embedded default: the DeltaOne check on the registry snapshot shipped in `samples/`, with a
-//! file-backed verdict store in a fresh temporary directory. No AWS, no servers.
+//! file-backed verdict store in a fresh temporary directory, then the drift job on the shipped
+//! prediction logs, with its JSON result and HTML report written beside. No AWS, no servers.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +13,9 @@ use crate::store::file::FileVerdictStore;
 
 /// The sample registry, compiled in so that the demo runs from anywhere.
 pub const SAMPLE_REGISTRY: &str = include_str!("../../samples/registry/snapshot.json");
+/// The sample prediction logs (reference and current window), likewise.
+const SAMPLE_REFERENCE: &[u8] = include_bytes!("../../samples/drift/reference.parquet");
+const SAMPLE_CURRENT: &[u8] = include_bytes!("../../samples/drift/current.parquet");
 
 pub async fn run(json: bool) -> Result<ExitCode, String> {
     let registry = Arc::new(SnapshotRegistry::from_json(SAMPLE_REGISTRY).map_err(|e| e.to_string())?);
@@ -35,7 +39,25 @@ pub async fn run(json: bool) -> Result<ExitCode, String> {
     }
     if !json {
         let written = registry.written().len();
-        println!("Verdicts recorded under {}; {written} version(s) would be tagged in MLflow.", dir.display());
+        println!("Verdicts recorded under {}; {written} version(s) would be tagged in MLflow.\n", dir.display());
+    }
+
+    let logs = dir.join("prediction-logs");
+    std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    let (reference, current) = (logs.join("reference.parquet"), logs.join("current.parquet"));
+    std::fs::write(&reference, SAMPLE_REFERENCE).map_err(|e| e.to_string())?;
+    std::fs::write(&current, SAMPLE_CURRENT).map_err(|e| e.to_string())?;
+    let options =
+        crate::drift_job::RunOptions::new(vec![reference.display().to_string()], vec![current.display().to_string()]);
+    let report = crate::drift_job::run(&options).map_err(|e| e.to_string())?;
+    let (json_path, html_path) =
+        crate::drift_job::write_outputs(&report, &dir.join("drift")).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    } else {
+        println!("Drift of the sample prediction logs (samples/drift/), current window vs reference:\n");
+        print!("{}", crate::drift_job::summary_text(&report));
+        println!("\nReport: {}\nResult: {}", html_path.display(), json_path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

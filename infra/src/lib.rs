@@ -11,6 +11,7 @@ pub mod config;
 pub mod deadletter;
 pub mod deliveries;
 pub mod demo;
+pub mod drift_job;
 pub mod mlflow;
 pub mod notify;
 pub mod objects;

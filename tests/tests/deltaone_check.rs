@@ -451,9 +451,15 @@ fn demo_prints_achieved_not_achieved_and_no_baseline_verdicts() {
         "credit-risk v3: DeltaOne achieved (+1.5 pp",
         "search-ctr v2: DeltaOne achieved (+1.1 pp",
         "pricing-model v2: non finite value",
+        "dataset: 3 of 6 columns drifted",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
+    let channel = out.lines().find(|l| l.trim_start().starts_with("channel")).expect("a channel row");
+    assert!(channel.ends_with("DRIFT"), "{channel}");
+    let report = out.lines().find_map(|l| l.strip_prefix("Report: ")).expect("report path printed");
+    let html = std::fs::read_to_string(report).unwrap();
+    assert!(html.contains("<svg") && html.contains("amount"), "a self-contained report with histograms");
 }
 
 #[test]

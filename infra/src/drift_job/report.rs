@@ -1,0 +1,234 @@
+//! The self-contained HTML report: inline CSS and SVG, no scripts, no external assets.
+
+use std::fmt::Write;
+
+use super::{ColumnResult, DriftReport, Histogram};
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Columns most severe first: drifted before not drifted, smaller p-values first, columns
+/// without statistics last.
+pub fn by_severity(columns: &[ColumnResult]) -> Vec<&ColumnResult> {
+    let mut sorted: Vec<&ColumnResult> = columns.iter().collect();
+    sorted.sort_by(|a, b| {
+        let key = |c: &ColumnResult| (c.score.is_none(), !c.drifted);
+        key(a).cmp(&key(b)).then_with(|| {
+            a.score.unwrap_or(f64::INFINITY).total_cmp(&b.score.unwrap_or(f64::INFINITY)).then(a.column.cmp(&b.column))
+        })
+    });
+    sorted
+}
+
+/// The serde name of a unit enum variant (`kolmogorov_smirnov`, `prediction`).
+fn name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or_else(
+        || "–".to_owned(),
+        |x| if x != 0.0 && x.abs() < 1e-3 { format!("{x:.2e}") } else { format!("{x:.4}") },
+    )
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}\
+th{background:#f3f3f3}tr.drift td{background:#fde8e8}.ok{color:#1a7f37}.bad{color:#b42318;font-weight:bold}\
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}figure{margin:1.5em 0}";
+
+/// The report as one HTML document.
+pub fn html(report: &DriftReport) -> String {
+    let mut h = String::new();
+    let run = escape(&report.run_id);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Drift report {run}</title>\n\
+         <style>{STYLE}</style>\n</head>\n<body>\n<h1>Drift report</h1>\n"
+    );
+    let d = &report.dataset;
+    let _ = writeln!(
+        h,
+        "<p>Run <code>{run}</code>. Reference: {} rows in {} file(s); current: {} rows in {} file(s).</p>\n\
+         <p>Dataset: <span class=\"{}\">{}</span> — {} of {} columns drifted ({:.1}%, threshold {:.1}%).</p>",
+        report.windows.reference.rows,
+        report.windows.reference.files.len(),
+        report.windows.current.rows,
+        report.windows.current.files.len(),
+        if d.drifted { "bad" } else { "ok" },
+        if d.drifted { "drifted" } else { "not drifted" },
+        d.drifted_columns,
+        d.columns,
+        d.drifted_share * 100.0,
+        d.threshold * 100.0,
+    );
+
+    h.push_str("<h2>Drift by column</h2>\n<table>\n<tr><th>column</th><th>role</th><th>kind</th><th>method</th>\
+                <th>p-value</th><th>threshold</th><th>PSI</th><th>Jensen–Shannon</th><th>drift</th><th>notes</th></tr>\n");
+    for c in by_severity(&report.columns) {
+        let (psi, js, notes) = match &c.statistics {
+            Some(super::Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
+                (*psi, *jensen_shannon, format!("Wasserstein (normalised) {}", opt(*wasserstein_normalised)))
+            }
+            Some(super::Statistics::Categorical {
+                psi, jensen_shannon, new_categories, vanished_categories, ..
+            }) => {
+                let mut notes = Vec::new();
+                if !new_categories.is_empty() {
+                    notes.push(format!("new: {}", escape(&new_categories.join(", "))));
+                }
+                if !vanished_categories.is_empty() {
+                    notes.push(format!("vanished: {}", escape(&vanished_categories.join(", "))));
+                }
+                (*psi, *jensen_shannon, notes.join("; "))
+            }
+            None => (None, None, escape(c.error.as_deref().unwrap_or(""))),
+        };
+        let verdict = match (c.score, c.drifted) {
+            (None, _) => "<span>not computed</span>",
+            (Some(_), true) => "<span class=\"bad\">drift</span>",
+            (Some(_), false) => "<span class=\"ok\">ok</span>",
+        };
+        let _ = writeln!(
+            h,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td><td>{notes}</td></tr>",
+            if c.drifted { " class=\"drift\"" } else { "" },
+            escape(&c.column),
+            name(&c.role),
+            c.kind.as_str(),
+            name(&c.method),
+            opt(c.p_value),
+            c.threshold,
+            opt(psi),
+            opt(js),
+        );
+    }
+    h.push_str("</table>\n");
+
+    h.push_str(
+        "<h2>Data quality</h2>\n<table>\n<tr><th>column</th><th>side</th><th>rows</th><th>nulls</th>\
+                <th>NaN</th><th>+∞</th><th>−∞</th><th>valid</th><th>min</th><th>max</th></tr>\n",
+    );
+    for c in &report.columns {
+        for (side, q) in [("reference", &c.quality.reference), ("current", &c.quality.current)] {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{side}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&c.column),
+                q.total,
+                q.nulls,
+                q.nan,
+                q.positive_infinity,
+                q.negative_infinity,
+                q.valid,
+                opt(q.min),
+                opt(q.max)
+            );
+        }
+    }
+    h.push_str("</table>\n");
+
+    if !report.skipped_files.is_empty() {
+        h.push_str("<h2>Skipped files</h2>\n<table>\n<tr><th>side</th><th>path</th><th>reason</th></tr>\n");
+        for f in &report.skipped_files {
+            let _ =
+                writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", f.side, escape(&f.path), escape(&f.reason));
+        }
+        h.push_str("</table>\n");
+    }
+    if !report.skipped_columns.is_empty() {
+        h.push_str("<h2>Skipped columns</h2>\n<table>\n<tr><th>column</th><th>reason</th></tr>\n");
+        for c in &report.skipped_columns {
+            let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", escape(&c.column), escape(&c.reason));
+        }
+        h.push_str("</table>\n");
+    }
+
+    h.push_str(
+        "<h2>Distributions</h2>\n<p class=\"legend\">share of rows per bin or category:\
+         <span style=\"background:#4c78a8\"></span>reference<span style=\"background:#f58518\"></span>current</p>\n",
+    );
+    for c in by_severity(&report.columns) {
+        if let Some(histogram) = &c.histogram {
+            let _ = writeln!(
+                h,
+                "<figure>\n<figcaption><strong>{}</strong> ({})</figcaption>\n{}</figure>",
+                escape(&c.column),
+                c.kind.as_str(),
+                svg(histogram)
+            );
+        }
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// Grouped bars, reference and current side by side per bin; each bar has a `<title>` tooltip.
+fn svg(histogram: &Histogram) -> String {
+    const HEIGHT: f64 = 160.0;
+    const TOP: f64 = 10.0;
+    const LEFT: f64 = 40.0;
+    const LABELS: f64 = 60.0;
+    let n = histogram.labels.len().max(1);
+    let group = (640.0 / n as f64).clamp(14.0, 60.0);
+    let bar = group * 0.4;
+    let width = LEFT + group * n as f64 + 10.0;
+    let max = histogram.reference.iter().chain(&histogram.current).copied().fold(0.0, f64::max).max(1e-12);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{:.0}\" role=\"img\">",
+        TOP + HEIGHT + LABELS
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{width:.1}\" y2=\"{y:.1}\" stroke=\"#888\"/>\
+         <text x=\"{x:.1}\" y=\"{t:.1}\" font-size=\"10\" text-anchor=\"end\">{max:.1}%</text>",
+        y = TOP + HEIGHT,
+        x = LEFT - 4.0,
+        t = TOP + 8.0,
+        max = max * 100.0
+    );
+    for (i, label) in histogram.labels.iter().enumerate() {
+        let x0 = LEFT + group * i as f64 + group * 0.1;
+        for (j, (share, colour, side)) in
+            [(histogram.reference[i], "#4c78a8", "reference"), (histogram.current[i], "#f58518", "current")]
+                .into_iter()
+                .enumerate()
+        {
+            let hgt = share / max * HEIGHT;
+            let _ = writeln!(
+                s,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bar:.1}\" height=\"{hgt:.1}\" fill=\"{colour}\">\
+                 <title>{} — {side}: {:.2}%</title></rect>",
+                x0 + bar * j as f64,
+                TOP + HEIGHT - hgt,
+                escape(label),
+                share * 100.0
+            );
+        }
+        let lx = x0 + bar;
+        let ly = TOP + HEIGHT + 10.0;
+        let short: String = label.chars().take(14).collect();
+        let _ = writeln!(
+            s,
+            "<text x=\"{lx:.1}\" y=\"{ly:.1}\" font-size=\"9\" text-anchor=\"end\" transform=\"rotate(-45 {lx:.1} {ly:.1})\">{}</text>",
+            escape(&short)
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}

@@ -1,0 +1,335 @@
+//! Tests on the sample logs and on small files written here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+use super::read::wildcard_match;
+use super::*;
+
+fn sample(name: &str) -> String {
+    samples::default_dir().join(name).display().to_string()
+}
+
+fn options(reference: Vec<String>, current: Vec<String>) -> RunOptions {
+    let mut options = RunOptions::new(reference, current);
+    options.run_id = "test".to_owned();
+    options
+}
+
+fn sample_report() -> DriftReport {
+    run(&options(vec![sample("reference.parquet")], vec![sample("current.parquet")])).unwrap()
+}
+
+fn column<'a>(report: &'a DriftReport, name: &str) -> &'a ColumnResult {
+    report.columns.iter().find(|c| c.column == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
+    let path = dir.join(name);
+    samples::write_parquet(&path, &RecordBatch::try_from_iter(columns).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn shifted_and_new_category_features_drift_and_unchanged_ones_do_not() {
+    let report = sample_report();
+    assert_eq!((report.windows.reference.rows, report.windows.current.rows), (5000, 5000));
+
+    let amount = column(&report, "amount");
+    assert_eq!(
+        (amount.kind, amount.method, amount.drifted),
+        (ColumnKind::Numeric, DriftMethod::KolmogorovSmirnov, true)
+    );
+    assert!(amount.p_value.unwrap() < 1e-10, "{amount:?}");
+    assert_eq!(amount.quality.current.nan, 5, "NaN counted and excluded");
+    assert_eq!(amount.quality.current.valid, 4995);
+
+    let channel = column(&report, "channel");
+    assert_eq!(
+        (channel.kind, channel.method, channel.drifted),
+        (ColumnKind::Categorical, DriftMethod::ChiSquare, true)
+    );
+    match &channel.statistics {
+        Some(Statistics::Categorical { new_categories, vanished_categories, .. }) => {
+            assert_eq!(new_categories, &["partner".to_owned()]);
+            assert!(vanished_categories.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+
+    for unchanged in ["age", "score_a", "country"] {
+        let c = column(&report, unchanged);
+        assert!(!c.drifted && c.p_value.unwrap() > 0.05, "{c:?}");
+    }
+    assert_eq!(column(&report, "score_a").quality.reference.nulls, 10);
+
+    let prediction = column(&report, "prediction");
+    assert_eq!(prediction.role, Role::Prediction);
+    let skipped: Vec<&str> = report.skipped_columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(skipped, ["request_id", "event_time", "label"]);
+    assert!(report.skipped_files.is_empty());
+    assert_eq!(report.dataset.columns, 6);
+    assert_eq!(report.dataset.drifted_columns, report.columns.iter().filter(|c| c.drifted).count());
+}
+
+#[test]
+fn evidently_binning_gives_the_same_decisions() {
+    let mut o = options(vec![sample("reference.parquet")], vec![sample("current.parquet")]);
+    o.binning = BinningChoice::Evidently;
+    let report = run(&o).unwrap();
+    assert!(column(&report, "amount").drifted && !column(&report, "age").drifted);
+    assert_eq!(report.binning, BinningChoice::Evidently);
+}
+
+#[test]
+fn committed_samples_equal_the_generator_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in samples::write_samples(dir.path()).unwrap() {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let committed = std::fs::read(samples::default_dir().join(name)).unwrap();
+        assert!(
+            std::fs::read(&path).unwrap() == committed,
+            "{name} differs: run `cargo run -p deltaone-drift --example make-samples`"
+        );
+    }
+    let total: u64 = ["reference.parquet", "current.parquet"]
+        .iter()
+        .map(|n| std::fs::metadata(samples::default_dir().join(n)).unwrap().len())
+        .sum();
+    assert!(total < 300_000, "{total} bytes");
+}
+
+#[test]
+fn corrupt_and_missing_files_are_skipped_with_a_reason_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(sample("current.parquet")).unwrap();
+    std::fs::write(dir.path().join("a-good.parquet"), &good).unwrap();
+    std::fs::write(dir.path().join("b-garbage.parquet"), b"this is not parquet at all").unwrap();
+    std::fs::write(dir.path().join("c-truncated.parquet"), &good[..good.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("ignored.txt"), b"not matched by the glob").unwrap();
+    let glob = dir.path().join("*.parquet").display().to_string();
+    let missing = dir.path().join("missing.parquet").display().to_string();
+
+    let report = run(&options(vec![sample("reference.parquet")], vec![glob, missing])).unwrap();
+    assert_eq!(report.windows.current.files.len(), 1);
+    assert!(report.windows.current.files[0].ends_with("a-good.parquet"));
+    assert_eq!(report.windows.current.rows, 5000);
+    let skipped: Vec<(&str, Side)> = report
+        .skipped_files
+        .iter()
+        .map(|f| (Path::new(&f.path).file_name().unwrap().to_str().unwrap(), f.side))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            ("b-garbage.parquet", Side::Current),
+            ("c-truncated.parquet", Side::Current),
+            ("missing.parquet", Side::Current)
+        ]
+    );
+    assert!(report.skipped_files.iter().all(|f| !f.reason.is_empty()));
+    assert!(report::html(&report).contains("b-garbage.parquet"));
+    assert!(column(&report, "amount").drifted, "results are those of the good file");
+}
+
+#[test]
+fn a_file_missing_a_column_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path =
+        write(dir.path(), "other.parquet", vec![("amount", Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef)]);
+    let report =
+        run(&options(vec![sample("reference.parquet")], vec![sample("current.parquet"), path.display().to_string()]))
+            .unwrap();
+    assert_eq!(report.skipped_files.len(), 1);
+    assert!(report.skipped_files[0].reason.contains("no column"), "{:?}", report.skipped_files);
+}
+
+#[test]
+fn an_empty_window_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.parquet");
+    std::fs::write(&garbage, b"PAR1 nope").unwrap();
+    let garbage = garbage.display().to_string();
+
+    let err = run(&options(vec![sample("reference.parquet")], vec![garbage.clone()])).unwrap_err();
+    assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, files: 1, skipped: 1 }), "{err}");
+
+    let nothing = dir.path().join("none-*.parquet").display().to_string();
+    let err = run(&options(vec![sample("reference.parquet")], vec![nothing])).unwrap_err();
+    assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, files: 0, .. }), "{err}");
+
+    let err = run(&options(vec![garbage], vec![sample("current.parquet")])).unwrap_err();
+    assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Reference, .. }), "{err}");
+
+    let empty =
+        write(dir.path(), "empty.parquet", vec![("x", Arc::new(Float64Array::from(Vec::<f64>::new())) as ArrayRef)]);
+    let err = run(&options(vec![sample("reference.parquet")], vec![empty.display().to_string()])).unwrap_err();
+    assert!(err.to_string().contains("no column") || matches!(err, DriftJobError::EmptyWindow { .. }), "{err}");
+}
+
+#[test]
+fn html_has_an_svg_per_column_and_escapes_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "<b>&\"x\"";
+    let cat = "<script>alert(1)</script>";
+    let make = |name: &str, shift: f64| {
+        let xs: Vec<f64> = (0..200).map(|i| i as f64 + shift).collect();
+        let cs: Vec<&str> = (0..200).map(|i| if i % 3 == 0 { "<a>" } else { "b&c" }).collect();
+        write(
+            dir.path(),
+            name,
+            vec![
+                (evil, Arc::new(Float64Array::from(xs)) as ArrayRef),
+                (cat, Arc::new(StringArray::from(cs)) as ArrayRef),
+            ],
+        )
+    };
+    let (r, c) = (make("r.parquet", 0.0), make("c.parquet", 50.0));
+    let report = run(&options(vec![r.display().to_string()], vec![c.display().to_string()])).unwrap();
+    let html = report::html(&report);
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(!html.contains(evil) && !html.contains(cat) && !html.contains("<a>"));
+    assert!(html.contains("&lt;b&gt;&amp;&quot;x&quot;") && html.contains("&lt;script&gt;"));
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
+
+    let samples_html = report::html(&sample_report());
+    assert_eq!(samples_html.matches("<svg").count(), 6);
+    assert_eq!(samples_html.matches("<svg").count(), samples_html.matches("</svg>").count());
+    // Severity order: drifted columns come first in the drift table.
+    let table = &samples_html
+        [samples_html.find("<h2>Drift by column").unwrap()..samples_html.find("<h2>Data quality").unwrap()];
+    let first_ok = table.find("class=\"ok\"").unwrap();
+    assert!(table.rfind("class=\"bad\"").unwrap() < first_ok);
+}
+
+fn assert_same(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-14 * x.abs().max(y.abs()), "{at}: {x} vs {y}");
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_same(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>(), "{at}");
+            for (k, v) in x {
+                assert_same(v, &y[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+#[test]
+fn the_json_result_round_trips() {
+    let report = sample_report();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (json, html) = write_outputs(&report, &out).unwrap();
+    assert_eq!(json, out.join("drift.json"));
+    assert!(html.exists());
+    let back: DriftReport = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    // serde_json parses floats to within an ulp (exact parsing is its `float_roundtrip` feature,
+    // not enabled in the workspace): everything else must be equal, floats within 1e-14.
+    assert_same(&serde_json::to_value(&back).unwrap(), &serde_json::to_value(&report).unwrap(), "$");
+    assert_eq!(back.columns.len(), report.columns.len());
+    assert_eq!(back.skipped_columns, report.skipped_columns);
+    let text = summary_text(&report);
+    assert!(text.contains("DRIFT") && text.contains("amount"), "{text}");
+}
+
+#[test]
+fn columns_are_planned_by_type_and_name() {
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("user_id", DataType::Utf8, true),
+        Field::new("customerId", DataType::Int32, true),
+        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("flag", DataType::Boolean, true),
+        Field::new("city", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true),
+        Field::new("raw", DataType::Binary, true),
+        Field::new("valid", DataType::Float32, true),
+        Field::new("target", DataType::Int8, false),
+        Field::new("pred", DataType::Utf8, false),
+    ]);
+    let (plan, skipped) = plan_columns(&schema, "pred", "target");
+    let planned: Vec<(&str, ColumnKind, Role)> = plan.iter().map(|c| (c.name.as_str(), c.kind, c.role)).collect();
+    assert_eq!(
+        planned,
+        [
+            ("flag", ColumnKind::Categorical, Role::Feature),
+            ("city", ColumnKind::Categorical, Role::Feature),
+            ("valid", ColumnKind::Numeric, Role::Feature),
+            ("pred", ColumnKind::Categorical, Role::Prediction),
+        ]
+    );
+    let skipped: Vec<&str> = skipped.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(skipped, ["id", "user_id", "customerId", "ts", "raw", "target"]);
+}
+
+#[test]
+fn dictionaries_booleans_and_all_null_columns_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, cities: Vec<Option<&str>>, flags: Vec<Option<bool>>, values: Vec<Option<i64>>| {
+        let city: DictionaryArray<Int32Type> = cities.into_iter().collect();
+        write(
+            dir.path(),
+            name,
+            vec![
+                ("city", Arc::new(city) as ArrayRef),
+                ("flag", Arc::new(BooleanArray::from(flags)) as ArrayRef),
+                ("n", Arc::new(Int64Array::from(values)) as ArrayRef),
+            ],
+        )
+    };
+    let r = make(
+        "r.parquet",
+        vec![Some("a"), Some("b"), None, Some("a")],
+        vec![Some(true), Some(false), None, Some(true)],
+        vec![Some(1), Some(2), Some(3), None],
+    );
+    let c = make(
+        "c.parquet",
+        vec![Some("a"), Some("a"), Some("c"), None],
+        vec![Some(true), Some(true), Some(true), Some(false)],
+        vec![None, None, None, None],
+    );
+    let report = run(&options(vec![r.display().to_string()], vec![c.display().to_string()])).unwrap();
+    let city = column(&report, "city");
+    assert_eq!((city.quality.reference.nulls, city.quality.reference.valid), (1, 3));
+    match &city.statistics {
+        Some(Statistics::Categorical { new_categories, vanished_categories, .. }) => {
+            assert_eq!(
+                (new_categories.as_slice(), vanished_categories.as_slice()),
+                (&["c".to_owned()][..], &["b".to_owned()][..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(column(&report, "flag").histogram.as_ref().unwrap().labels.len(), 2);
+    let n = column(&report, "n");
+    assert!(n.error.as_deref().unwrap().contains("current"), "{n:?}");
+    assert_eq!((n.score, n.drifted, n.quality.current.nulls), (None, false, 4));
+    assert_eq!(report.dataset.columns, 2, "columns without statistics are not counted");
+}
+
+#[test]
+fn wildcards_match_file_names() {
+    assert!(wildcard_match("*.parquet", "a.parquet"));
+    assert!(wildcard_match("part-*-of-*.parquet", "part-1-of-3.parquet"));
+    assert!(!wildcard_match("part-*.parquet", "part.parquet"));
+    assert!(!wildcard_match("*.parquet", "a.parquet.tmp"));
+    assert!(wildcard_match("a*a", "aa"));
+    assert!(!wildcard_match("a*a", "a"));
+    assert!(wildcard_match("exact.parquet", "exact.parquet"));
+}

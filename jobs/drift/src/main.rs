@@ -1,0 +1,20 @@
+//! Batch-job entry point: parse, run, print; any error exits with code 1.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    deltaone_infra::telemetry::init("info");
+    let cli = deltaone_drift::cli::Cli::parse();
+    match deltaone_drift::cli::execute(&cli) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("deltaone-drift: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
