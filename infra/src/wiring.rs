@@ -20,11 +20,13 @@ use crate::store::file::FileVerdictStore;
 pub struct Wiring {
     pub settings: Settings,
     aws: tokio::sync::OnceCell<SdkConfig>,
+    /// One registry client per process: each HTTPS client loads the root certificates.
+    registry: std::sync::OnceLock<Arc<dyn Registry>>,
 }
 
 impl Wiring {
     pub fn new(settings: Settings) -> Self {
-        Self { settings, aws: tokio::sync::OnceCell::new() }
+        Self { settings, aws: tokio::sync::OnceCell::new(), registry: std::sync::OnceLock::new() }
     }
 
     pub async fn aws(&self) -> &SdkConfig {
@@ -32,6 +34,14 @@ impl Wiring {
     }
 
     pub fn registry(&self) -> Result<Arc<dyn Registry>, String> {
+        if let Some(registry) = self.registry.get() {
+            return Ok(registry.clone());
+        }
+        let registry = self.build_registry()?;
+        Ok(self.registry.get_or_init(|| registry).clone())
+    }
+
+    fn build_registry(&self) -> Result<Arc<dyn Registry>, String> {
         match &self.settings.registry {
             Some(RegistrySource::Mlflow(config)) => {
                 let client = MlflowClient::new(config.clone()).map_err(|e| e.to_string())?;
