@@ -52,6 +52,14 @@ impl DynamoVerdictStore {
         ])
     }
 
+    /// The key of the model's chain-head item.
+    fn head_key(model: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("model".to_owned(), AttributeValue::S(model.to_owned())),
+            ("version".to_owned(), AttributeValue::N(CHAIN_HEAD_VERSION.to_owned())),
+        ])
+    }
+
     fn item(record: &VerdictRecord) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
         let v = &record.verdict;
         let mut item = Self::key(&record.model, record.version);
@@ -166,15 +174,11 @@ impl VerdictStore for DynamoVerdictStore {
     }
 
     async fn chain_head(&self, model: &str) -> Result<Option<String>, StoreError> {
-        let key = HashMap::from([
-            ("model".to_owned(), AttributeValue::S(model.to_owned())),
-            ("version".to_owned(), AttributeValue::N(CHAIN_HEAD_VERSION.to_owned())),
-        ]);
         let got = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key))
+            .set_key(Some(Self::head_key(model)))
             .consistent_read(true)
             .send()
             .await
@@ -199,13 +203,9 @@ impl VerdictStore for DynamoVerdictStore {
                 .condition_expression("checked_at = :expected")
                 .expression_attribute_values(":expected", AttributeValue::S(at.to_owned())),
         };
-        let head_key = HashMap::from([
-            ("model".to_owned(), AttributeValue::S(record.model.clone())),
-            ("version".to_owned(), AttributeValue::N(CHAIN_HEAD_VERSION.to_owned())),
-        ]);
         let mut head = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(head_key))
+            .set_key(Some(Self::head_key(&record.model)))
             .update_expression("SET head_hash = :new, head_version = :version")
             .expression_attribute_values(":new", AttributeValue::S(signed.statement.hash()))
             .expression_attribute_values(":version", AttributeValue::N(record.version.to_string()));
