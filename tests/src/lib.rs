@@ -248,20 +248,18 @@ impl Aws {
         request.send().await.expect("subscribe");
     }
 
+    /// One long poll (1 s) for up to 10 messages.
+    async fn receive(&self, url: &str) -> aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput {
+        let request = self.sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(1);
+        request.send().await.expect("receive")
+    }
+
     /// Receives until the queue stays empty for `quiet` (long polls); returns the message bodies.
     pub async fn drain(&self, url: &str, quiet: std::time::Duration) -> Vec<String> {
         let mut bodies = Vec::new();
         let mut idle_since = std::time::Instant::now();
         loop {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive");
+            let got = self.receive(url).await;
             let messages = got.messages();
             if messages.is_empty() {
                 if idle_since.elapsed() >= quiet {
@@ -283,15 +281,7 @@ impl Aws {
     pub async fn receive_as_lambda_event(&self, url: &str, expect: usize) -> Value {
         let mut records = Vec::new();
         for _ in 0..30 {
-            let got = self
-                .sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .expect("receive");
+            let got = self.receive(url).await;
             for m in got.messages() {
                 records.push(json!({
                     "messageId": m.message_id(),

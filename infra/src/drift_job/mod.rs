@@ -386,6 +386,32 @@ fn failed(column: &ColumnPlan, method: DriftMethod, quality: QualityPair, error:
     }
 }
 
+/// A computed column: its primary score judged against the column's threshold.
+fn judged(
+    column: &ColumnPlan,
+    quality: QualityPair,
+    score: deltaone::drift::DriftScore,
+    p_value: f64,
+    statistics: Statistics,
+    histogram: Histogram,
+) -> ColumnResult {
+    let decision = ColumnDrift::judge(column.name.clone(), score, None);
+    ColumnResult {
+        column: column.name.clone(),
+        role: column.role,
+        kind: column.kind,
+        method: score.method,
+        score: finite(score.value),
+        p_value: finite(p_value),
+        threshold: decision.threshold,
+        drifted: decision.drifted,
+        error: None,
+        quality,
+        statistics: Some(statistics),
+        histogram: Some(histogram),
+    }
+}
+
 fn numeric_result(
     column: &ColumnPlan,
     quality: QualityPair,
@@ -402,33 +428,21 @@ fn numeric_result(
         Err(e) => return failed(column, method, quality, e.to_string()),
     };
     let score = drift.score(method).expect("KS applies to numeric columns");
-    let decision = ColumnDrift::judge(column.name.clone(), score, None);
-    ColumnResult {
-        column: column.name.clone(),
-        role: column.role,
-        kind: column.kind,
-        method,
-        score: finite(score.value),
-        p_value: finite(drift.ks.p_value),
-        threshold: decision.threshold,
-        drifted: decision.drifted,
-        error: None,
-        quality,
-        statistics: Some(Statistics::Numeric {
-            ks_statistic: finite(drift.ks.statistic),
-            ks_p_value: finite(drift.ks.p_value),
-            wasserstein: finite(drift.wasserstein.raw),
-            wasserstein_normalised: finite(drift.wasserstein.normalised),
-            psi: finite(drift.psi),
-            jensen_shannon: finite(drift.jensen_shannon),
-            bins: drift.bins.layout.bin_count(),
-            reference_mean: finite(drift.reference.mean),
-            current_mean: finite(drift.current.mean),
-            reference_std: finite(drift.reference.std),
-            current_std: finite(drift.current.std),
-        }),
-        histogram: Some(numeric_histogram(reference, current)),
-    }
+    let statistics = Statistics::Numeric {
+        ks_statistic: finite(drift.ks.statistic),
+        ks_p_value: finite(drift.ks.p_value),
+        wasserstein: finite(drift.wasserstein.raw),
+        wasserstein_normalised: finite(drift.wasserstein.normalised),
+        psi: finite(drift.psi),
+        jensen_shannon: finite(drift.jensen_shannon),
+        bins: drift.bins.layout.bin_count(),
+        reference_mean: finite(drift.reference.mean),
+        current_mean: finite(drift.current.mean),
+        reference_std: finite(drift.reference.std),
+        current_std: finite(drift.current.std),
+    };
+    let histogram = numeric_histogram(reference, current);
+    judged(column, quality, score, drift.ks.p_value, statistics, histogram)
 }
 
 fn categorical_result(
@@ -443,30 +457,18 @@ fn categorical_result(
         Err(e) => return failed(column, method, quality, e.to_string()),
     };
     let score = drift.score(method).expect("chi-square applies to categorical columns");
-    let decision = ColumnDrift::judge(column.name.clone(), score, None);
-    ColumnResult {
-        column: column.name.clone(),
-        role: column.role,
-        kind: column.kind,
-        method,
-        score: finite(score.value),
-        p_value: finite(drift.chi_square.p_value),
-        threshold: decision.threshold,
-        drifted: decision.drifted,
-        error: None,
-        quality,
-        statistics: Some(Statistics::Categorical {
-            chi_square: finite(drift.chi_square.statistic),
-            chi_square_p_value: finite(drift.chi_square.p_value),
-            dof: drift.chi_square.dof,
-            psi: finite(drift.psi),
-            jensen_shannon: finite(drift.jensen_shannon),
-            categories: drift.categories.len(),
-            new_categories: drift.new_categories.clone(),
-            vanished_categories: drift.vanished_categories.clone(),
-        }),
-        histogram: Some(categorical_histogram(reference, current)),
-    }
+    let statistics = Statistics::Categorical {
+        chi_square: finite(drift.chi_square.statistic),
+        chi_square_p_value: finite(drift.chi_square.p_value),
+        dof: drift.chi_square.dof,
+        psi: finite(drift.psi),
+        jensen_shannon: finite(drift.jensen_shannon),
+        categories: drift.categories.len(),
+        new_categories: drift.new_categories.clone(),
+        vanished_categories: drift.vanished_categories.clone(),
+    };
+    let histogram = categorical_histogram(reference, current);
+    judged(column, quality, score, drift.chi_square.p_value, statistics, histogram)
 }
 
 /// Equal-width bins over the pooled range of both samples (finite values, both non-empty).
