@@ -1,0 +1,612 @@
+//! Mergeable partial drift state: what a shard of a window contributes, so that shards computed
+//! apart (AWS Batch array children, say) merge into exactly what one process would have seen.
+//!
+//! Per column and window:
+//! * numeric columns keep their [`DataQuality`] counts and either **every finite value**
+//!   ([`NumericValues::Exact`]: merging is a sorted merge, so the statistics computed after any
+//!   merge order are bit for bit those of the single-process job, which also works on sorted
+//!   values) or a **sketch** ([`NumericValues::Sketch`], a [`LogHistogram`]: bounded memory, stated
+//!   error bounds, see [`sketch`](super::sketch));
+//! * categorical columns keep exact counts per category and of nulls.
+//!
+//! [`merge`](PartialState::merge) is associative and commutative (property-tested): merging
+//! exact with exact stays exact; anything merged with a sketch becomes a sketch of all values.
+//! [`PartialState::encode`] writes a versioned JSON document with the exact values packed as
+//! base64 little-endian `f64`s; [`PartialState::decode`] validates it (version, sorted finite
+//! values, consistent sketches, matching column kinds) and names what is wrong.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+use super::sketch::{LogHistogram, SketchDriftError, SketchError, SketchKs, SketchPsi, SketchWasserstein};
+use super::{
+    Binning, CategoricalDrift, DataQuality, DriftError, NumericDrift, NumericSample, Side, SummaryStats, ks_sketch,
+    psi_sketch, wasserstein_sketch,
+};
+
+/// The version of the serialized partial state.
+pub const PARTIAL_FORMAT_VERSION: u32 = 1;
+
+/// Why partial states cannot be merged or read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PartialError {
+    #[error("partial state format {found} is not supported (this build reads format {PARTIAL_FORMAT_VERSION})")]
+    Format { found: u32 },
+    #[error("partial state is not valid: {0}")]
+    Corrupt(String),
+    #[error("column {column:?} is {ours} in one partial and {theirs} in another")]
+    KindMismatch { column: String, ours: &'static str, theirs: &'static str },
+    #[error("column {column:?}: {source}")]
+    Sketch { column: String, source: SketchError },
+}
+
+/// The finite values of a numeric column, kept whole or sketched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum NumericValues {
+    /// Every finite value, ascending in total order.
+    Exact {
+        #[serde(with = "packed_f64")]
+        sorted: Vec<f64>,
+    },
+    Sketch {
+        sketch: LogHistogram,
+    },
+}
+
+/// A numeric column's partial state in one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericPartial {
+    pub quality: DataQuality,
+    pub values: NumericValues,
+}
+
+impl NumericPartial {
+    /// An empty partial that keeps every value.
+    pub fn exact() -> Self {
+        Self { quality: DataQuality::default(), values: NumericValues::Exact { sorted: Vec::new() } }
+    }
+
+    /// An empty partial that sketches values with `precision` mantissa bits per bucket.
+    pub fn sketch(precision: u8) -> Result<Self, SketchError> {
+        Ok(Self {
+            quality: DataQuality::default(),
+            values: NumericValues::Sketch { sketch: LogHistogram::new(precision)? },
+        })
+    }
+
+    /// Counts `values` (nulls as `None`) and keeps their finite values.
+    pub fn extend(&mut self, values: impl IntoIterator<Item = Option<f64>>) {
+        let (quality, finite) = DataQuality::split_finite(values);
+        self.quality.merge(&quality);
+        match &mut self.values {
+            NumericValues::Exact { sorted } => {
+                sorted.extend(finite);
+                sorted.sort_unstable_by(f64::total_cmp);
+            }
+            NumericValues::Sketch { sketch } => {
+                for v in finite {
+                    sketch.insert(v);
+                }
+            }
+        }
+    }
+
+    /// Finite values held.
+    pub fn len(&self) -> usize {
+        self.quality.finite
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.quality.finite == 0
+    }
+
+    /// Turns an exact partial into a sketch (a sketch stays as it is).
+    pub fn into_sketch(self, precision: u8) -> Result<Self, SketchError> {
+        let values = match self.values {
+            NumericValues::Exact { sorted } => {
+                NumericValues::Sketch { sketch: LogHistogram::from_values(precision, &sorted)? }
+            }
+            sketched => sketched,
+        };
+        Ok(Self { quality: self.quality, values })
+    }
+
+    fn merge(&mut self, other: &NumericPartial) -> Result<(), SketchError> {
+        self.quality.merge(&other.quality);
+        let values = std::mem::replace(&mut self.values, NumericValues::Exact { sorted: Vec::new() });
+        self.values = match (values, &other.values) {
+            (NumericValues::Exact { sorted: a }, NumericValues::Exact { sorted: b }) => {
+                NumericValues::Exact { sorted: merge_sorted(&a, b) }
+            }
+            (NumericValues::Sketch { mut sketch }, NumericValues::Sketch { sketch: theirs }) => {
+                sketch.merge(theirs)?;
+                NumericValues::Sketch { sketch }
+            }
+            (NumericValues::Sketch { mut sketch }, NumericValues::Exact { sorted }) => {
+                sketch.merge(&LogHistogram::from_values(sketch.precision(), sorted)?)?;
+                NumericValues::Sketch { sketch }
+            }
+            (NumericValues::Exact { sorted }, NumericValues::Sketch { sketch: theirs }) => {
+                let mut sketch = LogHistogram::from_values(theirs.precision(), &sorted)?;
+                sketch.merge(theirs)?;
+                NumericValues::Sketch { sketch }
+            }
+        };
+        Ok(())
+    }
+}
+
+fn merge_sorted(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j].total_cmp(&a[i]).is_lt() {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// A categorical column's partial state in one window: exact counts.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CategoricalPartial {
+    /// Rows seen, nulls included.
+    pub total: u64,
+    pub nulls: u64,
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl CategoricalPartial {
+    /// Counts one value (`None` for null).
+    pub fn add(&mut self, value: Option<&str>) {
+        self.total += 1;
+        match value {
+            None => self.nulls += 1,
+            Some(v) => match self.counts.get_mut(v) {
+                Some(n) => *n += 1,
+                None => {
+                    self.counts.insert(v.to_owned(), 1);
+                }
+            },
+        }
+    }
+
+    fn merge(&mut self, other: &CategoricalPartial) {
+        self.total += other.total;
+        self.nulls += other.nulls;
+        for (k, &n) in &other.counts {
+            *self.counts.entry(k.clone()).or_insert(0) += n;
+        }
+    }
+}
+
+/// One column's partial state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ColumnPartial {
+    Numeric(NumericPartial),
+    Categorical(CategoricalPartial),
+}
+
+impl ColumnPartial {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Numeric(_) => "numeric",
+            Self::Categorical(_) => "categorical",
+        }
+    }
+}
+
+/// A window's partial state: rows seen and every column's state.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WindowPartial {
+    pub rows: u64,
+    pub columns: BTreeMap<String, ColumnPartial>,
+}
+
+impl WindowPartial {
+    fn merge(&mut self, other: &WindowPartial) -> Result<(), PartialError> {
+        self.rows += other.rows;
+        for (name, theirs) in &other.columns {
+            let Some(ours) = self.columns.get_mut(name) else {
+                self.columns.insert(name.clone(), theirs.clone());
+                continue;
+            };
+            match (ours, theirs) {
+                (ColumnPartial::Numeric(a), ColumnPartial::Numeric(b)) => {
+                    a.merge(b).map_err(|source| PartialError::Sketch { column: name.clone(), source })?
+                }
+                (ColumnPartial::Categorical(a), ColumnPartial::Categorical(b)) => a.merge(b),
+                (ours, theirs) => {
+                    return Err(PartialError::KindMismatch {
+                        column: name.clone(),
+                        ours: ours.kind(),
+                        theirs: theirs.kind(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The partial state of a drift run (or a shard of it): both windows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PartialState {
+    pub reference: WindowPartial,
+    pub current: WindowPartial,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    format: u32,
+    state: T,
+}
+
+impl PartialState {
+    /// Adds `other` (another shard of the same run) into `self`; on error `self` may hold a part
+    /// of `other` — merge into a copy when it must survive a failure.
+    pub fn merge(&mut self, other: &PartialState) -> Result<(), PartialError> {
+        self.reference.merge(&other.reference)?;
+        self.current.merge(&other.current)
+    }
+
+    /// The versioned serialized form.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&Envelope { format: PARTIAL_FORMAT_VERSION, state: self }).expect("partial state serialises")
+    }
+
+    /// Reads [`encode`](Self::encode)'s output, validating it.
+    pub fn decode(bytes: &[u8]) -> Result<Self, PartialError> {
+        #[derive(Deserialize)]
+        struct Version {
+            format: u32,
+        }
+        let version: Version = serde_json::from_slice(bytes).map_err(|e| PartialError::Corrupt(e.to_string()))?;
+        if version.format != PARTIAL_FORMAT_VERSION {
+            return Err(PartialError::Format { found: version.format });
+        }
+        let envelope: Envelope<PartialState> =
+            serde_json::from_slice(bytes).map_err(|e| PartialError::Corrupt(e.to_string()))?;
+        for window in [&envelope.state.reference, &envelope.state.current] {
+            for (name, column) in &window.columns {
+                if let ColumnPartial::Numeric(n) = column {
+                    let held = match &n.values {
+                        NumericValues::Exact { sorted } => sorted.len() as u64,
+                        NumericValues::Sketch { sketch } => sketch.count(),
+                    };
+                    if held != n.quality.finite as u64 {
+                        return Err(PartialError::Corrupt(format!(
+                            "column {name:?} holds {held} values but counts {} finite ones",
+                            n.quality.finite
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(envelope.state)
+    }
+}
+
+/// The drift statistics of a numeric column from partial states.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum NumericStatistics {
+    /// Both windows exact: the single-process statistics.
+    Exact(Box<NumericDrift>),
+    /// At least one window sketched: statistics with error bounds.
+    Sketch(Box<SketchDrift>),
+}
+
+/// Drift statistics of a numeric column from sketches, with their error bounds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SketchDrift {
+    pub reference: SketchSummary,
+    pub current: SketchSummary,
+    pub ks: SketchKs,
+    pub wasserstein: SketchWasserstein,
+    pub psi: SketchPsi,
+}
+
+/// Summary statistics from a sketch: count, min and max exact; the rest within a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SketchSummary {
+    pub count: u64,
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+}
+
+impl SketchSummary {
+    fn of(sketch: &LogHistogram) -> Self {
+        let (mean, std) = sketch.mean_std();
+        let (min, max) = sketch.range().unwrap_or((f64::NAN, f64::NAN));
+        Self {
+            count: sketch.count(),
+            mean,
+            std,
+            min,
+            max,
+            p25: sketch.quantile(0.25),
+            p50: sketch.quantile(0.5),
+            p75: sketch.quantile(0.75),
+        }
+    }
+}
+
+/// Bins for PSI in sketch mode: the quantile bins of `binning` (Evidently's binning needs the
+/// values, so it falls back to the default ten reference-quantile bins).
+fn sketch_bins(binning: Binning) -> usize {
+    match binning {
+        Binning::ReferenceQuantiles { bins } => bins,
+        Binning::EvidentlyCompatible => super::DEFAULT_QUANTILE_BINS,
+    }
+}
+
+/// The drift statistics of a numeric column from its reference and current partials.
+pub fn numeric_statistics(
+    reference: &NumericPartial,
+    current: &NumericPartial,
+    binning: Binning,
+) -> Result<NumericStatistics, SketchDriftError> {
+    match (&reference.values, &current.values) {
+        (NumericValues::Exact { sorted: r }, NumericValues::Exact { sorted: c }) => {
+            // Held sorted already: no second sort.
+            let r = NumericSample::from_sorted(Side::Reference, r.clone())?;
+            let c = NumericSample::from_sorted(Side::Current, c.clone())?;
+            Ok(NumericStatistics::Exact(Box::new(NumericDrift::compute(&r, &c, binning)?)))
+        }
+        (r, c) => {
+            let precision = match (r, c) {
+                (NumericValues::Sketch { sketch }, _) | (_, NumericValues::Sketch { sketch }) => sketch.precision(),
+                _ => unreachable!("the exact/exact case is matched above"),
+            };
+            let as_sketch = |v: &NumericValues| match v {
+                NumericValues::Exact { sorted } => LogHistogram::from_values(precision, sorted),
+                NumericValues::Sketch { sketch } => Ok(sketch.clone()),
+            };
+            let (r, c) = (as_sketch(r)?, as_sketch(c)?);
+            Ok(NumericStatistics::Sketch(Box::new(SketchDrift {
+                reference: SketchSummary::of(&r),
+                current: SketchSummary::of(&c),
+                ks: ks_sketch(&r, &c)?,
+                wasserstein: wasserstein_sketch(&r, &c)?,
+                psi: psi_sketch(&r, &c, sketch_bins(binning))?,
+            })))
+        }
+    }
+}
+
+/// The drift of a categorical column from its reference and current partials.
+pub fn categorical_statistics(
+    reference: &CategoricalPartial,
+    current: &CategoricalPartial,
+) -> Result<CategoricalDrift<String>, DriftError> {
+    CategoricalDrift::compute(&reference.counts, &current.counts)
+}
+
+/// Summary statistics of an exact partial, as the single-process job reports them.
+pub fn exact_summary(partial: &NumericPartial) -> Option<SummaryStats> {
+    match &partial.values {
+        NumericValues::Exact { sorted } if !sorted.is_empty() => {
+            NumericSample::new(Side::Reference, sorted).ok().map(|s| s.summary())
+        }
+        _ => None,
+    }
+}
+
+/// Exact values as base64 of their little-endian bytes: lossless and a third of JSON numbers' size.
+mod packed_f64 {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        s.serialize_str(&BASE64.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(d)?;
+        let bytes = BASE64.decode(text.as_bytes()).map_err(|e| D::Error::custom(format!("values: {e}")))?;
+        if bytes.len() % 8 != 0 {
+            return Err(D::Error::custom(format!("values: {} bytes is not a whole number of f64s", bytes.len())));
+        }
+        let values: Vec<f64> =
+            bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(D::Error::custom(format!("values: value {i} is not finite")));
+        }
+        if let Some(i) = values.windows(2).position(|w| w[1].total_cmp(&w[0]).is_lt()) {
+            return Err(D::Error::custom(format!("values: not ascending at {}", i + 1)));
+        }
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn numeric(values: &[Option<f64>], sketch: Option<u8>) -> NumericPartial {
+        let mut p = match sketch {
+            Some(precision) => NumericPartial::sketch(precision).unwrap(),
+            None => NumericPartial::exact(),
+        };
+        p.extend(values.iter().copied());
+        p
+    }
+
+    fn value() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![
+            8 => (-1e6f64..1e6).prop_map(Some),
+            2 => (0i32..5).prop_map(|i| Some(f64::from(i))),
+            1 => Just(None),
+            1 => Just(Some(f64::NAN)),
+            1 => Just(Some(f64::INFINITY)),
+            1 => Just(Some(-0.0)),
+        ]
+    }
+
+    fn window(values: &[Option<f64>], sketch: Option<u8>, categories: &[Option<String>]) -> WindowPartial {
+        let mut cat = CategoricalPartial::default();
+        for v in categories {
+            cat.add(v.as_deref());
+        }
+        WindowPartial {
+            rows: values.len() as u64,
+            columns: BTreeMap::from([
+                ("x".to_owned(), ColumnPartial::Numeric(numeric(values, sketch))),
+                ("colour".to_owned(), ColumnPartial::Categorical(cat)),
+            ]),
+        }
+    }
+
+    type Window = (Vec<Option<f64>>, Option<u8>, Vec<Option<String>>);
+
+    fn window_values() -> impl Strategy<Value = Window> {
+        (
+            prop::collection::vec(value(), 0..40),
+            prop::option::weighted(0.3, Just(6u8)),
+            prop::collection::vec(prop::option::of("[a-d]{1,2}"), 0..30),
+        )
+    }
+
+    fn state() -> impl Strategy<Value = PartialState> {
+        (window_values(), window_values()).prop_map(|((r, rs, rc), (c, cs, cc)): (Window, Window)| PartialState {
+            reference: window(&r, rs, &rc),
+            current: window(&c, cs, &cc),
+        })
+    }
+
+    fn merged(parts: &[&PartialState]) -> PartialState {
+        let mut out = PartialState::default();
+        for p in parts {
+            out.merge(p).unwrap();
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn merge_is_commutative(a in state(), b in state()) {
+            prop_assert_eq!(merged(&[&a, &b]).encode(), merged(&[&b, &a]).encode());
+        }
+
+        #[test]
+        fn merge_is_associative(a in state(), b in state(), c in state()) {
+            let mut left = merged(&[&a, &b]);
+            left.merge(&c).unwrap();
+            let mut right = b.clone();
+            right.merge(&c).unwrap();
+            let mut right_all = a.clone();
+            right_all.merge(&right).unwrap();
+            prop_assert_eq!(left.encode(), right_all.encode());
+        }
+
+        #[test]
+        fn encoding_round_trips(a in state()) {
+            prop_assert_eq!(PartialState::decode(&a.encode()).unwrap(), a);
+        }
+    }
+
+    fn column(values: impl Fn(usize) -> Option<f64>, rows: usize) -> Vec<Option<f64>> {
+        (0..rows).map(values).collect()
+    }
+
+    #[test]
+    fn sharded_exact_partials_give_the_single_process_statistics_bit_for_bit() {
+        let reference = column(|i| Some(((i * 7919) % 1000) as f64 / 10.0 - 3.0), 5_000);
+        let current = column(|i| if i % 97 == 0 { None } else { Some(((i * 104_729) % 1200) as f64 / 11.0) }, 4_000);
+        let single = {
+            let (_, r) = DataQuality::split_finite(reference.iter().copied());
+            let (_, c) = DataQuality::split_finite(current.iter().copied());
+            NumericDrift::compute(
+                &NumericSample::new(Side::Reference, &r).unwrap(),
+                &NumericSample::new(Side::Current, &c).unwrap(),
+                Binning::default(),
+            )
+            .unwrap()
+        };
+        for shards in [1, 2, 4, 7] {
+            let mut parts: Vec<(NumericPartial, NumericPartial)> = (0..shards)
+                .map(|s| {
+                    let pick = |v: &[Option<f64>]| v.iter().skip(s).step_by(shards).copied().collect::<Vec<_>>();
+                    (numeric(&pick(&reference), None), numeric(&pick(&current), None))
+                })
+                .collect();
+            parts.rotate_left(shards / 2);
+            let (mut r, mut c) = (NumericPartial::exact(), NumericPartial::exact());
+            for (pr, pc) in &parts {
+                r.merge(pr).unwrap();
+                c.merge(pc).unwrap();
+            }
+            let NumericStatistics::Exact(stats) = numeric_statistics(&r, &c, Binning::default()).unwrap() else {
+                panic!("exact partials give exact statistics");
+            };
+            assert_eq!(*stats, single, "{shards} shards");
+            assert_eq!(c.quality.nulls, 42);
+        }
+    }
+
+    #[test]
+    fn a_sketched_window_gives_bounded_statistics() {
+        let reference = column(|i| Some((i as f64 * 0.37).sin() * 50.0 + 100.0), 20_000);
+        let current = column(|i| Some((i as f64 * 0.41).sin() * 55.0 + 104.0), 20_000);
+        let (r, c) = (numeric(&reference, None), numeric(&current, None));
+        let NumericStatistics::Exact(exact) = numeric_statistics(&r, &c, Binning::default()).unwrap() else {
+            panic!("exact");
+        };
+        let sketched = r.clone().into_sketch(7).unwrap();
+        let NumericStatistics::Sketch(s) = numeric_statistics(&sketched, &c, Binning::default()).unwrap() else {
+            panic!("a sketch on either side gives sketch statistics");
+        };
+        assert!(s.ks.statistic <= exact.ks.statistic + 1e-12);
+        assert!(exact.ks.statistic <= s.ks.statistic + s.ks.error_bound + 1e-12);
+        assert!((s.wasserstein.raw - exact.wasserstein.raw).abs() <= s.wasserstein.error_bound + 1e-9);
+        assert_eq!((s.reference.min, s.reference.max), (exact.reference.min, exact.reference.max));
+        assert!((s.reference.mean - exact.reference.mean).abs() <= 0.01 * exact.reference.mean.abs());
+    }
+
+    #[test]
+    fn bad_partials_are_named() {
+        let mut good = PartialState::default();
+        good.reference.columns.insert("x".into(), ColumnPartial::Numeric(numeric(&[Some(1.0)], None)));
+        let text = String::from_utf8(good.encode()).unwrap();
+        assert_eq!(PartialState::decode(&good.encode()).unwrap(), good);
+
+        let future = text.replace("\"format\":1", "\"format\":2");
+        assert_eq!(PartialState::decode(future.as_bytes()), Err(PartialError::Format { found: 2 }));
+        assert!(matches!(PartialState::decode(b"{not json"), Err(PartialError::Corrupt(_))));
+        // 1.0 then 0.5: not ascending.
+        let unsorted_values = BASE64.encode([1.0f64.to_le_bytes(), 0.5f64.to_le_bytes()].concat());
+        let one = BASE64.encode(1.0f64.to_le_bytes());
+        let unsorted = text.replace(&one, &unsorted_values).replace("\"finite\":1", "\"finite\":2");
+        let err = PartialState::decode(unsorted.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("not ascending"), "{err}");
+        let miscounted = text.replace("\"finite\":1", "\"finite\":3");
+        let err = PartialState::decode(miscounted.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("holds 1 values but counts 3"), "{err}");
+
+        let mut other = PartialState::default();
+        other.reference.columns.insert("x".into(), ColumnPartial::Categorical(CategoricalPartial::default()));
+        assert_eq!(
+            good.clone().merge(&other),
+            Err(PartialError::KindMismatch { column: "x".into(), ours: "numeric", theirs: "categorical" })
+        );
+    }
+}
