@@ -1,0 +1,17 @@
+//! Lambda entry point: wire once at cold start, then serve SQS batches.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deltaone_infra::telemetry::init("info");
+    let notifier = Arc::new(deltaone_webhook_notifier::from_env().await?);
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let notifier = notifier.clone();
+        async move { notifier.handle(event.payload).await }
+    }))
+    .await
+}
