@@ -1,0 +1,18 @@
+//! Lambda entry point: wire once at cold start, then answer Function URL requests.
+
+use std::sync::Arc;
+
+use deltaone_fn_query_api::LambdaFunctionUrlRequest;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deltaone_infra::telemetry::init("info");
+    let api = Arc::new(deltaone_fn_query_api::from_env().await?);
+    run(service_fn(move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
+        let api = api.clone();
+        // Every failure is an HTTP answer with a JSON error, so the invocation itself succeeds.
+        async move { Ok::<_, Diagnostic>(api.handle(&event.payload).await) }
+    }))
+    .await
+}
