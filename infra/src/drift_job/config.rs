@@ -1,0 +1,252 @@
+//! The job's TOML configuration file (`--config`, `DELTAONE_DRIFT_CONFIG`). Every key is optional;
+//! command-line flags and environment variables win over the file.
+//!
+//! ```toml
+//! prediction_column = "score"
+//! label_column = "label"
+//! timestamp_column = "ts"
+//! drift_share = 0.5              # dataset drift when this share of columns drifted
+//! binning = "quantiles"          # or "evidently"
+//! positive_threshold = 0.5       # scores at or above count as positive (performance)
+//! select = "all"                 # "all": every column of the reference; "configured": only [columns.*]
+//!
+//! [columns.amount]
+//! kind = "numeric"               # overrides inference ("numeric" | "categorical")
+//! method = "psi"                 # ks | chi2 | psi | js | wasserstein
+//! threshold = 0.2
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use deltaone::drift::DriftMethod;
+use serde::Deserialize;
+
+use super::{BinningChoice, ColumnKind, DriftJobError};
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub prediction_column: Option<String>,
+    pub label_column: Option<String>,
+    pub timestamp_column: Option<String>,
+    pub drift_share: Option<f64>,
+    pub binning: Option<BinningChoice>,
+    pub positive_threshold: Option<f64>,
+    #[serde(default)]
+    pub select: Select,
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnConfig>,
+}
+
+/// Which columns are analysed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Select {
+    /// Every column of the reference schema that has a numeric or categorical type.
+    #[default]
+    All,
+    /// Only the columns under `[columns.*]` (and the prediction column).
+    Configured,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnConfig {
+    pub kind: Option<ColumnKind>,
+    pub method: Option<MethodName>,
+    pub threshold: Option<f64>,
+}
+
+/// The short method names of the configuration and the results table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodName {
+    Ks,
+    Chi2,
+    Psi,
+    Js,
+    Wasserstein,
+}
+
+impl MethodName {
+    pub fn method(self) -> DriftMethod {
+        match self {
+            MethodName::Ks => DriftMethod::KolmogorovSmirnov,
+            MethodName::Chi2 => DriftMethod::ChiSquare,
+            MethodName::Psi => DriftMethod::Psi,
+            MethodName::Js => DriftMethod::JensenShannon,
+            MethodName::Wasserstein => DriftMethod::Wasserstein,
+        }
+    }
+}
+
+/// The short name of a method, as the results table stores it (`ks`, `chi2`, `psi`, `js`,
+/// `wasserstein`).
+pub fn short_name(method: DriftMethod) -> &'static str {
+    match method {
+        DriftMethod::KolmogorovSmirnov => "ks",
+        DriftMethod::ChiSquare => "chi2",
+        DriftMethod::Psi => "psi",
+        DriftMethod::JensenShannon => "js",
+        DriftMethod::Wasserstein => "wasserstein",
+    }
+}
+
+fn invalid(path: &Path, key: impl Into<String>, reason: impl Into<String>) -> DriftJobError {
+    DriftJobError::Config { path: path.display().to_string(), key: key.into(), reason: reason.into() }
+}
+
+impl JobConfig {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, DriftJobError> {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(path, "(file)", e.to_string()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates; errors name the key (`path` only labels them).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, DriftJobError> {
+        let config: JobConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_owned();
+            let key = key_of(text, e.span()).unwrap_or_else(|| "(syntax)".to_owned());
+            invalid(path, key, message)
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), DriftJobError> {
+        if let Some(share) = self.drift_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return Err(invalid(path, "drift_share", format!("{share} is not in (0, 1]")));
+        }
+        if let Some(t) = self.positive_threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(invalid(path, "positive_threshold", format!("{t} is not in [0, 1]")));
+        }
+        for (key, value) in [
+            ("prediction_column", &self.prediction_column),
+            ("label_column", &self.label_column),
+            ("timestamp_column", &self.timestamp_column),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(invalid(path, key, "is empty"));
+            }
+        }
+        for (name, column) in &self.columns {
+            let key = |field: &str| format!("columns.{name}.{field}");
+            if let (Some(kind), Some(method)) = (column.kind, column.method) {
+                check_method(kind, method.method()).map_err(|reason| invalid(path, key("method"), reason))?;
+            }
+            if let Some(threshold) = column.threshold {
+                let method = column.method.map(MethodName::method);
+                let p_value = method.is_none_or(DriftMethod::is_p_value);
+                if !threshold.is_finite() || threshold <= 0.0 || (p_value && threshold >= 1.0) {
+                    let range = if p_value { "(0, 1) for a p-value" } else { "> 0 for a distance" };
+                    return Err(invalid(path, key("threshold"), format!("{threshold} is not in {range}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `method` can decide a column of `kind`.
+pub fn check_method(kind: ColumnKind, method: DriftMethod) -> Result<(), String> {
+    let fits = match method {
+        DriftMethod::KolmogorovSmirnov | DriftMethod::Wasserstein => kind == ColumnKind::Numeric,
+        DriftMethod::ChiSquare => kind == ColumnKind::Categorical,
+        DriftMethod::Psi | DriftMethod::JensenShannon => true,
+    };
+    if fits { Ok(()) } else { Err(format!("{} does not apply to a {} column", short_name(method), kind.as_str())) }
+}
+
+/// The dotted key at a byte span of a TOML document: the enclosing `[table]` and the key on the
+/// line, as far as a line-based look can tell.
+fn key_of(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
+    let at = span?.start.min(text.len());
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let table = before[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    if line.starts_with('[') {
+        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    }
+    let key = line.split('=').next().map(str::trim).filter(|k| !k.is_empty())?;
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<JobConfig, DriftJobError> {
+        JobConfig::parse(text, Path::new("drift.toml"))
+    }
+
+    fn key(err: DriftJobError) -> String {
+        match err {
+            DriftJobError::Config { key, .. } => key,
+            other => panic!("not a config error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = parse(
+            r#"
+prediction_column = "score"
+label_column = "y"
+timestamp_column = "ts"
+drift_share = 0.3
+binning = "evidently"
+select = "configured"
+
+[columns.amount]
+kind = "numeric"
+method = "psi"
+threshold = 0.25
+
+[columns.channel]
+kind = "categorical"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.prediction_column.as_deref(), Some("score"));
+        assert_eq!(
+            (c.drift_share, c.binning, c.select),
+            (Some(0.3), Some(BinningChoice::Evidently), Select::Configured)
+        );
+        assert_eq!(c.columns["amount"].method, Some(MethodName::Psi));
+        assert_eq!(c.columns["channel"].kind, Some(ColumnKind::Categorical));
+        assert_eq!(parse("").unwrap(), JobConfig::default());
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        assert_eq!(key(parse("drift_share = 1.5").unwrap_err()), "drift_share");
+        assert_eq!(
+            key(parse("[columns.age]\nkind = \"numeric\"\nmethod = \"chi2\"").unwrap_err()),
+            "columns.age.method"
+        );
+        assert_eq!(key(parse("[columns.age]\nthreshold = 2.0").unwrap_err()), "columns.age.threshold");
+        assert_eq!(key(parse("[columns.age]\nkind = \"text\"").unwrap_err()), "columns.age.kind");
+        assert_eq!(key(parse("drift_shar = 0.5").unwrap_err()), "drift_shar");
+        assert_eq!(
+            key(parse("[columns.age]\nmethod = \"ks\"\nthreshhold = 0.1").unwrap_err()),
+            "columns.age.threshhold"
+        );
+        let err = parse("binning = \"fancy\"").unwrap_err();
+        assert!(err.to_string().contains("binning") && err.to_string().contains("drift.toml"), "{err}");
+    }
+}

@@ -1,0 +1,295 @@
+//! Map / reduce over local files against the single process, bit for bit.
+
+use std::path::{Path, PathBuf};
+
+use deltaone::drift::{Binning, NumericDrift, NumericSample, Side};
+
+use super::*;
+use crate::drift_job::{Statistics, samples};
+use crate::schedule::plan::{MANIFEST_VERSION, TimeRange as ManifestRange};
+
+/// The sample windows cut into files of uneven sizes (reference 9, current 8 with one corrupt
+/// file), and a manifest of them writing under `out`.
+fn sharded_inputs(dir: &Path) -> Manifest {
+    let list = |name: &str, current: bool, cuts: &[usize]| {
+        let batch = samples::batch(current);
+        let mut files = Vec::new();
+        let mut start = 0;
+        for (i, &end) in cuts.iter().chain([&batch.num_rows()]).enumerate() {
+            let path = dir.join(format!("{name}-{i:02}.parquet"));
+            samples::write_parquet(&path, &batch.slice(start, end - start)).unwrap();
+            files.push(path);
+            start = end;
+        }
+        files
+    };
+    let reference = list("reference", false, &[300, 900, 1000, 2200, 2500, 3100, 4000, 4800]);
+    let mut current = list("current", true, &[1000, 1500, 2900, 3000, 3600, 4200]);
+    let corrupt = dir.join("current-99.parquet");
+    std::fs::write(&corrupt, b"PAR1 this is not parquet").unwrap();
+    current.push(corrupt);
+    let input = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|p| deltaone::sharding::InputFile {
+                uri: p.display().to_string(),
+                bytes: std::fs::metadata(p).unwrap().len(),
+            })
+            .collect()
+    };
+    Manifest {
+        format: MANIFEST_VERSION,
+        run_id: "sharded".to_owned(),
+        model: "fraud".to_owned(),
+        scheduled_time: "2026-11-23T06:00:00Z".to_owned(),
+        reference: input(&reference),
+        current: input(&current),
+        reference_window: None,
+        current_window: ManifestRange {
+            start: "2026-11-22T06:00:00Z".to_owned(),
+            end: "2026-11-23T06:00:00Z".to_owned(),
+        },
+        timestamp_column: None,
+        drift_share: None,
+        shards: 1,
+        output: dir.join("out").display().to_string(),
+    }
+}
+
+fn base(dir: &Path) -> RunOptions {
+    let mut options = RunOptions::new(Vec::new(), Vec::new());
+    options.quarantine = Some(dir.join("quarantine").display().to_string());
+    options
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+fn with_shards(manifest: &Manifest, shards: u32, dir: &Path) -> Manifest {
+    let mut m = manifest.clone();
+    m.shards = shards;
+    m.output = dir.join(format!("out-{shards}")).display().to_string();
+    m
+}
+
+fn map_all(options: &RunOptions, manifest: &Manifest) {
+    for shard in 0..manifest.shards {
+        block_on(map(options, manifest, shard, None, None)).unwrap();
+    }
+}
+
+/// The report as JSON without `bytes_read` (each shard also reads the schema file's footer).
+fn comparable(report: &DriftReport) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap();
+    value.as_object_mut().unwrap().remove("bytes_read");
+    value
+}
+
+fn column<'a>(report: &'a DriftReport, name: &str) -> &'a crate::drift_job::ColumnResult {
+    report.columns.iter().find(|c| c.column == name).unwrap()
+}
+
+#[test]
+fn map_reduce_over_1_2_4_7_shards_equals_the_single_process_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let options = base(dir.path());
+    let single = block_on(run_manifest(&options, &manifest, None)).unwrap();
+    assert_eq!((single.windows.reference.rows, single.windows.current.rows), (5000, 5000));
+    assert_eq!(single.skipped_files.len(), 1, "the corrupt file is skipped");
+    assert!(single.performance.is_some());
+
+    // The same files through the plain single-process entry point.
+    let mut plain = options.clone();
+    plain.run_id = manifest.run_id.clone();
+    plain.reference = manifest.reference.iter().map(|f| f.uri.clone()).collect();
+    plain.current = manifest.current.iter().map(|f| f.uri.clone()).collect();
+    // (a manifest run labels its rows with the scheduled window; plain runs have no window)
+    let mut unlabelled = single.clone();
+    (unlabelled.windows.current.start, unlabelled.windows.current.end) = (None, None);
+    assert_eq!(comparable(&crate::drift_job::run(&plain).unwrap()), comparable(&unlabelled));
+    assert_eq!(single.windows.current.end.as_deref(), Some("2026-11-23T06:00:00Z"));
+
+    for shards in [1, 2, 4, 7] {
+        let m = with_shards(&manifest, shards, dir.path());
+        map_all(&options, &m);
+        let reduced = block_on(reduce(&options, &m, None)).unwrap();
+        assert_eq!(comparable(&reduced), comparable(&single), "{shards} shard(s)");
+    }
+}
+
+#[test]
+fn exact_statistics_are_those_of_the_values_in_reading_order() {
+    // The statistics before partial states existed: NumericDrift over the values as read.
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let options = base(dir.path());
+    let m = with_shards(&manifest, 4, dir.path());
+    map_all(&options, &m);
+    let reduced = block_on(reduce(&options, &m, None)).unwrap();
+    let values = |current: bool| -> Vec<f64> {
+        let batch = samples::batch(current);
+        let amount = batch.column_by_name("amount").unwrap();
+        let amount = amount.as_any().downcast_ref::<arrow_array::Float32Array>().unwrap();
+        amount.iter().flatten().map(f64::from).filter(|x| x.is_finite()).collect()
+    };
+    let r = NumericSample::new(Side::Reference, &values(false)).unwrap();
+    let c = NumericSample::new(Side::Current, &values(true)).unwrap();
+    let expected = NumericDrift::compute(&r, &c, Binning::default()).unwrap();
+    match &column(&reduced, "amount").statistics {
+        Some(Statistics::Numeric { ks_statistic, ks_p_value, wasserstein, psi, jensen_shannon, .. }) => {
+            assert_eq!(ks_statistic.unwrap().to_bits(), expected.ks.statistic.to_bits());
+            assert_eq!(ks_p_value.unwrap().to_bits(), expected.ks.p_value.to_bits());
+            assert_eq!(wasserstein.unwrap().to_bits(), expected.wasserstein.raw.to_bits());
+            assert_eq!(psi.unwrap().to_bits(), expected.psi.to_bits());
+            assert_eq!(jensen_shannon.unwrap().to_bits(), expected.jensen_shannon.to_bits());
+        }
+        other => panic!("amount is not exact: {other:?}"),
+    }
+}
+
+#[test]
+fn merge_order_does_not_change_a_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let options = base(dir.path());
+    let m = with_shards(&manifest, 7, dir.path());
+    map_all(&options, &m);
+    let partials: Vec<(u32, RunPartial)> = (0..7)
+        .map(|i| (i, RunPartial::decode(&std::fs::read(partial_location(&m, i).to_string()).unwrap()).unwrap()))
+        .collect();
+    let merged = |order: &[usize]| {
+        let list = order.iter().map(|&i| partials[i].clone()).collect();
+        let options = manifest_options(&options, &m).unwrap();
+        serde_json::to_string(&finish(&options, merge_partials(list, &manifest_order(&m)).unwrap()).unwrap()).unwrap()
+    };
+    let forward = merged(&[0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(merged(&[6, 5, 4, 3, 2, 1, 0]), forward);
+    assert_eq!(merged(&[3, 0, 6, 2, 5, 1, 4]), forward);
+    assert_eq!(merged(&[1, 3, 5, 0, 2, 4, 6]), forward);
+}
+
+#[test]
+fn a_killed_shard_rerun_writes_the_same_partial_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let options = base(dir.path());
+    let m = with_shards(&manifest, 4, dir.path());
+    map_all(&options, &m);
+    let path = PathBuf::from(partial_location(&m, 2).to_string());
+    let first = std::fs::read(&path).unwrap();
+    // Killed half-way through writing: a truncated file; the re-run replaces it.
+    std::fs::write(&path, &first[..first.len() / 2]).unwrap();
+    block_on(map(&options, &m, 2, None, None)).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+    // Killed before writing at all.
+    std::fs::remove_file(&path).unwrap();
+    block_on(map(&options, &m, 2, Some(4), None)).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+}
+
+#[test]
+fn a_missing_or_corrupt_partial_fails_the_reduce_naming_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let options = base(dir.path());
+    let m = with_shards(&manifest, 4, dir.path());
+    map_all(&options, &m);
+    let path = |i| PathBuf::from(partial_location(&m, i).to_string());
+    let good = std::fs::read(path(1)).unwrap();
+
+    std::fs::remove_file(path(1)).unwrap();
+    let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
+    assert!(err.starts_with("partial of shard 1: reading") && err.contains("1.json"), "{err}");
+
+    std::fs::write(path(1), &good[..good.len() - 40]).unwrap();
+    let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
+    assert!(err.starts_with("partial of shard 1:") && err.contains("not a shard partial"), "{err}");
+
+    // Valid JSON, but the values held disagree with the counts.
+    let mut tampered: serde_json::Value = serde_json::from_slice(&good).unwrap();
+    tampered["state"]["reference"]["rows"] = serde_json::json!(1);
+    std::fs::write(path(1), serde_json::to_vec(&tampered).unwrap()).unwrap();
+    let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
+    assert!(err.starts_with("partial of shard 1:") && err.contains("rows"), "{err}");
+
+    // Another shard's partial in this shard's place.
+    std::fs::copy(path(3), path(1)).unwrap();
+    let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
+    assert!(err.contains("is shard 3 of 4, not 1 of 4"), "{err}");
+
+    std::fs::write(path(1), &good).unwrap();
+    assert!(block_on(reduce(&options, &m, None)).is_ok());
+}
+
+#[test]
+fn sketch_mode_is_identical_across_shards_and_within_its_bounds_of_the_exact_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    let exact = block_on(run_manifest(&base(dir.path()), &manifest, None)).unwrap();
+    let mut options = base(dir.path());
+    options.sketch = true;
+    let single = block_on(run_manifest(&options, &manifest, None)).unwrap();
+    for shards in [2, 7] {
+        let m = with_shards(&manifest, shards, dir.path());
+        map_all(&options, &m);
+        assert_eq!(comparable(&block_on(reduce(&options, &m, None)).unwrap()), comparable(&single));
+    }
+    // Past --exact-max-rows the columns are sketched without the flag; shards that each hold
+    // fewer values than that are sketched by the reduce, as the single process sketches the window.
+    let mut auto = base(dir.path());
+    auto.exact_max_rows = 3000;
+    assert_eq!(comparable(&block_on(run_manifest(&auto, &manifest, None)).unwrap()), comparable(&single));
+    let m = with_shards(&manifest, 4, dir.path());
+    map_all(&auto, &m);
+    let partial = RunPartial::decode(&std::fs::read(partial_location(&m, 0).to_string()).unwrap()).unwrap();
+    assert!(
+        matches!(&partial.state.current.columns["amount"], ColumnPartial::Numeric(n) if matches!(n.values, NumericValues::Exact { .. })),
+        "a shard below the limit stays exact"
+    );
+    assert_eq!(comparable(&block_on(reduce(&auto, &m, None)).unwrap()), comparable(&single));
+
+    let mut checked = 0;
+    for e in &exact.columns {
+        let s = column(&single, &e.column);
+        let (Some(Statistics::Numeric { ks_statistic, wasserstein, .. }), Some(sketched)) =
+            (&e.statistics, &s.statistics)
+        else {
+            continue;
+        };
+        let Statistics::NumericSketch {
+            ks_statistic: d,
+            ks_statistic_error_bound: bound,
+            wasserstein: w,
+            wasserstein_error_bound: w_bound,
+            ..
+        } = sketched
+        else {
+            panic!("{} is not sketched: {sketched:?}", e.column);
+        };
+        let (exact_d, exact_w) = (ks_statistic.unwrap(), wasserstein.unwrap());
+        assert!(d.unwrap() <= exact_d + 1e-12 && exact_d <= d.unwrap() + bound.unwrap() + 1e-12, "{}: KS", e.column);
+        assert!((exact_w - w.unwrap()).abs() <= w_bound.unwrap() + 1e-12, "{}: Wasserstein", e.column);
+        assert_eq!(e.drifted, s.drifted, "{}: the same decision on the samples", e.column);
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "amount, age, score_a and prediction are numeric");
+}
+
+#[test]
+fn the_shard_comes_from_the_flag_then_the_array_index_and_results_go_next_to_the_manifest() {
+    assert_eq!(shard_index(Some(3), Some("5")).unwrap(), 3);
+    assert_eq!(shard_index(None, Some("5")).unwrap(), 5);
+    assert_eq!(shard_index(None, None).unwrap(), 0, "a plain (non-array) job is shard 0");
+    let err = shard_index(None, Some("five")).unwrap_err().to_string();
+    assert!(err.contains("AWS_BATCH_JOB_ARRAY_INDEX \"five\""), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = sharded_inputs(dir.path());
+    m.output = format!("s3://reports/drift/{}/", m.run_id);
+    assert_eq!(manifest_out(&m), "s3://reports/drift/", "delivery adds <run id>/ itself");
+    assert_eq!(partial_location(&m, 6).to_string(), "s3://reports/drift/sharded/partials/6.json");
+    let err = block_on(map(&base(dir.path()), &m, 7, Some(7), None)).unwrap_err().to_string();
+    assert!(err.contains("shard 7 is not in 0..7"), "{err}");
+}
