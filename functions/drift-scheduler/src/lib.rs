@@ -1,0 +1,63 @@
+//! The scheduled drift function: EventBridge Scheduler invokes it with a model's entry of the
+//! schedules file and the scheduled time; it lists the window's files, writes the run's manifest
+//! and submits the AWS Batch jobs (one job, or a map array job and a dependent reduce job).
+//!
+//! Environment: `DELTAONE_BATCH_JOB_QUEUE`, `DELTAONE_BATCH_JOB_DEFINITION` (required);
+//! `AWS_ENDPOINT_URL` for a local emulator.
+
+use std::sync::Arc;
+
+use deltaone_infra::objects::S3Objects;
+use deltaone_infra::schedule::batch::AwsBatch;
+use deltaone_infra::schedule::plan::BatchTarget;
+use deltaone_infra::schedule::{S3Listing, ScheduleRunError, Scheduler, Submitted};
+use lambda_runtime::Diagnostic;
+use serde_json::Value;
+
+pub const FUNCTION: &str = "drift-scheduler";
+
+/// A failed scheduled run, as the Lambda runtime reports it: `Retryable` when invoking again may
+/// help (the scheduler's retry policy and dead-letter queue act on it), else the kind of input error.
+pub fn diagnostic(e: &ScheduleRunError) -> Diagnostic {
+    let error_type = match e {
+        e if e.is_retryable() => "Retryable",
+        ScheduleRunError::BadEvent(_) => "MalformedEvent",
+        ScheduleRunError::Plan(_) => "NothingToRun",
+        ScheduleRunError::Objects(_) | ScheduleRunError::Batch(_) => "Failed",
+    };
+    Diagnostic { error_type: error_type.to_owned(), error_message: e.to_string() }
+}
+
+/// Handles one event; the result (run id, manifest, job ids) is the invocation's response.
+pub async fn handle(scheduler: &Scheduler, event: Value) -> Result<Submitted, Diagnostic> {
+    match scheduler.handle(event).await {
+        Ok(submitted) => {
+            tracing::info!(run_id = %submitted.run_id, shards = submitted.shards, already = submitted.already_submitted, "drift run submitted");
+            Ok(submitted)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, retryable = e.is_retryable(), "scheduled drift run failed");
+            Err(diagnostic(&e))
+        }
+    }
+}
+
+/// Builds the scheduler from the environment.
+pub async fn from_env() -> Result<Scheduler, String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let required =
+        |name: &str| var(name).ok_or_else(|| format!("{name} is not set ({FUNCTION} submits AWS Batch jobs)"));
+    let target = BatchTarget {
+        job_queue: required("DELTAONE_BATCH_JOB_QUEUE")?,
+        job_definition: required("DELTAONE_BATCH_JOB_DEFINITION")?,
+    };
+    let endpoint = var("AWS_ENDPOINT_URL");
+    let config = deltaone_infra::aws::sdk_config(endpoint.as_deref()).await;
+    let s3 = S3Objects::client(&config, endpoint.is_some());
+    Ok(Scheduler {
+        listing: Arc::new(S3Listing::new(s3.clone())),
+        objects: Arc::new(S3Objects::new(s3)),
+        batch: Arc::new(AwsBatch::new(aws_sdk_batch::Client::new(&config))),
+        target,
+    })
+}
