@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Deployment checks over terraform/, run by tests/run.sh (and by hand: `bash infra/deploy-checks.sh`):
+#
+#   1. terraform fmt -check -recursive      when a terraform binary is on PATH
+#   2. terraform init + validate per root   when terraform can also get the AWS provider (~> 6):
+#                                           from the registry, or from a local mirror named by
+#                                           TF_CLI_CONFIG_FILE / DELTAONE_TF_PLUGIN_DIR
+#   3. checkov over terraform/              always; installed from infra/deploy-requirements.txt
+#                                           into its own cached virtualenv; any failed check fails
+#
+# A step that cannot run says SKIP and why; it never passes silently. Exit status: 0 when every
+# step that ran passed, 1 otherwise.
+#
+# Environment: DELTAONE_CACHE (default ~/.cache/deltaone) holds the virtualenv; PYTHON (python3);
+# DELTAONE_TF_PLUGIN_DIR: a provider directory for offline `terraform init -plugin-dir`;
+# DELTAONE_TF_INIT_TIMEOUT: seconds `terraform init` may take (default 120).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+cache=${DELTAONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/deltaone}
+python=${PYTHON:-python3}
+req="$root/infra/deploy-requirements.txt"
+failed=0
+say() { printf '%s\n' "deploy-checks: $*"; }
+
+# 1 + 2: terraform
+if ! command -v terraform >/dev/null 2>&1; then
+  say "SKIP terraform fmt and validate: no terraform binary on PATH (install Terraform >= 1.6 to run them)"
+else
+  if terraform fmt -check -recursive -diff terraform; then
+    say "terraform fmt: ok"
+  else
+    say "FAIL terraform fmt: run 'terraform fmt -recursive terraform'"
+    failed=1
+  fi
+  # init writes .terraform/ and a lock file: work on a copy so that the tree stays clean.
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  cp -R terraform "$work/"
+  init_args=(-backend=false -input=false -no-color)
+  if [ -n "${DELTAONE_TF_PLUGIN_DIR:-}" ]; then
+    init_args+=("-plugin-dir=$DELTAONE_TF_PLUGIN_DIR")
+  fi
+  for dir in "$work"/terraform/modules/* "$work"/terraform/examples/*; do
+    name=${dir#"$work/"}
+    if ! out=$(cd "$dir" && timeout "${DELTAONE_TF_INIT_TIMEOUT:-120}" terraform init "${init_args[@]}" 2>&1); then
+      reason=$(printf '%s\n' "$out" | grep -m1 -E 'Error|error|Failed|failed' | sed 's/^[│ ]*//' || true)
+      say "SKIP terraform validate $name: 'terraform init' could not install the AWS provider (~> 6.0): ${reason:-see 'terraform init' output} (offline? set DELTAONE_TF_PLUGIN_DIR to a provider mirror)"
+      continue
+    fi
+    if (cd "$dir" && terraform validate -no-color); then
+      say "terraform validate $name: ok"
+    else
+      say "FAIL terraform validate $name"
+      failed=1
+    fi
+  done
+fi
+
+# 3: checkov, from its own cached virtualenv (not the local stack's: it pins other versions).
+digest=$( (cat "$req"; "$python" --version 2>&1) | sha256sum | cut -c1-16)
+venv="$cache/venv-deploy-$digest"
+if [ ! -f "$venv/.complete" ]; then
+  mkdir -p "$cache"
+  rm -rf "$venv"
+  say "installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv (about a minute, once)"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  touch "$venv/.complete"
+fi
+say "checkov $("$venv/bin/checkov" --version) over terraform/ (waivers: '#checkov:skip=' next to each resource)"
+if "$venv/bin/checkov" --directory terraform --framework terraform --quiet --compact --skip-download \
+  --output cli; then
+  say "checkov: 0 failed checks"
+else
+  say "FAIL checkov: the failed checks are listed above; fix them, or waive one next to its resource with '#checkov:skip=CKV_...:<the reason>'"
+  failed=1
+fi
+
+exit "$failed"

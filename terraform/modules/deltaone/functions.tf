@@ -1,0 +1,143 @@
+# The four Lambda functions. Every environment variable here is one the code reads (the test
+# tests/tests/deploy.rs compares both lists); the settings are documented in each function's README.
+
+locals {
+  # Notifications larger than SNS's 256 KiB go to the reports bucket here; SNS carries a reference.
+  notifications_prefix = "notifications/"
+  mlflow_environment = merge(
+    {
+      MLFLOW_TRACKING_URI          = var.mlflow_tracking_uri
+      DELTAONE_MLFLOW_TIMEOUT_SECS = "10"
+      DELTAONE_MLFLOW_RETRIES      = "3"
+      DELTAONE_MLFLOW_PAGE_SIZE    = "1000"
+    },
+    var.mlflow_tracking_token == null ? {} : { MLFLOW_TRACKING_TOKEN = var.mlflow_tracking_token },
+  )
+  check_environment = merge(
+    local.mlflow_environment,
+    {
+      DELTAONE_VERDICT_TABLE       = aws_dynamodb_table.verdicts.name
+      DELTAONE_CREDITS_TABLE       = aws_dynamodb_table.credits.name
+      DELTAONE_TOPIC_ARN           = aws_sns_topic.alerts.arn
+      DELTAONE_NOTIFICATION_BUCKET = module.reports.id
+      DELTAONE_NOTIFICATION_PREFIX = local.notifications_prefix
+      DELTAONE_THRESHOLD_PP        = tostring(var.threshold_pp)
+      DELTAONE_DIRECTION           = var.direction
+    },
+    var.attestation_key_secret_arn == null ? {} : {
+      DELTAONE_ATTESTATION_KEY = data.aws_secretsmanager_secret_version.attestation_key[0].secret_string
+    },
+  )
+}
+
+module "evaluation" {
+  source               = "../lambda-function"
+  name                 = "${var.name_prefix}-evaluation"
+  description          = "DeltaOne: evaluation artifacts uploaded to S3 -> metrics to MLflow -> DeltaOne check, verdict, notification"
+  zip_path             = "${local.zips}/deltaone-evaluation.zip"
+  memory_mb            = 512
+  timeout_seconds      = 120
+  reserved_concurrency = var.reserved_concurrency.evaluation
+  kms_key_arn          = aws_kms_key.main.arn
+  log_retention_days   = var.log_retention_days
+  alarm_topic_arn      = aws_sns_topic.alerts.arn
+  policy_json          = data.aws_iam_policy_document.evaluation.json
+  tags                 = local.tags
+  environment = merge(local.check_environment, {
+    DELTAONE_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letters["evaluation-dead-letters"].url
+    DELTAONE_KEY_TEMPLATE          = var.evaluation_key_template
+    DELTAONE_QUARANTINE_PREFIX     = "quarantine/"
+  })
+}
+
+module "registry_webhook" {
+  source      = "../lambda-function"
+  name        = "${var.name_prefix}-registry-webhook"
+  description = "DeltaOne: MLflow Model Registry webhook (Function URL, HMAC-verified) -> DeltaOne check"
+  zip_path    = "${local.zips}/deltaone-registry-webhook.zip"
+  memory_mb   = 256
+  # Below MLflow's 30 s webhook request timeout, so that MLflow always hears the answer.
+  timeout_seconds        = 25
+  reserved_concurrency   = var.reserved_concurrency.registry_webhook
+  kms_key_arn            = aws_kms_key.main.arn
+  log_retention_days     = var.log_retention_days
+  alarm_topic_arn        = aws_sns_topic.alerts.arn
+  policy_json            = data.aws_iam_policy_document.registry_webhook.json
+  layers                 = [var.secrets_extension_layer_arn]
+  function_url_auth_type = "NONE"
+  tags                   = local.tags
+  environment = merge(local.check_environment, {
+    DELTAONE_DELIVERY_TABLE            = aws_dynamodb_table.deliveries.name
+    DELTAONE_DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.dead_letters["registry-webhook-dead-letters"].url
+    DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.mlflow_webhook.arn
+    DELTAONE_WEBHOOK_TOLERANCE_SECS    = "300"
+  })
+}
+
+locals {
+  # The notifier's endpoints document (infra/src/webhooks/config.rs): secrets are referenced by ARN.
+  webhook_endpoints_json = jsonencode({
+    endpoints = [for name, e in var.webhook_endpoints : merge(
+      { name = name, kind = e.kind, event_types = e.event_types },
+      e.kind == "slack" ? { url = aws_secretsmanager_secret.webhook_endpoint[name].arn } : {
+        url                     = e.url
+        secret                  = aws_secretsmanager_secret.webhook_endpoint[name].arn
+      },
+    )]
+  })
+}
+
+module "webhook_notifier" {
+  count                  = local.notifier ? 1 : 0
+  source                 = "../lambda-function"
+  name                   = "${var.name_prefix}-webhook-notifier"
+  description            = "DeltaOne: alerts from SQS -> signed HTTPS deliveries to the configured webhook endpoints"
+  zip_path               = "${local.zips}/deltaone-webhook-notifier.zip"
+  memory_mb              = 256
+  timeout_seconds        = 300
+  reserved_concurrency   = var.reserved_concurrency.webhook_notifier
+  kms_key_arn            = aws_kms_key.main.arn
+  log_retention_days     = var.log_retention_days
+  alarm_topic_arn        = aws_sns_topic.alerts.arn
+  policy_json            = data.aws_iam_policy_document.webhook_notifier[0].json
+  layers                 = [var.secrets_extension_layer_arn]
+  maximum_retry_attempts = 0
+  tags                   = local.tags
+  environment = {
+    DELTAONE_WEBHOOK_ENDPOINTS_JSON = local.webhook_endpoints_json
+    DELTAONE_WEBHOOK_DLQ_URL        = aws_sqs_queue.dead_letters["webhook-dead-letters"].url
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "webhook_notifier" {
+  count                              = local.notifier ? 1 : 0
+  event_source_arn                   = aws_sqs_queue.notifier_input[0].arn
+  function_name                      = module.webhook_notifier[0].function_arn
+  batch_size                         = 10
+  maximum_batching_window_in_seconds = 1
+  function_response_types            = ["ReportBatchItemFailures"]
+  scaling_config {
+    maximum_concurrency = max(2, var.reserved_concurrency.webhook_notifier)
+  }
+}
+
+module "query_api" {
+  source                 = "../lambda-function"
+  name                   = "${var.name_prefix}-query-api"
+  description            = "DeltaOne: read-only JSON API over verdicts, drift runs and credits (Function URL, AWS_IAM auth)"
+  zip_path               = "${local.zips}/deltaone-query-api.zip"
+  memory_mb              = 256
+  timeout_seconds        = 15
+  reserved_concurrency   = var.reserved_concurrency.query_api
+  kms_key_arn            = aws_kms_key.main.arn
+  log_retention_days     = var.log_retention_days
+  alarm_topic_arn        = aws_sns_topic.alerts.arn
+  policy_json            = data.aws_iam_policy_document.query_api.json
+  function_url_auth_type = "AWS_IAM"
+  tags                   = local.tags
+  environment = {
+    DELTAONE_VERDICT_TABLE = aws_dynamodb_table.verdicts.name
+    DELTAONE_DRIFT_TABLE   = aws_dynamodb_table.drift.name
+    DELTAONE_CREDITS_TABLE = aws_dynamodb_table.credits.name
+  }
+}
