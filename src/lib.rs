@@ -9,6 +9,7 @@ pub mod classification;
 pub mod drift;
 pub mod message;
 pub mod rule;
+pub mod sharding;
 pub mod signature;
 pub mod tags;
 pub mod value;

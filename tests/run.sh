@@ -46,6 +46,12 @@ rm -f "$build_log"
 step "cargo lambda watch + invoke (infra/localstack/lambda-smoke.sh)"
 bash infra/localstack/lambda-smoke.sh
 
+step "query API through cargo lambda watch (functions/query-api/smoke.sh)"
+bash functions/query-api/smoke.sh
+
+step "deployment checks: terraform fmt/validate, checkov (infra/deploy-checks.sh)"
+bash infra/deploy-checks.sh
+
 step "tests (${runner[*]})"
 "${runner[@]}" --no-fail-fast "$@"
 step "done"

@@ -17,6 +17,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::credits::{CreditLedger, CreditsError};
 use crate::mlflow::MlflowError;
 use crate::notify::{Notifier, NotifyError};
 use crate::registry::{Registry, RegistryError, WriteBack};
@@ -79,6 +80,8 @@ pub enum CheckError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Credits(#[from] CreditsError),
     #[error("cannot attest the verdict: {0}")]
     Attestation(#[from] AttestationError),
     #[error(
@@ -93,6 +96,7 @@ impl CheckError {
             Self::Registry(e) => e.is_retryable(),
             Self::Store(e) => e.is_retryable(),
             Self::Notify(e) => e.is_retryable(),
+            Self::Credits(e) => e.is_retryable(),
             Self::NoStore | Self::Attestation(_) => false,
         }
     }
@@ -104,6 +108,7 @@ pub struct Checker {
     registry: Arc<dyn Registry>,
     store: Option<Arc<dyn VerdictStore>>,
     notifier: Option<Arc<dyn Notifier>>,
+    credits: Option<Arc<dyn CreditLedger>>,
     signing_key: Option<Arc<ed25519_dalek::SigningKey>>,
     policy: Policy,
 }
@@ -164,7 +169,7 @@ pub fn now_rfc3339() -> String {
 
 impl Checker {
     pub fn new(registry: Arc<dyn Registry>, store: Option<Arc<dyn VerdictStore>>, policy: Policy) -> Self {
-        Self { registry, store, notifier: None, signing_key: None, policy }
+        Self { registry, store, notifier: None, credits: None, signing_key: None, policy }
     }
 
     /// Every recorded comparison verdict carries an Ed25519-signed statement of itself.
@@ -176,6 +181,12 @@ impl Checker {
     /// Subscribers are notified of each recorded verdict, once.
     pub fn with_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
         self.notifier = Some(notifier);
+        self
+    }
+
+    /// Contributors of each recorded DeltaOne are credited (idempotently) before the write-back.
+    pub fn with_credits(mut self, credits: Arc<dyn CreditLedger>) -> Self {
+        self.credits = Some(credits);
         self
     }
 
@@ -264,6 +275,7 @@ impl Checker {
                 notified: false,
             });
         };
+        let contributors = evidence.contributors.clone();
         // Comparisons are final, so they are what gets attested (and chained).
         let statement = match (&self.signing_key, verdict.outcome.is_comparison()) {
             (Some(key), true) => Some((
@@ -286,6 +298,7 @@ impl Checker {
             written_back: !verdict.outcome.is_comparison(),
             notified: false,
             attestation: None,
+            contributors,
             verdict,
         };
         let (record, stored) = if let Some((key, statement)) = statement {
@@ -309,6 +322,11 @@ impl Checker {
         let owns = matches!(stored, Stored::New | Stored::Replaced)
             || (stored == Stored::Existing && is_stale(&record.checked_at));
         let wrote_back = owns && !record.written_back;
+        // Credits go first: until the write-back is marked done, a later check redoes both, and a
+        // credit already written is left as it is (conditional put), so each is written once.
+        if let (true, Some(credits)) = (wrote_back, &self.credits) {
+            credits.credit(&record).await?;
+        }
         if wrote_back {
             self.write_back(&record).await?;
             store.mark(&record.model, record.version, Step::WrittenBack).await?;
@@ -392,6 +410,7 @@ mod tests {
             written_back: false,
             notified: false,
             attestation: None,
+            contributors: Vec::new(),
         };
         // Fresh: another check is presumably writing back right now.
         store.record(&record).await.unwrap();
@@ -433,6 +452,49 @@ mod tests {
         checker.check(&request("recsys-ranker")).await.unwrap();
         let record = store.get("recsys-ranker", VersionNumber::new(1).unwrap()).await.unwrap().unwrap();
         assert!(record.attestation.is_none());
+    }
+
+    /// Records which (model, version) were credited, and with which contributors.
+    #[derive(Default)]
+    struct Ledger(std::sync::Mutex<Vec<(String, u64, Vec<Contributor>)>>);
+
+    #[async_trait::async_trait]
+    impl CreditLedger for Ledger {
+        async fn credit(&self, record: &VerdictRecord) -> Result<usize, CreditsError> {
+            let credits = crate::credits::credits_for(record);
+            self.0.lock().unwrap().push((record.model.clone(), record.version.get(), record.contributors.clone()));
+            Ok(credits.len())
+        }
+    }
+
+    #[tokio::test]
+    async fn contributors_are_stored_and_credited_once_per_achieved_verdict() {
+        let (_registry, store, checker, _dir) = setup();
+        let ledger = Arc::new(Ledger::default());
+        let checker = checker.with_credits(ledger.clone());
+        let models =
+            ["fraud-detector", "churn-predictor", "recsys-ranker", "credit-risk", "search-ctr", "pricing-model"];
+        let evidence = || Evidence { contributors: vec![Contributor::new("ada")], ..Evidence::default() };
+        let mut achieved = Vec::new();
+        for model in models {
+            let report = checker.check_with_evidence(&request(model), evidence()).await.unwrap();
+            if report.verdict.achieved() {
+                achieved.push((model.to_owned(), report.verdict.candidate_version.unwrap().get()));
+            }
+            if let Some(v) = report.verdict.candidate_version {
+                let record = store.get(model, v).await.unwrap().unwrap();
+                assert_eq!(record.contributors, vec![Contributor::new("ada")], "{model}: stored without a key");
+            }
+        }
+        assert!(!achieved.is_empty(), "the samples hold an achieved verdict");
+        let credited: Vec<(String, u64)> = ledger.0.lock().unwrap().iter().map(|(m, v, _)| (m.clone(), *v)).collect();
+        // Comparisons are credited (the ledger ignores the not-achieved ones); nothing else is.
+        assert!(achieved.iter().all(|a| credited.contains(a)), "{credited:?}");
+        // A repeated check records nothing new and credits nothing again.
+        for model in models {
+            checker.check_with_evidence(&request(model), evidence()).await.unwrap();
+        }
+        assert_eq!(ledger.0.lock().unwrap().len(), credited.len());
     }
 
     #[tokio::test]

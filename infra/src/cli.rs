@@ -23,8 +23,12 @@ Examples:
   deltaone check fraud-detector --version 7       decide for version 7, record it, tag it in MLflow
   deltaone check --all --concurrency 16           every registered model, with a progress bar
   deltaone status fraud-detector                  recorded verdicts, newest first
+  deltaone lineage fraud-detector                 versions, baselines, deltas and the attestation chain
+  deltaone impact 0xabc…                          pp credited to a contributor, across models
+  deltaone drift history fraud-detector --feature amount   one feature's drift, newest window first
   deltaone store init                             create the DynamoDB verdict table
   deltaone dlq redrive --to QUEUE_URL             send parked events back once their cause is fixed
+  deltaone webhooks redrive --endpoint orders     deliver parked webhook messages again, same webhook-id
 
 ";
 
@@ -52,6 +56,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Show a model's recorded verdicts, newest version first.
     Status(StatusArgs),
+    /// A model's lineage: versions, the baselines they were compared with, deltas, and the
+    /// attestation chain (verified; exit 1 when it is broken). Reads DynamoDB (Query/GetItem only).
+    Lineage(crate::query::cli::LineageArgs),
+    /// A contributor's impact: DeltaOne events credited to them and the summed pp, across models
+    /// (DELTAONE_CREDITS_TABLE).
+    Impact(crate::query::cli::ImpactArgs),
+    /// Drift results the drift job stored (DELTAONE_DRIFT_TABLE).
+    #[command(subcommand)]
+    Drift(crate::query::cli::DriftCommand),
     /// Run the DeltaOne check on the shipped sample registry: no AWS, no servers.
     Demo(DemoArgs),
     /// Manage the verdict store.
@@ -60,6 +73,12 @@ pub enum Command {
     /// Inspect and redrive the dead-letter queue.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Outgoing webhooks: redrive deliveries parked in the webhook dead-letter queue.
+    #[command(subcommand)]
+    Webhooks(crate::webhooks::cli::WebhooksCommand),
+    /// Drift schedules: validate the schedules file Terraform and the scheduled function read.
+    #[command(subcommand)]
+    Schedules(ScheduleCommand),
     /// Check a DeltaOne attestation offline: a signed statement, a stored verdict record, or a
     /// notification message, as JSON. Exit 0 when the signature holds, 1 when it does not.
     Verify(VerifyArgs),
@@ -146,6 +165,7 @@ pub struct StatusArgs {
     /// At most this many verdicts.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Print JSON instead of a table; the default when output is not a terminal.
     #[arg(long)]
     pub json: bool,
 }
@@ -154,6 +174,15 @@ pub struct StatusArgs {
 pub struct DemoArgs {
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Validate a schedules file (JSON) and list its schedules; exit 1 naming the entry and field at fault.
+    Check {
+        /// The schedules file, e.g. samples/schedules/schedules.json.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +196,10 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => crate::demo::run(args.json).await,
         Command::Verify(args) => verify(&args),
+        Command::Schedules(ScheduleCommand::Check { file }) => crate::schedule::check_file(&file).map(|text| {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }),
         command => match cli.settings.resolve() {
             Ok(settings) => dispatch(command, settings).await,
             Err(e) => {
@@ -195,9 +228,12 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
         Command::Status(args) => {
             let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
             let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
-            print_status(&args.model, &records, args.json);
+            print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lineage(args) => crate::query::cli::lineage(&args, &settings).await,
+        Command::Impact(args) => crate::query::cli::impact(&args, &settings).await,
+        Command::Drift(command) => crate::query::cli::drift(&command, &settings).await,
         Command::Store(StoreCommand::Init) => match &settings.store {
             Some(StoreTarget::Dynamo { table }) => {
                 let wiring = crate::wiring::Wiring::new(settings.clone());
@@ -227,6 +263,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Webhooks(command) => crate::webhooks::cli::run(command, &crate::wiring::Wiring::new(settings)).await,
         Command::Audit { model, public_key } => {
             let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
             let trusted = match &public_key {
@@ -259,7 +296,9 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             println!("key_id: {}", deltaone::attestation::key_id(&public));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo(_) | Command::Verify(_) => unreachable!("handled before settings are read"),
+        Command::Demo(_) | Command::Verify(_) | Command::Schedules(_) => {
+            unreachable!("handled before settings are read")
+        }
     }
 }
 
@@ -427,17 +466,23 @@ fn print_status(model: &str, records: &[VerdictRecord], json: bool) {
         println!("{model}: no verdicts recorded");
         return;
     }
-    println!("{:<8} {:<17} {:>10} {:<9} {:<16} CHECKED AT", "VERSION", "OUTCOME", "DELTA PP", "BASELINE", "METRIC");
+    println!("latest: {}", headline(&records[0].verdict));
+    println!(
+        "{:<8} {:<17} {:>10} {:<9} {:<16} {:<21} CONTRIBUTORS",
+        "VERSION", "OUTCOME", "DELTA PP", "BASELINE", "METRIC", "CHECKED AT"
+    );
     for r in records {
         let v = &r.verdict;
+        let contributors: Vec<&str> = r.contributors.iter().map(|c| c.id.as_str()).collect();
         println!(
-            "{:<8} {:<17} {:>10} {:<9} {:<16} {}",
+            "{:<8} {:<17} {:>10} {:<9} {:<16} {:<21} {}",
             r.version,
             v.outcome.as_str(),
             v.delta_pp.map(|d| format!("{:+}", d.normalize())).unwrap_or_else(|| "-".into()),
             v.baseline_version.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
             v.metric.as_deref().unwrap_or("-"),
-            r.checked_at
+            r.checked_at,
+            if contributors.is_empty() { "-".to_owned() } else { contributors.join(", ") }
         );
     }
 }

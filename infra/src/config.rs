@@ -44,6 +44,15 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_VERDICT_TABLE", global = true, value_name = "TABLE")]
     pub verdict_table: Option<String>,
 
+    /// DynamoDB table of contributor credits: each recorded DeltaOne credits its contributors there
+    /// (optional), and the query API and `deltaone impact` read it.
+    #[arg(long, env = "DELTAONE_CREDITS_TABLE", global = true, value_name = "TABLE")]
+    pub credits_table: Option<String>,
+
+    /// DynamoDB table of drift results (per-column history and run summaries).
+    #[arg(long, env = "DELTAONE_DRIFT_TABLE", global = true, value_name = "TABLE")]
+    pub drift_table: Option<String>,
+
     /// Directory for verdicts as local JSON files (instead of DynamoDB).
     #[arg(long, env = "DELTAONE_STORE_DIR", global = true, value_name = "DIR", conflicts_with = "verdict_table")]
     pub store_dir: Option<PathBuf>,
@@ -88,6 +97,8 @@ struct FileSettings {
     scale: Option<String>,
     direction: Option<String>,
     verdict_table: Option<String>,
+    credits_table: Option<String>,
+    drift_table: Option<String>,
     store_dir: Option<PathBuf>,
     topic_arn: Option<String>,
     dead_letter_queue_url: Option<String>,
@@ -131,6 +142,10 @@ pub enum StoreTarget {
 pub struct Settings {
     pub registry: Option<RegistrySource>,
     pub store: Option<StoreTarget>,
+    /// DynamoDB table of contributor credits.
+    pub credits_table: Option<String>,
+    /// DynamoDB table of drift results.
+    pub drift_table: Option<String>,
     pub policy: Policy,
     pub topic_arn: Option<String>,
     pub dead_letter_queue_url: Option<String>,
@@ -232,19 +247,19 @@ impl SettingsArgs {
                 return Err(invalid("store_dir", "DELTAONE_STORE_DIR", "set either it or verdict_table, not both"));
             }
             (Some(table), None) => {
-                let valid = (3..=255).contains(&table.len())
-                    && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-                if !valid {
-                    return Err(invalid(
-                        "verdict_table",
-                        "DELTAONE_VERDICT_TABLE",
-                        format!("{table:?} is not a DynamoDB table name (3–255 of a-z A-Z 0-9 _ - .)"),
-                    ));
-                }
-                Some(StoreTarget::Dynamo { table })
+                Some(StoreTarget::Dynamo { table: table_name("verdict_table", "DELTAONE_VERDICT_TABLE", table)? })
             }
             (None, Some(dir)) => Some(StoreTarget::Files { dir }),
             (None, None) => None,
+        };
+
+        let credits_table = match self.credits_table.clone().or(file.credits_table).filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(table_name("credits_table", "DELTAONE_CREDITS_TABLE", t)?),
+            None => None,
+        };
+        let drift_table = match self.drift_table.clone().or(file.drift_table).filter(|t| !t.trim().is_empty()) {
+            Some(t) => Some(table_name("drift_table", "DELTAONE_DRIFT_TABLE", t)?),
+            None => None,
         };
 
         let aws_endpoint_url = self.aws_endpoint_url.clone().or(file.aws_endpoint_url).filter(|u| !u.trim().is_empty());
@@ -271,7 +286,17 @@ impl SettingsArgs {
                 ))),
                 None => None,
             };
-        Ok(Settings { registry, store, policy, topic_arn, dead_letter_queue_url, attestation_key, aws_endpoint_url })
+        Ok(Settings {
+            registry,
+            store,
+            credits_table,
+            drift_table,
+            policy,
+            topic_arn,
+            dead_letter_queue_url,
+            attestation_key,
+            aws_endpoint_url,
+        })
     }
 
     /// The settings from environment variables alone, as a Lambda function or a batch job gets them.
@@ -287,6 +312,20 @@ impl SettingsArgs {
             Err(e) => Err(invalid("environment", "see --help", e.to_string())),
         }
     }
+}
+
+/// A valid DynamoDB table name, or an error naming the setting.
+fn table_name(setting: &'static str, env: &'static str, table: String) -> Result<String, ConfigError> {
+    let valid = (3..=255).contains(&table.len())
+        && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !valid {
+        return Err(invalid(
+            setting,
+            env,
+            format!("{table:?} is not a DynamoDB table name (3–255 of a-z A-Z 0-9 _ - .)"),
+        ));
+    }
+    Ok(table)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -333,6 +372,12 @@ mod tests {
 
         let args = SettingsArgs { verdict_table: Some("a b".into()), ..Default::default() };
         assert!(args.resolve().unwrap_err().to_string().contains("not a DynamoDB table name"));
+
+        let args = SettingsArgs { credits_table: Some("x".into()), ..Default::default() };
+        let message = args.resolve().unwrap_err().to_string();
+        assert!(message.contains("DELTAONE_CREDITS_TABLE") && message.contains("--credits-table"), "{message}");
+        let args = SettingsArgs { drift_table: Some("d r".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("DELTAONE_DRIFT_TABLE"));
     }
 
     #[test]

@@ -1,14 +1,40 @@
 //! The notification port and its SNS adapter.
+//!
+//! Each message is published with `MessageStructure=json`: e-mail subscriptions get the readable
+//! plain text ([`deltaone::message::Message::render_text`]) under `email`, every other protocol
+//! (SQS, Lambda, HTTP/S, `email-json`) the JSON message under `default`. Filter attributes
+//! (`event_type`, `model_name`, `severity`) go along for SNS filter policies.
+//!
+//! **Large messages.** SNS takes at most 256 KiB, message and attributes together. A notification
+//! that would be larger is offloaded when the notifier has a bucket ([`SnsNotifier::with_offload`];
+//! [`NOTIFICATION_BUCKET_ENV`]): the full JSON message goes to S3 (content-addressed, so a retried
+//! publish writes the same object), and SNS carries a small [`MessageRef`] (`deltaone.message-ref/v1`:
+//! the message's identity, subject and link, plus `detail_uri`, its SHA-256 and size), and the e-mail
+//! text cut short with a line saying where the full message is. Without a bucket, an oversized
+//! message is a [`NotifyError::TooLarge`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
+use deltaone::message::{EventType, Message, Severity};
+use serde::{Deserialize, Serialize};
 
-/// SNS refuses messages over 256 KiB.
+use crate::objects::{ObjectError, ObjectStore};
+
+/// SNS refuses messages over 256 KiB (message body and attributes together).
 pub const SNS_MAX_BYTES: usize = 256 * 1024;
+/// The bucket for offloaded large messages.
+pub const NOTIFICATION_BUCKET_ENV: &str = "DELTAONE_NOTIFICATION_BUCKET";
+/// Key prefix in that bucket (default `notifications/`).
+pub const NOTIFICATION_PREFIX_ENV: &str = "DELTAONE_NOTIFICATION_PREFIX";
+/// The schema of the small message published in place of a large one.
+pub const MESSAGE_REF_SCHEMA: &str = "deltaone.message-ref/v1";
+/// The e-mail text of an offloaded message is cut to this many bytes.
+pub const OFFLOADED_TEXT_BYTES: usize = 32 * 1024;
 
 /// One message for subscribers.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,22 +43,32 @@ pub struct Notification {
     pub subject: String,
     /// The JSON message.
     pub message: String,
+    /// The plain-text rendering e-mail subscribers get.
+    pub text: String,
     /// String attributes for SNS filter policies (`event_type`, `model_name`, `severity`).
     pub attributes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    #[error("notification of {bytes} bytes exceeds SNS's {SNS_MAX_BYTES}-byte limit")]
+    #[error(
+        "notification of {bytes} bytes exceeds SNS's {SNS_MAX_BYTES}-byte limit (set {NOTIFICATION_BUCKET_ENV} to offload large messages to S3)"
+    )]
     TooLarge { bytes: usize },
     #[error("SNS publish to {topic}: {message}")]
     Failed { topic: String, message: String },
+    #[error("offloading a large message: {0}")]
+    Offload(#[from] ObjectError),
 }
 
 impl NotifyError {
     /// Publishing again may work unless the message itself is the problem.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Failed { .. })
+        match self {
+            Self::TooLarge { .. } => false,
+            Self::Failed { .. } => true,
+            Self::Offload(e) => e.is_retryable(),
+        }
     }
 }
 
@@ -41,29 +77,209 @@ pub trait Notifier: Send + Sync {
     async fn publish(&self, notification: &Notification) -> Result<(), NotifyError>;
 }
 
+/// What SNS carries in place of a message too large for it; the full message is at `detail_uri`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Always [`MESSAGE_REF_SCHEMA`].
+    pub schema: String,
+    pub id: String,
+    pub event_type: EventType,
+    pub occurred_at: String,
+    pub model: String,
+    pub severity: Severity,
+    pub subject: String,
+    pub link: Option<String>,
+    /// `s3://bucket/key` of the full message JSON.
+    pub detail_uri: String,
+    /// Lower-case hex SHA-256 of the object's bytes.
+    pub detail_sha256: String,
+    pub detail_bytes: usize,
+}
+
+/// A published JSON message as a subscriber reads it: the message, or a reference to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Published {
+    Message(Box<Message>),
+    Ref(MessageRef),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishedError {
+    #[error("not a DeltaOne message or message reference: {0}")]
+    Unreadable(String),
+    #[error("{uri} is not an s3://bucket/key address")]
+    BadUri { uri: String },
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error("{uri} does not match its reference ({reason})")]
+    Mismatch { uri: String, reason: String },
+}
+
+impl PublishedError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Object(e) if e.is_retryable())
+    }
+}
+
+impl Published {
+    /// Reads a published JSON message by its `schema`.
+    pub fn parse(json: &str) -> Result<Self, PublishedError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| PublishedError::Unreadable(format!("not JSON: {e}")))?;
+        let unreadable = |e: serde_json::Error| PublishedError::Unreadable(e.to_string());
+        match value.get("schema").and_then(serde_json::Value::as_str) {
+            Some(MESSAGE_REF_SCHEMA) => Ok(Self::Ref(serde_json::from_value(value).map_err(unreadable)?)),
+            Some(deltaone::message::MESSAGE_SCHEMA) => {
+                Ok(Self::Message(Box::new(serde_json::from_value(value).map_err(unreadable)?)))
+            }
+            other => Err(PublishedError::Unreadable(format!("unknown schema {other:?}"))),
+        }
+    }
+
+    /// The full message: as is, or fetched from S3 and checked against the reference.
+    pub async fn into_message(self, objects: &dyn ObjectStore) -> Result<Message, PublishedError> {
+        let reference = match self {
+            Self::Message(message) => return Ok(*message),
+            Self::Ref(reference) => reference,
+        };
+        let uri = &reference.detail_uri;
+        let (bucket, key) = uri
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .ok_or_else(|| PublishedError::BadUri { uri: uri.clone() })?;
+        let object = objects.get(bucket, key).await?;
+        let mismatch = |reason: String| PublishedError::Mismatch { uri: uri.clone(), reason };
+        if deltaone::attestation::sha256_hex(&object.bytes) != reference.detail_sha256 {
+            return Err(mismatch("SHA-256 differs".into()));
+        }
+        let message: Message =
+            serde_json::from_slice(&object.bytes).map_err(|e| mismatch(format!("not a message: {e}")))?;
+        if message.id != reference.id {
+            return Err(mismatch(format!("message id {} instead of {}", message.id, reference.id)));
+        }
+        Ok(message)
+    }
+}
+
+/// Where large messages go.
+struct Offload {
+    objects: Arc<dyn ObjectStore>,
+    bucket: String,
+    prefix: String,
+}
+
 pub struct SnsNotifier {
     client: Client,
     topic_arn: String,
+    offload: Option<Offload>,
 }
 
 impl SnsNotifier {
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        Self { client, topic_arn: topic_arn.into() }
+        Self { client, topic_arn: topic_arn.into(), offload: None }
     }
+
+    /// Messages too large for SNS are put in `bucket` under `prefix` and linked.
+    pub fn with_offload(
+        mut self,
+        objects: Arc<dyn ObjectStore>,
+        bucket: impl Into<String>,
+        prefix: impl Into<String>,
+    ) -> Self {
+        self.offload = Some(Offload { objects, bucket: bucket.into(), prefix: prefix.into() });
+        self
+    }
+
+    /// [`Self::with_offload`] with the bucket of [`NOTIFICATION_BUCKET_ENV`] (and the prefix of
+    /// [`NOTIFICATION_PREFIX_ENV`]), when set.
+    pub fn with_offload_from_env(self, objects: Arc<dyn ObjectStore>) -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        match var(NOTIFICATION_BUCKET_ENV) {
+            Some(bucket) => {
+                let prefix = var(NOTIFICATION_PREFIX_ENV).unwrap_or_else(|| "notifications/".to_owned());
+                self.with_offload(objects, bucket, prefix)
+            }
+            None => self,
+        }
+    }
+
+    /// The structured message (`default`: JSON, `email`: text), or, when that is too large and a
+    /// bucket is configured, the structured reference after the full message was put in S3.
+    async fn body(&self, n: &Notification) -> Result<String, NotifyError> {
+        let whole = structured(&n.message, &n.text);
+        let bytes = publish_size(&whole, n);
+        if bytes <= SNS_MAX_BYTES {
+            return Ok(whole);
+        }
+        let Some(offload) = &self.offload else { return Err(NotifyError::TooLarge { bytes }) };
+        let message: Message = serde_json::from_str(&n.message).map_err(|_| NotifyError::TooLarge { bytes })?;
+        let sha = deltaone::attestation::sha256_hex(n.message.as_bytes());
+        let key = format!("{}{}/{}.json", offload.prefix, message.event_type, sha);
+        offload.objects.put(&offload.bucket, &key, n.message.as_bytes().to_vec(), "application/json").await?;
+        let uri = format!("s3://{}/{key}", offload.bucket);
+        let reference = MessageRef {
+            schema: MESSAGE_REF_SCHEMA.to_owned(),
+            id: message.id.clone(),
+            event_type: message.event_type,
+            occurred_at: message.occurred_at.clone(),
+            model: message.model.clone(),
+            severity: message.severity,
+            subject: message.subject.clone(),
+            link: message.link.clone(),
+            detail_uri: uri.clone(),
+            detail_sha256: sha,
+            detail_bytes: n.message.len(),
+        };
+        let text = format!(
+            "{}\n\n[This message is {} bytes, too large for e-mail; the full message is at {uri}]\n",
+            cut(&n.text, OFFLOADED_TEXT_BYTES),
+            n.message.len()
+        );
+        let small = structured(&serde_json::to_string(&reference).expect("references serialize"), &text);
+        let bytes = publish_size(&small, n);
+        if bytes > SNS_MAX_BYTES {
+            return Err(NotifyError::TooLarge { bytes });
+        }
+        tracing::info!(id = message.id, uri, bytes = n.message.len(), "large message offloaded to S3");
+        Ok(small)
+    }
+}
+
+/// `{"default": json, "email": text}` for `MessageStructure=json`.
+fn structured(json: &str, text: &str) -> String {
+    serde_json::to_string(&serde_json::json!({ "default": json, "email": text })).expect("strings serialize")
+}
+
+/// What SNS counts against its limit: the message, the subject and every attribute.
+fn publish_size(body: &str, n: &Notification) -> usize {
+    let attributes: usize = n.attributes.iter().map(|(k, v)| k.len() + "String".len() + v.len()).sum();
+    body.len() + deltaone::message::sns_subject(&n.subject).len() + attributes
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[async_trait]
 impl Notifier for SnsNotifier {
     async fn publish(&self, n: &Notification) -> Result<(), NotifyError> {
-        if n.message.len() > SNS_MAX_BYTES {
-            return Err(NotifyError::TooLarge { bytes: n.message.len() });
-        }
+        let body = self.body(n).await?;
         let mut request = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(deltaone::message::sns_subject(&n.subject))
-            .message(&n.message);
+            .message_structure("json")
+            .message(body);
         for (name, value) in &n.attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")
@@ -79,11 +295,13 @@ impl Notifier for SnsNotifier {
     }
 }
 
-/// The notification for a message: the JSON message, its subject, and the filter attributes.
-pub fn notification(message: &deltaone::message::Message) -> Notification {
+/// The notification for a message: the JSON message, its plain text, its subject, and the filter
+/// attributes.
+pub fn notification(message: &Message) -> Notification {
     Notification {
         subject: message.subject.clone(),
         message: serde_json::to_string(message).expect("messages serialize"),
+        text: message.render_text(),
         attributes: BTreeMap::from([
             ("event_type".to_owned(), message.event_type.as_str().to_owned()),
             ("model_name".to_owned(), message.model.clone()),
@@ -111,6 +329,44 @@ pub fn verdict_message(record: &crate::store::VerdictRecord) -> deltaone::messag
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_structured_message_carries_json_for_machines_and_text_for_email() {
+        let body = structured("{\"a\":1}", "Hello\nworld");
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed, serde_json::json!({"default": "{\"a\":1}", "email": "Hello\nworld"}));
+        let n = Notification {
+            subject: "s".into(),
+            message: String::new(),
+            text: String::new(),
+            attributes: BTreeMap::from([("event_type".to_owned(), "drift.report".to_owned())]),
+        };
+        assert_eq!(
+            publish_size(&body, &n),
+            body.len() + 1 + "event_type".len() + "String".len() + "drift.report".len()
+        );
+    }
+
+    #[test]
+    fn cutting_text_respects_character_boundaries() {
+        assert_eq!(cut("abc", 10), "abc");
+        assert_eq!(cut("abcdef", 3), "abc");
+        assert_eq!(cut("aé", 2), "a", "é is two bytes and is not split");
+    }
+
+    #[test]
+    fn published_messages_and_references_are_told_apart_and_others_refused() {
+        let reference = serde_json::json!({
+            "schema": MESSAGE_REF_SCHEMA, "id": "x", "event_type": "drift.report", "occurred_at": "t",
+            "model": "m", "severity": "info", "subject": "s", "link": null,
+            "detail_uri": "s3://b/k.json", "detail_sha256": "00", "detail_bytes": 3
+        });
+        assert!(matches!(Published::parse(&reference.to_string()), Ok(Published::Ref(_))));
+        for bad in ["not json", "{}", r#"{"schema": "other/v1"}"#, r#"{"schema": "deltaone.message/v1"}"#] {
+            let err = Published::parse(bad).unwrap_err();
+            assert!(matches!(err, PublishedError::Unreadable(_)) && !err.is_retryable(), "{bad}: {err}");
+        }
+    }
+
     use crate::store::VerdictRecord;
     use deltaone::{Policy, VersionFacts, VersionNumber, judge, select};
 
@@ -131,6 +387,7 @@ mod tests {
             written_back: false,
             notified: false,
             attestation: None,
+            contributors: Vec::new(),
         };
         let n = notification(&verdict_message(&record));
         assert_eq!(n.attributes["event_type"], "deltaone.achieved");

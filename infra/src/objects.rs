@@ -51,7 +51,7 @@ impl S3Objects {
     }
 }
 
-fn failed<E, R>(operation: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> ObjectError
+pub(crate) fn failed<E, R>(operation: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> ObjectError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

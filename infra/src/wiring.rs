@@ -70,7 +70,15 @@ impl Wiring {
 
     pub async fn notifier(&self) -> Option<Arc<dyn Notifier>> {
         let topic = self.settings.topic_arn.as_ref()?;
-        Some(Arc::new(SnsNotifier::new(aws_sdk_sns::Client::new(self.aws().await), topic)))
+        let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(self.aws().await), topic);
+        // Messages over SNS's limit go to DELTAONE_NOTIFICATION_BUCKET when it is set.
+        Some(Arc::new(notifier.with_offload_from_env(self.objects().await)))
+    }
+
+    /// The contributor credits ledger, when DELTAONE_CREDITS_TABLE is set.
+    pub async fn credits(&self) -> Option<Arc<dyn crate::credits::CreditLedger>> {
+        let table = self.settings.credits_table.as_ref()?;
+        Some(Arc::new(crate::credits::DynamoCredits::new(aws_sdk_dynamodb::Client::new(self.aws().await), table)))
     }
 
     pub async fn dead_letters(&self) -> Option<Arc<dyn DeadLetters>> {
@@ -90,6 +98,9 @@ impl Wiring {
         }
         if let Some(key) = &self.settings.attestation_key {
             checker = checker.with_signing_key(key.0.clone());
+        }
+        if let Some(credits) = self.credits().await {
+            checker = checker.with_credits(credits);
         }
         Ok(checker)
     }

@@ -14,6 +14,8 @@
 //!   statistics, which take finite values only ([`NumericSample`]).
 //! * Decisions ([`ColumnDrift`], [`DatasetDrift`]): whether a score means drift, per column, and
 //!   whether enough columns drifted for the dataset to count as drifted.
+//! * Scale-out ([`partial`], [`sketch`]): per-shard partial state that merges exactly, and a
+//!   bounded-memory sketch of numeric columns with error-bounded statistics.
 
 mod binning;
 mod categorical;
@@ -21,9 +23,11 @@ mod decision;
 mod kolmogorov;
 mod ks;
 mod numeric;
+pub mod partial;
 mod quality;
 mod sample;
 mod shares;
+pub mod sketch;
 mod wasserstein;
 
 #[cfg(test)]
@@ -45,6 +49,10 @@ pub use numeric::NumericDrift;
 pub use quality::DataQuality;
 pub use sample::{NumericSample, SummaryStats, quantile_sorted};
 pub use shares::{Shares, fill_empty_shares};
+pub use sketch::{
+    DEFAULT_SKETCH_PRECISION, LogHistogram, SketchKs, SketchPsi, SketchWasserstein, ks_sketch, psi_sketch,
+    wasserstein_sketch,
+};
 pub use wasserstein::{WASSERSTEIN_MIN_STD, WassersteinDistance, normalised_wasserstein, wasserstein_distance};
 
 /// Which of the two datasets a value or an error belongs to.
@@ -75,6 +83,9 @@ pub enum DriftError {
     /// NaN or an infinity among values that must be finite (count those with [`DataQuality`]).
     #[error("the {side} sample has a non-finite value ({value}) at index {index}")]
     NonFiniteValue { side: Side, index: usize, value: f64 },
+    /// Values given as sorted are not ascending.
+    #[error("the {side} values are not sorted ascending (at index {index})")]
+    NotSorted { side: Side, index: usize },
     /// A binning needs at least one bin.
     #[error("at least one bin is needed")]
     NoBins,

@@ -1,10 +1,10 @@
 //! Data quality of a numeric column: what is missing or not finite, kept apart from the drift
 //! statistics, which only see finite values.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Counts of the kinds of values in a numeric column, and the range of its finite values.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct DataQuality {
     /// All values, whatever their kind.
     pub total: usize,
@@ -46,6 +46,23 @@ impl DataQuality {
     /// Values that are not finite numbers: nulls, NaN and infinities.
     pub fn excluded(&self) -> usize {
         self.total - self.finite
+    }
+
+    /// Adds the counts of `other` (the same column, other rows): associative and commutative.
+    pub fn merge(&mut self, other: &DataQuality) {
+        self.total += other.total;
+        self.nulls += other.nulls;
+        self.nan += other.nan;
+        self.positive_infinity += other.positive_infinity;
+        self.negative_infinity += other.negative_infinity;
+        self.finite += other.finite;
+        let pick = |a: Option<f64>, b: Option<f64>, keep_a: fn(f64, f64) -> bool| match (a, b) {
+            (Some(x), Some(y)) => Some(if keep_a(x, y) { x } else { y }),
+            (x, None) => x,
+            (None, y) => y,
+        };
+        self.min = pick(self.min, other.min, |x, y| x.total_cmp(&y).is_le());
+        self.max = pick(self.max, other.max, |x, y| x.total_cmp(&y).is_ge());
     }
 
     fn record(&mut self, value: Option<f64>) {

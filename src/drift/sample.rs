@@ -25,7 +25,23 @@ impl NumericSample {
             return Err(DriftError::NonFiniteValue { side, index, value });
         }
         let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
+        // Unstable is exact here: values equal in the total order are bit-identical.
+        sorted.sort_unstable_by(f64::total_cmp);
+        Ok(Self { sorted })
+    }
+
+    /// The sample of values already sorted ascending (total order), taken without copying or
+    /// sorting again; they must be finite and not empty.
+    pub fn from_sorted(side: Side, sorted: Vec<f64>) -> Result<Self, DriftError> {
+        if sorted.is_empty() {
+            return Err(DriftError::EmptySample { side });
+        }
+        if let Some((index, &value)) = sorted.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(DriftError::NonFiniteValue { side, index, value });
+        }
+        if let Some(index) = sorted.windows(2).position(|w| w[1].total_cmp(&w[0]).is_lt()) {
+            return Err(DriftError::NotSorted { side, index: index + 1 });
+        }
         Ok(Self { sorted })
     }
 
@@ -128,6 +144,26 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presorted_values_are_taken_as_they_are_and_checked() {
+        let values = vec![-2.0, -0.0, 0.0, 1.5, 1.5, 9.0];
+        let sample = NumericSample::from_sorted(Side::Current, values.clone()).unwrap();
+        assert_eq!(sample, NumericSample::new(Side::Current, &[9.0, 1.5, 0.0, -0.0, 1.5, -2.0]).unwrap());
+        assert_eq!(sample.sorted(), &values[..]);
+        assert_eq!(
+            NumericSample::from_sorted(Side::Reference, vec![1.0, 3.0, 2.0]),
+            Err(DriftError::NotSorted { side: Side::Reference, index: 2 })
+        );
+        assert_eq!(
+            NumericSample::from_sorted(Side::Current, vec![]),
+            Err(DriftError::EmptySample { side: Side::Current })
+        );
+        assert!(matches!(
+            NumericSample::from_sorted(Side::Current, vec![1.0, f64::INFINITY]),
+            Err(DriftError::NonFiniteValue { index: 1, .. })
+        ));
+    }
 
     #[test]
     fn rejects_empty_and_non_finite() {

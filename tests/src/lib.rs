@@ -300,3 +300,53 @@ impl Aws {
         json!({"Records": records})
     }
 }
+
+/// A moto server of one test's own, for what must not share the stack's server: resources that
+/// break moto's `/moto-api/data.json` for everyone (AWS Batch jobs), or atomicity that moto's
+/// threaded server does not give (its DynamoDB transactions are not isolated from concurrent
+/// requests; `serialized` handles one request at a time, as DynamoDB's conditions are atomic).
+/// Stopped when dropped.
+pub struct PrivateMoto {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl PrivateMoto {
+    pub async fn start(serialized: bool) -> Self {
+        let venv = std::env::var("DELTAONE_VENV")
+            .unwrap_or_else(|_| panic!("DELTAONE_VENV is not set: run the tests with `bash tests/run.sh`"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        const SERVER: &str = "import sys\n\
+            from werkzeug.serving import run_simple\n\
+            from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
+            run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),\n\
+                       threaded=sys.argv[2] == 'threaded', request_handler=MotoRequestHandler)\n";
+        let child = std::process::Command::new(format!("{venv}/bin/python"))
+            .args(["-c", SERVER, &port.to_string(), if serialized { "serialized" } else { "threaded" }])
+            .env("MOTO_PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start a private moto server");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if http.get(format!("{url}/moto-api/")).send().await.is_ok() {
+                return Self { child, url };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the private moto server did not answer within 30 s");
+    }
+
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        deltaone_infra::aws::sdk_config(Some(&self.url)).await
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

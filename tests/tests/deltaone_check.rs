@@ -551,6 +551,12 @@ async fn concurrent_attested_verdicts_form_one_chain_and_tampering_breaks_the_au
 
     let key = Arc::new(deltaone::attestation::signing_key_from_seed(&[9; 32]).unwrap());
     let mut w = world().await;
+    // Chain links are conditional transactions; moto's threaded server does not isolate them from
+    // concurrent requests (DynamoDB does), so this test has a server that takes one at a time.
+    let moto = deltaone_system_tests::PrivateMoto::start(true).await;
+    let db = aws_sdk_dynamodb::Client::new(&moto.config().await);
+    w.store = Arc::new(DynamoVerdictStore::new(db.clone(), unique("verdicts")));
+    w.store.create_table_if_missing().await.expect("create table in moto");
     let registry = Arc::new(MlflowRegistry::new(w.stack.mlflow_client()));
     w.checker = Checker::new(registry, Some(w.store.clone()), Policy::default()).with_signing_key(key.clone());
     let model = unique("chain");
@@ -570,7 +576,6 @@ async fn concurrent_attested_verdicts_form_one_chain_and_tampering_breaks_the_au
     let report = audit(w.store.as_ref(), &model, Some(&trusted)).await.unwrap();
     assert_eq!((report.records, report.attested), (5, 5));
 
-    let db = w.stack.dynamodb().await;
     let item_key = |version: &str| {
         std::collections::HashMap::from([
             ("model".to_owned(), AttributeValue::S(model.clone())),

@@ -21,20 +21,33 @@
 //!   columns drifted ([`DatasetDrift::from_columns`]). Nulls, NaN and infinities are counted in
 //!   `quality` and kept out of the tests.
 
+pub mod config;
+pub mod deliver;
+pub mod filter;
+pub mod progress;
+mod quarantine;
 mod read;
 pub mod report;
 pub mod samples;
+pub mod shard;
+pub mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use deltaone::drift::partial::{NumericPartial, NumericStatistics, NumericValues, SketchDrift, numeric_statistics};
 use deltaone::drift::{
-    Binning, CategoricalDrift, ColumnDrift, DEFAULT_DATASET_DRIFT_SHARE, DataQuality, DatasetDrift, DriftMethod,
-    NumericDrift, NumericSample, Side,
+    Binning, CategoricalDrift, ColumnDrift, DEFAULT_DATASET_DRIFT_SHARE, DataQuality, DriftMethod, Side,
 };
 use serde::{Deserialize, Serialize};
 
+pub use config::{ColumnConfig, JobConfig, Select};
+pub use filter::{RowSpec, TimeRange};
 pub use read::{ColumnKind, ColumnPlan, Role, expand_inputs, plan_columns};
+pub use source::{InputFile, Location};
+
+use progress::Progress;
+use read::ReadContext;
 
 /// The JSON result file in the output directory.
 pub const RESULT_FILE: &str = "drift.json";
@@ -60,6 +73,12 @@ pub enum DriftJobError {
     Write { path: String, source: std::io::Error },
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    #[error("configuration {path}: key `{key}`: {reason}")]
+    Config { path: String, key: String, reason: String },
+    #[error("{0}")]
+    Aws(String),
+    #[error("partial of shard {shard}: {reason}")]
+    Partial { shard: String, reason: String },
 }
 
 /// How to bin numeric columns for PSI and Jensen–Shannon distance.
@@ -94,7 +113,35 @@ pub struct RunOptions {
     pub binning: BinningChoice,
     /// Share of drifted columns from which the dataset counts as drifted.
     pub drift_share: f64,
+    /// The timestamp column the windows select rows by.
+    pub timestamp_column: Option<String>,
+    pub reference_window: Option<TimeRange>,
+    pub current_window: Option<TimeRange>,
+    /// Model filter: rows (or Hive partitions) whose `model_name` / `model_version` match.
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    /// Per-column kinds, methods and thresholds (from the configuration file).
+    pub columns: std::collections::BTreeMap<String, ColumnConfig>,
+    pub select: Select,
+    /// Scores at or above count as positive in the performance metrics.
+    pub positive_threshold: f64,
+    /// Files read at the same time.
+    pub read_concurrency: usize,
+    /// Where unreadable files are copied (`s3://bucket/prefix/` or a directory); S3 inputs default
+    /// to `s3://<their bucket>/quarantine/`, local ones are not copied without it.
+    pub quarantine: Option<String>,
+    /// A progress bar on a terminal.
+    pub progress: bool,
+    /// Sketch every numeric column (bounded memory, statistics with error bounds).
+    pub sketch: bool,
+    /// Finite values per window and column above which a numeric column is sketched anyway.
+    pub exact_max_rows: u64,
+    /// Mantissa bits per sketch bucket (buckets `2^-precision` of their magnitude wide).
+    pub sketch_precision: u8,
 }
+
+/// Finite values per window and column above which numeric columns are sketched by default.
+pub const DEFAULT_EXACT_MAX_ROWS: u64 = 5_000_000;
 
 impl RunOptions {
     pub fn new(reference: Vec<String>, current: Vec<String>) -> Self {
@@ -106,9 +153,42 @@ impl RunOptions {
             label_column: "label".to_owned(),
             binning: BinningChoice::default(),
             drift_share: DEFAULT_DATASET_DRIFT_SHARE,
+            timestamp_column: None,
+            reference_window: None,
+            current_window: None,
+            model_name: None,
+            model_version: None,
+            columns: Default::default(),
+            select: Select::All,
+            positive_threshold: 0.5,
+            read_concurrency: DEFAULT_READ_CONCURRENCY,
+            quarantine: None,
+            progress: false,
+            sketch: false,
+            exact_max_rows: DEFAULT_EXACT_MAX_ROWS,
+            sketch_precision: deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION,
+        }
+    }
+
+    /// Applies a configuration file: its values fill what the options leave at their defaults.
+    /// (The command line resolves flag > environment > file > default itself.)
+    pub fn with_config(mut self, config: &JobConfig) -> Self {
+        self.columns = config.columns.clone();
+        self.select = config.select;
+        self
+    }
+
+    fn spec(&self, window: Option<TimeRange>) -> RowSpec {
+        RowSpec {
+            time: self.timestamp_column.clone().zip(window),
+            model_name: self.model_name.clone(),
+            model_version: self.model_version.clone(),
         }
     }
 }
+
+/// Files read at the same time by default.
+pub const DEFAULT_READ_CONCURRENCY: usize = 4;
 
 /// `drift-<unix seconds>-<pid>`.
 pub fn default_run_id() -> String {
@@ -120,6 +200,11 @@ pub fn default_run_id() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
     pub run_id: String,
+    /// The model filter, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<String>,
     pub binning: BinningChoice,
     pub windows: Windows,
     pub skipped_files: Vec<SkippedFile>,
@@ -127,6 +212,57 @@ pub struct DriftReport {
     /// In schema order (the prediction column where it is in the schema).
     pub columns: Vec<ColumnResult>,
     pub dataset: DatasetSummary,
+    /// Unreadable files copied to the quarantine.
+    #[serde(default)]
+    pub quarantined_files: usize,
+    /// Bytes read from files and objects (footers, projected column chunks, quarantine copies).
+    #[serde(default)]
+    pub bytes_read: u64,
+    /// Classification metrics per window, when the label column exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<PerformancePair>,
+    /// Each column's score in the model's previous runs, oldest first (read from the drift table
+    /// when one is configured; empty without a table or history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<ColumnHistory>,
+}
+
+/// A column's scores in earlier runs of the same model, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnHistory {
+    pub column: String,
+    pub runs: Vec<HistoryPoint>,
+}
+
+/// One earlier run's decision on a column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub run_id: String,
+    pub window_end: String,
+    /// The method's short name (`ks`, `chi2`, `psi`, …).
+    pub method: String,
+    pub score: Option<f64>,
+    pub drifted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformancePair {
+    pub label_column: String,
+    pub prediction_column: String,
+    pub reference: WindowPerformance,
+    pub current: WindowPerformance,
+}
+
+/// Accuracy, precision, recall, F1 (and AUROC, log-loss for scores) of one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowPerformance {
+    /// Rows with both a label and a prediction.
+    pub rows: u64,
+    /// Rows without a label or a prediction.
+    pub skipped_rows: u64,
+    pub metrics: Option<deltaone::classification::ClassificationMetrics>,
+    /// Why no metrics (e.g. labels that are not binary).
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +276,14 @@ pub struct Windows {
 pub struct Window {
     pub files: Vec<String>,
     pub rows: u64,
+    /// The timestamp range, when the window was selected by one (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Files not read: their partitions or row-group statistics are outside the window or model.
+    #[serde(default)]
+    pub pruned_files: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,6 +291,9 @@ pub struct SkippedFile {
     pub side: Side,
     pub path: String,
     pub reason: String,
+    /// Where the file was copied, with `<name>.reason.json` next to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined_to: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +391,29 @@ pub enum Statistics {
         reference_std: Option<f64>,
         current_std: Option<f64>,
     },
+    /// A numeric column whose values were sketched (sketch mode, or past `exact_max_rows`): each
+    /// statistic with its error bound — the exact KS statistic lies in
+    /// `[ks_statistic, ks_statistic + ks_statistic_error_bound]` (so the exact p-value is at least
+    /// `ks_p_value_lower`), the exact Wasserstein distance within `wasserstein_error_bound` of
+    /// `wasserstein`; PSI and Jensen–Shannon are exact over bins whose reference shares differ from
+    /// equal shares by at most twice `psi_edge_share_error`.
+    NumericSketch {
+        ks_statistic: Option<f64>,
+        ks_statistic_error_bound: Option<f64>,
+        ks_p_value: Option<f64>,
+        ks_p_value_lower: Option<f64>,
+        wasserstein: Option<f64>,
+        wasserstein_error_bound: Option<f64>,
+        wasserstein_normalised: Option<f64>,
+        psi: Option<f64>,
+        jensen_shannon: Option<f64>,
+        psi_edge_share_error: Option<f64>,
+        bins: usize,
+        reference_mean: Option<f64>,
+        current_mean: Option<f64>,
+        reference_std: Option<f64>,
+        current_std: Option<f64>,
+    },
     Categorical {
         chi_square: Option<f64>,
         chi_square_p_value: Option<f64>,
@@ -268,105 +438,150 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-/// Runs the comparison (reads, computes); writes nothing.
+/// Runs the comparison over local files (reads, computes, quarantines if asked); writes no results.
+/// Usable inside or outside an async runtime (it runs on a thread of its own).
 pub fn run(options: &RunOptions) -> Result<DriftReport, DriftJobError> {
-    if !(options.drift_share > 0.0 && options.drift_share <= 1.0) {
-        return Err(DriftJobError::InvalidOption(format!("drift share {} is not in (0, 1]", options.drift_share)));
-    }
-    let reference_files = expand_inputs(&options.reference)?;
-    let current_files = expand_inputs(&options.current)?;
-    let mut skipped_files = Vec::new();
-
-    // The schema comes from the first reference file that opens.
-    let mut schema = None;
-    for path in &reference_files {
-        if let Ok(s) = read::file_schema(path) {
-            schema = Some(s);
-            break;
-        }
-    }
-    let Some(schema) = schema else {
-        // No reference file opens: report each one's reason through the scan below.
-        let scan = read::scan_window(&reference_files, &[], Side::Reference);
-        return Err(DriftJobError::EmptyWindow {
-            side: Side::Reference,
-            files: reference_files.len(),
-            skipped: scan.skipped.len(),
-        });
-    };
-    let (plan, skipped_columns) = plan_columns(&schema, &options.prediction_column, &options.label_column);
-    if plan.is_empty() {
-        let skipped = skipped_columns.iter().map(|c| format!("{} ({})", c.column, c.reason)).collect::<Vec<_>>();
-        return Err(DriftJobError::NoColumns { skipped: skipped.join(", ") });
-    }
-
-    let reference = read::scan_window(&reference_files, &plan, Side::Reference);
-    let current = read::scan_window(&current_files, &plan, Side::Current);
-    for (side, scan, files) in
-        [(Side::Reference, &reference, &reference_files), (Side::Current, &current, &current_files)]
-    {
-        if scan.rows == 0 {
-            return Err(DriftJobError::EmptyWindow { side, files: files.len(), skipped: scan.skipped.len() });
-        }
-    }
-    skipped_files.extend(reference.skipped.iter().cloned());
-    skipped_files.extend(current.skipped.iter().cloned());
-    for skipped in &skipped_files {
-        tracing::warn!(side = %skipped.side, path = %skipped.path, reason = %skipped.reason, "skipped unreadable file");
-    }
-
-    let binning = options.binning.binning();
-    let mut columns = Vec::with_capacity(plan.len());
-    for (i, column) in plan.iter().enumerate() {
-        let result = match column.kind {
-            ColumnKind::Numeric => {
-                let ref_values = read::numeric_column(&reference.files, &column.name)?;
-                let cur_values = read::numeric_column(&current.files, &column.name)?;
-                let quality =
-                    QualityPair { reference: reference.columns[i].quality(), current: current.columns[i].quality() };
-                numeric_result(column, quality, &ref_values, &cur_values, binning)
-            }
-            ColumnKind::Categorical => {
-                let quality =
-                    QualityPair { reference: reference.columns[i].quality(), current: current.columns[i].quality() };
-                categorical_result(column, quality, reference.columns[i].counts(), current.columns[i].counts())
-            }
-        };
-        tracing::info!(column = %result.column, drifted = result.drifted, p_value = ?result.p_value, "column analysed");
-        columns.push(result);
-    }
-
-    let decisions: Vec<ColumnDrift> = columns
-        .iter()
-        .filter_map(|c| {
-            c.score.map(|value| {
-                ColumnDrift::judge(
-                    c.column.clone(),
-                    deltaone::drift::DriftScore { method: c.method, value },
-                    Some(c.threshold),
-                )
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .map_err(|e| DriftJobError::InvalidOption(format!("cannot start the async runtime: {e}")))?;
+                runtime.block_on(run_with(options, None))
             })
-        })
-        .collect();
-    let dataset = DatasetDrift::from_columns(decisions, Some(options.drift_share));
-    Ok(DriftReport {
-        run_id: options.run_id.clone(),
-        binning: options.binning,
-        windows: Windows {
-            reference: Window { files: reference.file_names(), rows: reference.rows },
-            current: Window { files: current.file_names(), rows: current.rows },
-        },
-        skipped_files,
-        skipped_columns,
-        columns,
-        dataset: DatasetSummary {
-            columns: dataset.columns.len(),
-            drifted_columns: dataset.drifted_columns,
-            drifted_share: dataset.drifted_share,
-            threshold: dataset.threshold,
-            drifted: dataset.drifted,
-        },
+            .join()
+            .unwrap_or_else(|_| Err(DriftJobError::InvalidOption("the drift run panicked".to_owned())))
     })
+}
+
+/// Runs the comparison over local files and S3 objects (with `s3`); unreadable files are
+/// quarantined and the run continues.
+pub async fn run_with(options: &RunOptions, s3: Option<aws_sdk_s3::Client>) -> Result<DriftReport, DriftJobError> {
+    options.validate()?;
+    let exclude = options.quarantine_exclude();
+    let reference_files = source::expand(&options.reference, s3.as_ref(), exclude.as_ref()).await?;
+    let current_files = source::expand(&options.current, s3.as_ref(), exclude.as_ref()).await?;
+    let ctx = options.read_context(s3);
+    let partial = shard::scan(&ctx, options, &reference_files, &reference_files, &current_files, 0, 1, true).await?;
+    let report = shard::finish(options, partial);
+    ctx.progress.finish();
+    report
+}
+
+impl RunOptions {
+    fn validate(&self) -> Result<(), DriftJobError> {
+        if !(self.drift_share > 0.0 && self.drift_share <= 1.0) {
+            return Err(DriftJobError::InvalidOption(format!("drift share {} is not in (0, 1]", self.drift_share)));
+        }
+        if !(0.0..=1.0).contains(&self.positive_threshold) {
+            return Err(DriftJobError::InvalidOption(format!(
+                "positive threshold {} is not in [0, 1]",
+                self.positive_threshold
+            )));
+        }
+        let windows = self.reference_window.is_some() || self.current_window.is_some();
+        if windows && self.timestamp_column.is_none() {
+            return Err(DriftJobError::InvalidOption(
+                "a reference or current window needs --timestamp-column".to_owned(),
+            ));
+        }
+        if !(1..=deltaone::drift::sketch::MAX_SKETCH_PRECISION).contains(&self.sketch_precision) {
+            return Err(DriftJobError::InvalidOption(format!(
+                "sketch precision {} is not in 1..={}",
+                self.sketch_precision,
+                deltaone::drift::sketch::MAX_SKETCH_PRECISION
+            )));
+        }
+        Ok(())
+    }
+
+    fn quarantine_destination(&self) -> Option<quarantine::Destination> {
+        self.quarantine.as_deref().map(quarantine::Destination::parse)
+    }
+
+    /// The quarantine prefix, whose objects are never inputs.
+    fn quarantine_exclude(&self) -> Option<(String, String)> {
+        match self.quarantine_destination() {
+            Some(quarantine::Destination::S3 { bucket, prefix }) => Some((bucket, prefix)),
+            _ => None,
+        }
+    }
+
+    fn read_context(&self, s3: Option<aws_sdk_s3::Client>) -> ReadContext {
+        ReadContext { s3, concurrency: self.read_concurrency.max(1), progress: Progress::new(self.progress) }
+    }
+
+    /// The sketch precision for a column of `finite` values in one window, `None` for exact.
+    fn sketch_for(&self, finite: usize) -> Option<u8> {
+        (self.sketch || finite as u64 > self.exact_max_rows).then_some(self.sketch_precision)
+    }
+}
+
+/// The column plan from the reference schema, with the configuration applied: kinds override
+/// inference, `select = "configured"` keeps only configured columns (and the prediction), methods
+/// and thresholds are attached. The timestamp and model-filter columns are never features.
+fn plan_for(
+    schema: &arrow_schema::Schema,
+    options: &RunOptions,
+) -> Result<(Vec<ColumnPlan>, Vec<SkippedColumn>), DriftJobError> {
+    let (inferred, mut skipped) = plan_columns(schema, &options.prediction_column, &options.label_column);
+    let config_error =
+        |key: String, reason: String| DriftJobError::Config { path: "(options)".to_owned(), key, reason };
+    for name in options.columns.keys() {
+        if schema.index_of(name).is_err() {
+            return Err(config_error(format!("columns.{name}"), "no such column in the reference schema".to_owned()));
+        }
+    }
+    let reserved = [options.timestamp_column.as_deref(), Some(filter::MODEL_NAME), Some(filter::MODEL_VERSION)];
+    let mut plan = Vec::new();
+    for field in schema.fields() {
+        let name = field.name();
+        let configured = options.columns.get(name);
+        let mut column = match inferred.iter().find(|c| &c.name == name) {
+            Some(c) => c.clone(),
+            None => match configured.and_then(|c| c.kind) {
+                // A type inference skipped, configured explicitly (e.g. an id-like integer as categorical).
+                Some(kind) if name != &options.label_column => {
+                    skipped.retain(|s| &s.column != name);
+                    ColumnPlan { name: name.clone(), kind, role: Role::Feature, method: None, threshold: None }
+                }
+                _ => continue,
+            },
+        };
+        if let Some(config) = configured {
+            if let Some(kind) = config.kind {
+                if !kind.accepts(field.data_type()) {
+                    return Err(config_error(
+                        format!("columns.{name}.kind"),
+                        format!("{} does not fit the column's type {}", kind.as_str(), field.data_type()),
+                    ));
+                }
+                column.kind = kind;
+            }
+            if let Some(method) = config.method {
+                config::check_method(column.kind, method.method())
+                    .map_err(|reason| config_error(format!("columns.{name}.method"), reason))?;
+                column.method = Some(method.method());
+            }
+            column.threshold = config.threshold;
+        }
+        if column.role == Role::Feature && reserved.contains(&Some(name.as_str())) {
+            skipped
+                .push(SkippedColumn { column: name.clone(), reason: "selects rows (time or model filter)".to_owned() });
+            continue;
+        }
+        if column.role == Role::Feature && options.select == Select::Configured && configured.is_none() {
+            skipped.push(SkippedColumn {
+                column: name.clone(),
+                reason: "not configured (select = configured)".to_owned(),
+            });
+            continue;
+        }
+        plan.push(column);
+    }
+    Ok((plan, skipped))
 }
 
 fn failed(column: &ColumnPlan, method: DriftMethod, quality: QualityPair, error: String) -> ColumnResult {
@@ -377,7 +592,7 @@ fn failed(column: &ColumnPlan, method: DriftMethod, quality: QualityPair, error:
         method,
         score: None,
         p_value: None,
-        threshold: method.default_threshold(),
+        threshold: column.threshold.unwrap_or_else(|| method.default_threshold()),
         drifted: false,
         error: Some(error),
         quality,
@@ -395,7 +610,7 @@ fn judged(
     statistics: Statistics,
     histogram: Histogram,
 ) -> ColumnResult {
-    let decision = ColumnDrift::judge(column.name.clone(), score, None);
+    let decision = ColumnDrift::judge(column.name.clone(), score, column.threshold);
     ColumnResult {
         column: column.name.clone(),
         role: column.role,
@@ -415,19 +630,22 @@ fn judged(
 fn numeric_result(
     column: &ColumnPlan,
     quality: QualityPair,
-    reference: &[f64],
-    current: &[f64],
+    reference: &NumericPartial,
+    current: &NumericPartial,
     binning: Binning,
 ) -> ColumnResult {
-    let method = DriftMethod::KolmogorovSmirnov;
-    let samples = NumericSample::new(Side::Reference, reference)
-        .and_then(|r| NumericSample::new(Side::Current, current).map(|c| (r, c)));
-    let drift = samples.and_then(|(r, c)| NumericDrift::compute(&r, &c, binning));
-    let drift = match drift {
-        Ok(d) => d,
+    let method = column.method.unwrap_or(DriftMethod::KolmogorovSmirnov);
+    let statistics = match numeric_statistics(reference, current, binning) {
+        Ok(s) => s,
         Err(e) => return failed(column, method, quality, e.to_string()),
     };
-    let score = drift.score(method).expect("KS applies to numeric columns");
+    let drift = match statistics {
+        NumericStatistics::Exact(drift) => drift,
+        NumericStatistics::Sketch(sketch) => return sketch_result(column, quality, method, &sketch),
+    };
+    let Some(score) = drift.score(method) else {
+        return failed(column, method, quality, format!("{method:?} does not apply to a numeric column"));
+    };
     let statistics = Statistics::Numeric {
         ks_statistic: finite(drift.ks.statistic),
         ks_p_value: finite(drift.ks.p_value),
@@ -441,7 +659,57 @@ fn numeric_result(
         reference_std: finite(drift.reference.std),
         current_std: finite(drift.current.std),
     };
-    let histogram = numeric_histogram(reference, current);
+    let exact = |p: &NumericPartial| match &p.values {
+        NumericValues::Exact { sorted } => sorted.clone(),
+        NumericValues::Sketch { .. } => Vec::new(),
+    };
+    let histogram = numeric_histogram(&exact(reference), &exact(current));
+    judged(column, quality, score, drift.ks.p_value, statistics, histogram)
+}
+
+/// A numeric column whose values were sketched: the statistics with their error bounds, and a
+/// histogram over the PSI bins (reference quantiles).
+fn sketch_result(column: &ColumnPlan, quality: QualityPair, method: DriftMethod, drift: &SketchDrift) -> ColumnResult {
+    let value = match method {
+        DriftMethod::KolmogorovSmirnov => drift.ks.p_value,
+        DriftMethod::Wasserstein => drift.wasserstein.normalised,
+        DriftMethod::JensenShannon => drift.psi.jensen_shannon,
+        DriftMethod::Psi => drift.psi.psi,
+        DriftMethod::ChiSquare => {
+            return failed(column, method, quality, format!("{method:?} does not apply to a numeric column"));
+        }
+    };
+    let statistics = Statistics::NumericSketch {
+        ks_statistic: finite(drift.ks.statistic),
+        ks_statistic_error_bound: finite(drift.ks.error_bound),
+        ks_p_value: finite(drift.ks.p_value),
+        ks_p_value_lower: finite(drift.ks.p_value_lower),
+        wasserstein: finite(drift.wasserstein.raw),
+        wasserstein_error_bound: finite(drift.wasserstein.error_bound),
+        wasserstein_normalised: finite(drift.wasserstein.normalised),
+        psi: finite(drift.psi.psi),
+        jensen_shannon: finite(drift.psi.jensen_shannon),
+        psi_edge_share_error: finite(drift.psi.edge_share_error),
+        bins: drift.psi.edges.len() + 1,
+        reference_mean: finite(drift.reference.mean),
+        current_mean: finite(drift.current.mean),
+        reference_std: finite(drift.reference.std),
+        current_std: finite(drift.current.std),
+    };
+    let edges = &drift.psi.edges;
+    let labels = (0..=edges.len())
+        .map(|i| {
+            let lo = if i == 0 { "−∞".to_owned() } else { format_number(edges[i - 1]) };
+            let hi = if i == edges.len() { "+∞".to_owned() } else { format_number(edges[i]) };
+            format!("{lo} – {hi}")
+        })
+        .collect();
+    let histogram = Histogram {
+        labels,
+        reference: drift.psi.shares.reference().to_vec(),
+        current: drift.psi.shares.current().to_vec(),
+    };
+    let score = deltaone::drift::DriftScore { method, value };
     judged(column, quality, score, drift.ks.p_value, statistics, histogram)
 }
 
@@ -451,12 +719,14 @@ fn categorical_result(
     reference: &BTreeMap<String, u64>,
     current: &BTreeMap<String, u64>,
 ) -> ColumnResult {
-    let method = DriftMethod::ChiSquare;
+    let method = column.method.unwrap_or(DriftMethod::ChiSquare);
     let drift = match CategoricalDrift::compute(reference, current) {
         Ok(d) => d,
         Err(e) => return failed(column, method, quality, e.to_string()),
     };
-    let score = drift.score(method).expect("chi-square applies to categorical columns");
+    let Some(score) = drift.score(method) else {
+        return failed(column, method, quality, format!("{method:?} does not apply to a categorical column"));
+    };
     let statistics = Statistics::Categorical {
         chi_square: finite(drift.chi_square.statistic),
         chi_square_p_value: finite(drift.chi_square.p_value),
@@ -557,11 +827,30 @@ pub fn summary_text(report: &DriftReport) -> String {
             (None, true) => "DRIFT".to_owned(),
             (None, false) => "ok".to_owned(),
         };
-        let p = c.p_value.map_or_else(|| "-".to_owned(), |p| format!("{p:.3e}"));
-        out.push_str(&format!("  {:<24} {:<12} p={:<10} {verdict}\n", c.column, c.kind.as_str(), p));
+        let score = c.score.map_or_else(|| "-".to_owned(), |p| format!("{p:.3e}"));
+        let method = format!("{}={score}", config::short_name(c.method));
+        out.push_str(&format!("  {:<24} {:<12} {:<18} {verdict}\n", c.column, c.kind.as_str(), method));
     }
     for f in &report.skipped_files {
         out.push_str(&format!("  skipped {} file {}: {}\n", f.side, f.path, f.reason));
+        if let Some(to) = &f.quarantined_to {
+            out.push_str(&format!("    quarantined to {to}\n"));
+        }
+    }
+    if let Some(p) = &report.performance {
+        for (side, w) in [("reference", &p.reference), ("current", &p.current)] {
+            match (&w.metrics, &w.error) {
+                (Some(m), _) => out.push_str(&format!(
+                    "  performance {side}: accuracy {:.4}, F1 {:.4}, AUROC {} over {} rows\n",
+                    m.accuracy,
+                    m.f1,
+                    m.auroc.map_or_else(|| "-".to_owned(), |a| format!("{a:.4}")),
+                    m.rows
+                )),
+                (None, Some(e)) => out.push_str(&format!("  performance {side}: not computed: {e}\n")),
+                (None, None) => {}
+            }
+        }
     }
     out.push_str(&format!(
         "dataset: {} of {} columns drifted ({:.0}%, threshold {:.0}%) → {}\n",

@@ -1,21 +1,35 @@
-//! Finding the input files, choosing the columns and reading them from Parquet.
+//! Finding the input files, choosing the columns and reading them from Parquet: one async code
+//! path for local files and S3 objects ([`FileReader`]), several files at a time.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Decimal32Type, Decimal64Type, Decimal128Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
-use deltaone::drift::{DataQuality, Side};
+use bytes::Bytes;
+use deltaone::classification::ClassificationAccumulator;
+use deltaone::drift::partial::NumericValues;
+use deltaone::drift::sketch::LogHistogram;
+use deltaone::drift::{DataQuality, DriftMethod};
+use futures::StreamExt;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::async_reader::{ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{DriftJobError, Quality, SkippedColumn, SkippedFile};
+use super::filter::RowSpec;
+use super::progress::Progress;
+use super::source::{FileReader, InputFile, Location, OpenError};
+use super::{DriftJobError, SkippedColumn};
 
 /// Rows decoded per record batch.
 const BATCH_ROWS: usize = 64 * 1024;
@@ -46,8 +60,12 @@ impl ColumnKind {
             | DataType::UInt16
             | DataType::UInt32
             | DataType::UInt64
+            | DataType::Float16
             | DataType::Float32
-            | DataType::Float64 => Some(ColumnKind::Numeric),
+            | DataType::Float64
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..) => Some(ColumnKind::Numeric),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean => {
                 Some(ColumnKind::Categorical)
             }
@@ -57,6 +75,16 @@ impl ColumnKind {
                 Some(ColumnKind::Categorical)
             }
             _ => None,
+        }
+    }
+
+    /// Whether a column of `data_type` can be read as this kind: its own kind, or integers and
+    /// booleans configured as categorical.
+    pub fn accepts(self, data_type: &DataType) -> bool {
+        match (self, Self::of(data_type)) {
+            (kind, Some(inferred)) if kind == inferred => true,
+            (ColumnKind::Categorical, _) => data_type.is_integer(),
+            _ => false,
         }
     }
 }
@@ -69,11 +97,15 @@ pub enum Role {
 }
 
 /// A column to analyse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnPlan {
     pub name: String,
     pub kind: ColumnKind,
     pub role: Role,
+    /// The deciding method (default: KS for numeric, chi-square for categorical columns).
+    pub method: Option<DriftMethod>,
+    /// The column's threshold (default: the method's).
+    pub threshold: Option<f64>,
 }
 
 /// Whether a column name looks like an identifier: `id`, `*_id`, `*-id`, `*Id`, `*ID`.
@@ -117,44 +149,21 @@ pub fn plan_columns(schema: &Schema, prediction: &str, label: &str) -> (Vec<Colu
             }
         }
         match ColumnKind::of(data_type) {
-            Some(kind) => plan.push(ColumnPlan { name: name.clone(), kind, role }),
+            Some(kind) => plan.push(ColumnPlan { name: name.clone(), kind, role, method: None, threshold: None }),
             None => skip(name, format!("type {data_type} is neither numeric nor categorical")),
         }
     }
     (plan, skipped)
 }
 
-/// Expands paths, directories (their `*.parquet` files) and globs with `*` in the file name, in
-/// the order given, each pattern's matches sorted by name. A plain path is kept even when it does
-/// not exist (reading it then fails and it is skipped with the reason); a directory or glob
-/// whose directory cannot be listed is an error.
+/// Expands local paths, directories (their `*.parquet` files, recursively) and globs with `*` in
+/// the file name, in the order given, each pattern's matches sorted by name. A plain path is kept
+/// even when it does not exist (reading it then fails and it is skipped with the reason); a
+/// directory or glob whose directory cannot be listed is an error. S3 inputs: [`super::source::expand`].
 pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>, DriftJobError> {
     let mut files = Vec::new();
     for pattern in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
-        let path = Path::new(pattern);
-        let bad = |reason: String| DriftJobError::BadInput { pattern: pattern.to_owned(), reason };
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let (dir, name_pattern) = if path.is_dir() {
-            (path.to_path_buf(), "*.parquet".to_owned())
-        } else if name.contains('*') {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            if parent.to_string_lossy().contains('*') {
-                return Err(bad("`*` is only supported in the file name".to_owned()));
-            }
-            (parent.to_path_buf(), name.to_owned())
-        } else {
-            files.push(path.to_path_buf());
-            continue;
-        };
-        let entries = std::fs::read_dir(&dir).map_err(|e| bad(format!("cannot list {}: {e}", dir.display())))?;
-        let mut matched: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| wildcard_match(&name_pattern, n)))
-            .collect();
-        matched.sort();
-        files.extend(matched);
+        files.extend(super::source::expand_local(pattern)?);
     }
     Ok(files)
 }
@@ -177,15 +186,6 @@ pub fn wildcard_match(pattern: &str, name: &str) -> bool {
         }
     }
     true
-}
-
-fn open(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format!("not readable as Parquet: {e}"))
-}
-
-pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef, String> {
-    Ok(open(path)?.schema().clone())
 }
 
 /// What the streaming pass accumulates for one column of one window.
@@ -229,127 +229,644 @@ impl ColumnAcc {
         }
     }
 
-    pub(crate) fn quality(&self) -> Quality {
+    /// Adds one batch of the column.
+    fn add(&mut self, array: &ArrayRef) -> Result<(), String> {
         match self {
-            ColumnAcc::Numeric(q) => (*q).into(),
-            ColumnAcc::Categorical { total, nulls, .. } => {
-                Quality { total: *total, nulls: *nulls, valid: total - nulls, ..Quality::default() }
+            ColumnAcc::Numeric(_) => self.merge(ColumnAcc::Numeric(DataQuality::scan(numeric_values(array)?))),
+            ColumnAcc::Categorical { counts, total, nulls } => {
+                *total += array.len() as u64;
+                visit_categories(array, &mut |value| match value {
+                    None => *nulls += 1,
+                    Some(s) => match counts.get_mut(s) {
+                        Some(c) => *c += 1,
+                        None => {
+                            counts.insert(s.to_owned(), 1);
+                        }
+                    },
+                })?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// What reading needs: the S3 client, how many files at a time, the progress display.
+pub(crate) struct ReadContext {
+    pub s3: Option<aws_sdk_s3::Client>,
+    /// Files read at the same time.
+    pub concurrency: usize,
+    pub progress: Progress,
+}
+
+/// A file whose footer was read and that has rows in the window: its metadata (cached for the
+/// numeric passes) and the row groups that may hold rows of the window.
+#[derive(Clone)]
+pub(crate) struct OpenedFile {
+    pub file: InputFile,
+    pub metadata: ArrowReaderMetadata,
+    pub row_groups: Vec<usize>,
+}
+
+/// A file that could not be used.
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
+    pub file: InputFile,
+    pub reason: String,
+    /// Whether the file is there to be quarantined (not for a missing file).
+    pub quarantine: bool,
+}
+
+/// The performance columns: the label and the prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformancePlan {
+    pub label: String,
+    pub prediction: String,
+}
+
+/// Labels and predictions of one file (rows where either is null, or the score NaN, are skipped).
+/// Kept per file so that shards replay them in the single process's file order.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceChunk {
+    #[serde(with = "packed::bools")]
+    labels: Vec<bool>,
+    #[serde(with = "packed::floats")]
+    scores: Vec<f64>,
+    #[serde(with = "packed::bools")]
+    predicted: Vec<bool>,
+    skipped: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// Compact, bit-exact encodings of per-row vectors: base64 of bytes.
+mod packed {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        BASE64.decode(text.as_bytes()).map_err(|e| serde::de::Error::custom(format!("base64: {e}")))
+    }
+
+    pub mod bools {
+        use super::*;
+        pub fn serialize<S: Serializer>(values: &[bool], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&BASE64.encode(values.iter().map(|&b| u8::from(b)).collect::<Vec<u8>>()))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<bool>, D::Error> {
+            bytes(d)?
+                .into_iter()
+                .map(|b| match b {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    other => Err(serde::de::Error::custom(format!("boolean byte {other}"))),
+                })
+                .collect()
         }
     }
 
-    pub(crate) fn counts(&self) -> &BTreeMap<String, u64> {
-        static EMPTY: BTreeMap<String, u64> = BTreeMap::new();
-        match self {
-            ColumnAcc::Categorical { counts, .. } => counts,
-            ColumnAcc::Numeric(_) => &EMPTY,
+    pub mod floats {
+        use super::*;
+        pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str(&BASE64.encode(values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()))
         }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            let bytes = bytes(d)?;
+            if bytes.len() % 8 != 0 {
+                return Err(serde::de::Error::custom(format!("{} bytes is not a whole number of f64s", bytes.len())));
+            }
+            Ok(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+        }
+    }
+}
+
+/// The classification metrics of one window, accumulated over its files.
+pub struct PerformanceAcc {
+    acc: ClassificationAccumulator,
+    skipped: u64,
+    error: Option<String>,
+}
+
+impl PerformanceAcc {
+    pub fn new(threshold: f64) -> Self {
+        let acc = ClassificationAccumulator::new(threshold).unwrap_or_default();
+        Self { acc, skipped: 0, error: None }
+    }
+
+    pub fn add(&mut self, chunk: &PerformanceChunk) {
+        self.skipped += chunk.skipped;
+        if self.error.is_some() {
+            return;
+        }
+        let result = match &chunk.error {
+            Some(e) => Err(e.clone()),
+            None if chunk.scores.is_empty() => {
+                self.acc.extend_predictions(&chunk.labels, &chunk.predicted).map_err(|e| e.to_string())
+            }
+            None => self.acc.extend_scores(&chunk.labels, &chunk.scores).map_err(|e| e.to_string()),
+        };
+        if let Err(e) = result {
+            self.error = Some(e);
+        }
+    }
+
+    pub fn finish(self) -> super::WindowPerformance {
+        let rows = self.acc.rows();
+        let (metrics, error) = match self.error {
+            Some(e) => (None, Some(e)),
+            None => match self.acc.into_metrics() {
+                Ok(m) => (Some(m), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+        };
+        super::WindowPerformance { rows, skipped_rows: self.skipped, metrics, error }
     }
 }
 
 /// The result of the streaming pass over one window.
 pub(crate) struct WindowScan {
     /// Files read completely, in input order.
-    pub files: Vec<PathBuf>,
+    pub files: Vec<OpenedFile>,
     pub rows: u64,
     /// Aligned with the column plan.
     pub columns: Vec<ColumnAcc>,
-    pub skipped: Vec<SkippedFile>,
+    pub problems: Vec<Problem>,
+    /// Files not read because their partitions or row-group statistics are outside the window.
+    pub pruned: usize,
+    /// Labels and predictions of each file read (aligned with `files`), when performance is planned.
+    pub performance: Vec<Option<PerformanceChunk>>,
+    /// Rows of each file read (aligned with `files`).
+    pub file_rows: Vec<u64>,
 }
 
-impl WindowScan {
-    pub fn file_names(&self) -> Vec<String> {
-        self.files.iter().map(|p| p.display().to_string()).collect()
+enum FileOutcome {
+    Read { opened: Box<OpenedFile>, rows: u64, columns: Vec<ColumnAcc>, performance: Option<PerformanceChunk> },
+    Pruned(String),
+    Problem { reason: String, quarantine: bool },
+}
+
+async fn open_metadata(ctx: &ReadContext, file: &InputFile) -> Result<(FileReader, ArrowReaderMetadata), FileOutcome> {
+    let mut reader = FileReader::open(file, ctx.s3.as_ref(), ctx.progress.bytes()).await.map_err(|e| match e {
+        OpenError::Missing(reason) => FileOutcome::Problem { reason, quarantine: false },
+        OpenError::Unreadable(reason) => FileOutcome::Problem { reason, quarantine: true },
+    })?;
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new())
+        .await
+        .map_err(|e| FileOutcome::Problem { reason: format!("not readable as Parquet: {e}"), quarantine: true })?;
+    Ok((reader, metadata))
+}
+
+/// The schema of the first file of `files` whose footer reads (partition-pruned files skipped).
+pub(crate) async fn first_schema(ctx: &ReadContext, files: &[InputFile], spec: &RowSpec) -> Option<SchemaRef> {
+    for file in files {
+        if spec.prune_partitions(&file.partitions).is_some() {
+            continue;
+        }
+        if let Ok((_, metadata)) = open_metadata(ctx, file).await {
+            return Some(metadata.schema().clone());
+        }
     }
+    None
 }
 
-/// Reads every file once with the plan's columns projected: counts categories and data quality
-/// and validates the file. A file that fails anywhere contributes nothing and is skipped.
-pub(crate) fn scan_window(files: &[PathBuf], plan: &[ColumnPlan], side: Side) -> WindowScan {
+/// Reads every file once with the plan's columns projected, several at a time: counts categories
+/// and data quality and validates the file. A file that fails anywhere contributes nothing.
+pub(crate) async fn scan_window(
+    ctx: &ReadContext,
+    files: &[InputFile],
+    plan: &[ColumnPlan],
+    spec: &RowSpec,
+    performance: Option<(&PerformancePlan, f64)>,
+) -> WindowScan {
     let mut scan = WindowScan {
         files: Vec::new(),
         rows: 0,
         columns: plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
-        skipped: Vec::new(),
+        problems: Vec::new(),
+        pruned: 0,
+        performance: Vec::new(),
+        file_rows: Vec::new(),
     };
-    for path in files {
-        match scan_file(path, plan) {
-            Ok((rows, columns)) => {
-                scan.files.push(path.clone());
+    let perf_plan = performance.map(|(p, _)| p);
+    let mut outcomes = futures::stream::iter(files)
+        .map(|file| async move { (file, scan_file(ctx, file, plan, spec, perf_plan).await) })
+        .buffered(ctx.concurrency.max(1));
+    while let Some((file, outcome)) = outcomes.next().await {
+        match outcome {
+            FileOutcome::Read { opened, rows, columns, performance } => {
+                ctx.progress.file_done(rows);
+                scan.files.push(*opened);
                 scan.rows += rows;
                 for (acc, file_acc) in scan.columns.iter_mut().zip(columns) {
                     acc.merge(file_acc);
                 }
+                scan.performance.push(performance);
+                scan.file_rows.push(rows);
             }
-            Err(reason) => scan.skipped.push(SkippedFile { side, path: path.display().to_string(), reason }),
+            FileOutcome::Pruned(reason) => {
+                ctx.progress.file_done(0);
+                tracing::debug!(file = %file.location, %reason, "not read: outside the window");
+                scan.pruned += 1;
+            }
+            FileOutcome::Problem { reason, quarantine } => {
+                ctx.progress.file_done(0);
+                scan.problems.push(Problem { file: file.clone(), reason, quarantine });
+            }
         }
     }
     scan
 }
 
-fn scan_file(path: &Path, plan: &[ColumnPlan]) -> Result<(u64, Vec<ColumnAcc>), String> {
-    let builder = open(path)?;
-    let schema = builder.schema().clone();
-    let mut indices = Vec::with_capacity(plan.len());
+/// The root column indices of `names` in `schema`.
+fn indices(schema: &Schema, names: &[&str]) -> Vec<usize> {
+    names.iter().filter_map(|n| schema.index_of(n).ok()).collect()
+}
+
+async fn stream(
+    ctx: &ReadContext,
+    opened: &OpenedFile,
+    reader: Option<FileReader>,
+    roots: Vec<usize>,
+    spec: &RowSpec,
+) -> Result<ParquetRecordBatchStream<FileReader>, String> {
+    let reader = match reader {
+        Some(r) => r,
+        None => FileReader::open(&opened.file, ctx.s3.as_ref(), ctx.progress.bytes()).await.map_err(|e| match e {
+            OpenError::Missing(r) | OpenError::Unreadable(r) => r,
+        })?,
+    };
+    let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, opened.metadata.clone());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let filter = spec.row_filter(builder.schema(), builder.parquet_schema());
+    let mut builder =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).with_row_groups(opened.row_groups.clone());
+    if let Some(filter) = filter {
+        builder = builder.with_row_filter(filter);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+async fn scan_file(
+    ctx: &ReadContext,
+    file: &InputFile,
+    plan: &[ColumnPlan],
+    spec: &RowSpec,
+    performance: Option<&PerformancePlan>,
+) -> FileOutcome {
+    if let Some(reason) = spec.prune_partitions(&file.partitions) {
+        return FileOutcome::Pruned(reason);
+    }
+    let (reader, metadata) = match open_metadata(ctx, file).await {
+        Ok(x) => x,
+        Err(outcome) => return outcome,
+    };
+    let schema = metadata.schema().clone();
+    let problem = |reason: String| FileOutcome::Problem { reason, quarantine: true };
     for column in plan {
-        let index = schema.index_of(&column.name).map_err(|_| format!("no column {:?}", column.name))?;
+        let Ok(index) = schema.index_of(&column.name) else {
+            return problem(format!("no column {:?}", column.name));
+        };
         let data_type = schema.field(index).data_type();
-        if ColumnKind::of(data_type) != Some(column.kind) {
-            return Err(format!(
+        if !column.kind.accepts(data_type) {
+            return problem(format!(
                 "column {:?} has type {data_type}, but it is {} in the reference",
                 column.name,
                 column.kind.as_str()
             ));
         }
-        indices.push(index);
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let reader = builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| e.to_string())?;
-    let mut columns: Vec<ColumnAcc> = plan.iter().map(|c| ColumnAcc::new(c.kind)).collect();
-    let mut rows = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|e| format!("corrupt data after {rows} rows: {e}"))?;
-        for (column, acc) in plan.iter().zip(columns.iter_mut()) {
+    if let Err(reason) = spec.check_schema(&schema, &file.partitions) {
+        return problem(reason);
+    }
+    let row_groups = spec.row_groups(metadata.metadata(), &schema);
+    if row_groups.is_empty() && metadata.metadata().num_row_groups() > 0 {
+        return FileOutcome::Pruned("no row group overlaps the window".to_owned());
+    }
+    let performance =
+        performance.filter(|p| schema.index_of(&p.label).is_ok() && schema.index_of(&p.prediction).is_ok());
+    let mut names: Vec<&str> = plan.iter().map(|c| c.name.as_str()).collect();
+    if let Some(p) = performance {
+        names.extend([p.label.as_str(), p.prediction.as_str()]);
+    }
+    let opened = OpenedFile { file: file.clone(), metadata, row_groups };
+    let roots = indices(&schema, &names);
+    let result = match &file.location {
+        // Local files: Parquet's synchronous reader on a blocking thread reads pages as it decodes
+        // (the async reader buffers whole column chunks of a row group), so memory stays small and
+        // files decode in parallel.
+        Location::Local(path) => {
+            drop(reader);
+            let (path, opened, plan, spec) = (path.clone(), opened.clone(), plan.to_vec(), spec.clone());
+            let (performance, counter) = (performance.cloned(), ctx.progress.bytes());
+            let task = tokio::task::spawn_blocking(move || {
+                let batches = sync_reader(&opened, roots, &spec, &path, counter)?;
+                let mut acc = FileAcc::new(&plan, performance.is_some());
+                for batch in batches {
+                    acc.add(batch.map_err(|e| acc.corrupt(e))?, &plan, performance.as_ref())?;
+                }
+                Ok(acc)
+            });
+            task.await.unwrap_or_else(|e| Err(format!("reading thread failed: {e}")))
+        }
+        Location::S3 { .. } => {
+            async {
+                let mut batches = stream(ctx, &opened, Some(reader), roots, spec).await?;
+                let mut acc = FileAcc::new(plan, performance.is_some());
+                while let Some(batch) = batches.next().await {
+                    acc.add(batch.map_err(|e| acc.corrupt(e))?, plan, performance)?;
+                }
+                Ok(acc)
+            }
+            .await
+        }
+    };
+    match result {
+        Ok(acc) => FileOutcome::Read {
+            opened: Box::new(opened),
+            rows: acc.rows,
+            columns: acc.columns,
+            performance: acc.performance,
+        },
+        Err(reason) => problem(reason),
+    }
+}
+
+/// What one file contributes to the scan of its window.
+struct FileAcc {
+    rows: u64,
+    columns: Vec<ColumnAcc>,
+    performance: Option<PerformanceChunk>,
+}
+
+impl FileAcc {
+    fn new(plan: &[ColumnPlan], performance: bool) -> Self {
+        Self {
+            rows: 0,
+            columns: plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
+            performance: performance.then(PerformanceChunk::default),
+        }
+    }
+
+    fn corrupt(&self, e: impl std::fmt::Display) -> String {
+        format!("corrupt data after {} rows: {e}", self.rows)
+    }
+
+    fn add(
+        &mut self,
+        batch: RecordBatch,
+        plan: &[ColumnPlan],
+        performance: Option<&PerformancePlan>,
+    ) -> Result<(), String> {
+        for (column, acc) in plan.iter().zip(self.columns.iter_mut()) {
             let array = batch.column_by_name(&column.name).expect("projected");
-            match acc {
-                ColumnAcc::Numeric(_) => acc.merge(ColumnAcc::Numeric(DataQuality::scan(numeric_values(array)?))),
-                ColumnAcc::Categorical { counts, total, nulls } => {
-                    *total += array.len() as u64;
-                    visit_categories(array, &mut |value| match value {
-                        None => *nulls += 1,
-                        Some(s) => match counts.get_mut(s) {
-                            Some(c) => *c += 1,
-                            None => {
-                                counts.insert(s.to_owned(), 1);
-                            }
-                        },
-                    })?;
+            acc.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
+        }
+        if let (Some(p), Some(chunk)) = (performance, self.performance.as_mut()) {
+            let label = batch.column_by_name(&p.label).expect("projected");
+            let prediction = batch.column_by_name(&p.prediction).expect("projected");
+            add_performance(chunk, label, prediction);
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+}
+
+/// A local file that counts the bytes read through it.
+struct CountingFile {
+    file: std::fs::File,
+    len: u64,
+    counter: Arc<AtomicU64>,
+}
+
+struct CountingRead {
+    inner: std::io::Take<std::io::BufReader<std::fs::File>>,
+    counter: Arc<AtomicU64>,
+}
+
+impl std::io::Read for CountingRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::Length for CountingFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for CountingFile {
+    type T = CountingRead;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = self.file.try_clone()?;
+        file.seek(SeekFrom::Start(start))?;
+        let inner = std::io::BufReader::new(file).take(self.len.saturating_sub(start));
+        Ok(CountingRead { inner, counter: Arc::clone(&self.counter) })
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = self.file.try_clone()?;
+        file.seek(SeekFrom::Start(start))?;
+        let mut buffer = vec![0u8; length];
+        file.read_exact(&mut buffer)?;
+        self.counter.fetch_add(length as u64, Ordering::Relaxed);
+        Ok(Bytes::from(buffer))
+    }
+}
+
+/// The synchronous reader of a local file, with the same projection, row groups and row filter as
+/// [`stream`].
+fn sync_reader(
+    opened: &OpenedFile,
+    roots: Vec<usize>,
+    spec: &RowSpec,
+    path: &std::path::Path,
+    counter: Arc<AtomicU64>,
+) -> Result<ParquetRecordBatchReader, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        CountingFile { file, len, counter },
+        opened.metadata.clone(),
+    );
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let filter = spec.row_filter(builder.schema(), builder.parquet_schema());
+    let mut builder =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).with_row_groups(opened.row_groups.clone());
+    if let Some(filter) = filter {
+        builder = builder.with_row_filter(filter);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// A label as a boolean: booleans, integers 0/1, floats 0.0/1.0.
+fn binary_values(array: &ArrayRef) -> Result<Vec<Option<bool>>, String> {
+    if let DataType::Boolean = array.data_type() {
+        return Ok(array.as_boolean().iter().collect());
+    }
+    let values: Vec<Option<f64>> = numeric_values(array)
+        .map_err(|_| {
+            format!(
+                "label type {} is not boolean or 0/1 (classification metrics need binary labels)",
+                array.data_type()
+            )
+        })?
+        .collect();
+    values
+        .into_iter()
+        .map(|v| match v {
+            None => Ok(None),
+            Some(0.0) => Ok(Some(false)),
+            Some(1.0) => Ok(Some(true)),
+            Some(x) => Err(format!("label {x} is not 0 or 1 (classification metrics need binary labels)")),
+        })
+        .collect()
+}
+
+fn add_performance(chunk: &mut PerformanceChunk, label: &ArrayRef, prediction: &ArrayRef) {
+    if chunk.error.is_some() {
+        return;
+    }
+    let labels = match binary_values(label) {
+        Ok(l) => l,
+        Err(e) => {
+            chunk.error = Some(e);
+            return;
+        }
+    };
+    match prediction.data_type() {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+            let scores = numeric_values(prediction).expect("a float type");
+            for (l, s) in labels.into_iter().zip(scores) {
+                match (l, s.filter(|s| !s.is_nan())) {
+                    (Some(l), Some(s)) => {
+                        chunk.labels.push(l);
+                        chunk.scores.push(s);
+                    }
+                    _ => chunk.skipped += 1,
                 }
             }
         }
-        rows += batch.num_rows() as u64;
+        _ => match binary_values(prediction) {
+            Ok(predicted) => {
+                for (l, p) in labels.into_iter().zip(predicted) {
+                    match (l, p) {
+                        (Some(l), Some(p)) => {
+                            chunk.labels.push(l);
+                            chunk.predicted.push(p);
+                        }
+                        _ => chunk.skipped += 1,
+                    }
+                }
+            }
+            Err(e) => chunk.error = Some(format!("prediction: {e}")),
+        },
     }
-    Ok((rows, columns))
 }
 
 /// The finite values of one numeric column over files already validated by [`scan_window`],
-/// read with a projection of that column only.
-pub(crate) fn numeric_column(files: &[PathBuf], name: &str) -> Result<Vec<f64>, DriftJobError> {
-    let mut finite = Vec::new();
-    for path in files {
-        let err = |reason: String| DriftJobError::Read { path: path.display().to_string(), reason };
-        let builder = open(path).map_err(err)?;
-        let index = builder.schema().index_of(name).map_err(|e| err(e.to_string()))?;
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
-        let reader =
-            builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| err(e.to_string()))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| err(e.to_string()))?;
-            let values = numeric_values(batch.column(0)).map_err(err)?;
-            finite.extend(values.filter_map(|v| v.filter(|x| x.is_finite())));
+/// read with a projection of that column only (the row filter reads its own columns), several
+/// files at a time.
+pub(crate) async fn numeric_column(
+    ctx: &ReadContext,
+    files: &[OpenedFile],
+    name: &str,
+    spec: &RowSpec,
+    sketch: Option<u8>,
+) -> Result<NumericValues, DriftJobError> {
+    let mut parts = futures::stream::iter(files)
+        .map(|opened| async move {
+            let err = |reason: String| DriftJobError::Read { path: opened.file.location.to_string(), reason };
+            let index = opened.metadata.schema().index_of(name).map_err(|e| err(e.to_string()))?;
+            match &opened.file.location {
+                Location::Local(path) => {
+                    let (path, opened_, spec, counter) =
+                        (path.clone(), opened.clone(), spec.clone(), ctx.progress.bytes());
+                    let task = tokio::task::spawn_blocking(move || {
+                        let mut finite = ValueSink::new(sketch)?;
+                        for batch in sync_reader(&opened_, vec![index], &spec, &path, counter)? {
+                            let batch = batch.map_err(|e| e.to_string())?;
+                            finite.extend(numeric_values(batch.column(0))?.filter_map(|v| v.filter(|x| x.is_finite())));
+                        }
+                        Ok::<_, String>(finite)
+                    });
+                    task.await.unwrap_or_else(|e| Err(format!("reading thread failed: {e}"))).map_err(err)
+                }
+                Location::S3 { .. } => {
+                    let mut batches = stream(ctx, opened, None, vec![index], spec).await.map_err(err)?;
+                    let mut finite = ValueSink::new(sketch).map_err(err)?;
+                    while let Some(batch) = batches.next().await {
+                        let batch = batch.map_err(|e| err(e.to_string()))?;
+                        let values = numeric_values(batch.column(0)).map_err(err)?;
+                        finite.extend(values.filter_map(|v| v.filter(|x| x.is_finite())));
+                    }
+                    Ok::<_, DriftJobError>(finite)
+                }
+            }
+        })
+        .buffered(ctx.concurrency.max(1));
+    let mut finite = ValueSink::new(sketch).map_err(|reason| DriftJobError::Read { path: name.to_owned(), reason })?;
+    while let Some(part) = parts.next().await {
+        finite.absorb(part?).map_err(|reason| DriftJobError::Read { path: name.to_owned(), reason })?;
+    }
+    Ok(finite.finish())
+}
+
+/// Finite values of a numeric column as they stream in: all of them (exact mode), or a sketch
+/// whose memory does not grow with the rows.
+enum ValueSink {
+    Exact(Vec<f64>),
+    Sketch(LogHistogram),
+}
+
+impl ValueSink {
+    fn new(sketch: Option<u8>) -> Result<Self, String> {
+        Ok(match sketch {
+            None => Self::Exact(Vec::new()),
+            Some(precision) => Self::Sketch(LogHistogram::new(precision).map_err(|e| e.to_string())?),
+        })
+    }
+
+    fn extend(&mut self, values: impl Iterator<Item = f64>) {
+        match self {
+            Self::Exact(v) => v.extend(values),
+            Self::Sketch(s) => values.for_each(|x| {
+                s.insert(x);
+            }),
         }
     }
-    Ok(finite)
+
+    fn absorb(&mut self, other: ValueSink) -> Result<(), String> {
+        match (self, other) {
+            (Self::Exact(a), Self::Exact(b)) => {
+                if a.is_empty() {
+                    *a = b;
+                } else {
+                    a.extend_from_slice(&b);
+                }
+                Ok(())
+            }
+            (Self::Sketch(a), Self::Sketch(b)) => a.merge(&b).map_err(|e| e.to_string()),
+            _ => Err("one column read in two modes".to_owned()),
+        }
+    }
+
+    /// Exact values sorted in total order, as the statistics (and partial merges) keep them.
+    fn finish(self) -> NumericValues {
+        match self {
+            Self::Exact(mut sorted) => {
+                sorted.sort_by(f64::total_cmp);
+                NumericValues::Exact { sorted }
+            }
+            Self::Sketch(sketch) => NumericValues::Sketch { sketch },
+        }
+    }
 }
 
 /// The values of a numeric array as `f64` (64-bit integers beyond 2⁵³ are rounded).
@@ -368,19 +885,57 @@ fn numeric_values(array: &ArrayRef) -> Result<Box<dyn Iterator<Item = Option<f64
         DataType::UInt16 => prim!(UInt16Type),
         DataType::UInt32 => prim!(UInt32Type),
         DataType::UInt64 => prim!(UInt64Type),
+        DataType::Float16 => Box::new(array.as_primitive::<Float16Type>().iter().map(|v| v.map(f64::from))),
         DataType::Float32 => prim!(Float32Type),
         DataType::Float64 => prim!(Float64Type),
+        DataType::Decimal128(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            Box::new(array.as_primitive::<Decimal128Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+        }
+        DataType::Decimal64(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            Box::new(array.as_primitive::<Decimal64Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+        }
+        DataType::Decimal32(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            Box::new(array.as_primitive::<Decimal32Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+        }
         other => return Err(format!("type {other} is not numeric")),
     })
 }
 
-/// Calls `f` with each value of a categorical array as text (`None` for nulls).
-fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)) -> Result<(), String> {
+/// Calls `f` with each value of a categorical array as text (`None` for nulls); integers (a
+/// column configured as categorical) as their decimal text.
+pub(crate) fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)) -> Result<(), String> {
+    macro_rules! ints {
+        ($t:ty) => {{
+            let mut text = String::new();
+            for v in array.as_primitive::<$t>().iter() {
+                match v {
+                    Some(v) => {
+                        use std::fmt::Write;
+                        text.clear();
+                        write!(text, "{v}").expect("writing to a String");
+                        f(Some(&text));
+                    }
+                    None => f(None),
+                }
+            }
+        }};
+    }
     match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().iter().for_each(f),
         DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(f),
         DataType::Utf8View => array.as_string_view().iter().for_each(f),
         DataType::Boolean => array.as_boolean().iter().for_each(|b| f(b.map(|b| if b { "true" } else { "false" }))),
+        DataType::Int8 => ints!(Int8Type),
+        DataType::Int16 => ints!(Int16Type),
+        DataType::Int32 => ints!(Int32Type),
+        DataType::Int64 => ints!(Int64Type),
+        DataType::UInt8 => ints!(UInt8Type),
+        DataType::UInt16 => ints!(UInt16Type),
+        DataType::UInt32 => ints!(UInt32Type),
+        DataType::UInt64 => ints!(UInt64Type),
         DataType::Dictionary(..) => {
             let dictionary = array.as_any_dictionary();
             let mut values: Vec<Option<String>> = Vec::new();

@@ -75,6 +75,15 @@ pub fn html(report: &DriftReport) -> String {
         d.drifted_share * 100.0,
         d.threshold * 100.0,
     );
+    for (side, w) in [("reference", &report.windows.reference), ("current", &report.windows.current)] {
+        if let (Some(start), Some(end)) = (&w.start, &w.end) {
+            let _ = writeln!(h, "<p>{side} window: {} to {} (end exclusive).</p>", escape(start), escape(end));
+        }
+    }
+    if let Some(model) = &report.model_name {
+        let version = report.model_version.as_deref().map(|v| format!(" version {}", escape(v))).unwrap_or_default();
+        let _ = writeln!(h, "<p>Model: <code>{}</code>{version}.</p>", escape(model));
+    }
 
     h.push_str("<h2>Drift by column</h2>\n<table>\n<tr><th>column</th><th>role</th><th>kind</th><th>method</th>\
                 <th>p-value</th><th>threshold</th><th>PSI</th><th>Jensen–Shannon</th><th>drift</th><th>notes</th></tr>\n");
@@ -83,6 +92,25 @@ pub fn html(report: &DriftReport) -> String {
             Some(super::Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
                 (*psi, *jensen_shannon, format!("Wasserstein (normalised) {}", opt(*wasserstein_normalised)))
             }
+            Some(super::Statistics::NumericSketch {
+                psi,
+                jensen_shannon,
+                wasserstein_normalised,
+                ks_statistic,
+                ks_statistic_error_bound,
+                wasserstein_error_bound,
+                ..
+            }) => (
+                *psi,
+                *jensen_shannon,
+                format!(
+                    "sketched: KS D {} (+ at most {}), Wasserstein (normalised) {}, raw ± {}",
+                    opt(*ks_statistic),
+                    opt(*ks_statistic_error_bound),
+                    opt(*wasserstein_normalised),
+                    opt(*wasserstein_error_bound)
+                ),
+            ),
             Some(super::Statistics::Categorical {
                 psi, jensen_shannon, new_categories, vanished_categories, ..
             }) => {
@@ -117,6 +145,7 @@ pub fn html(report: &DriftReport) -> String {
         );
     }
     h.push_str("</table>\n");
+    h.push_str(&trend(report));
 
     h.push_str(
         "<h2>Data quality</h2>\n<table>\n<tr><th>column</th><th>side</th><th>rows</th><th>nulls</th>\
@@ -141,11 +170,50 @@ pub fn html(report: &DriftReport) -> String {
     }
     h.push_str("</table>\n");
 
+    if let Some(p) = &report.performance {
+        let _ = writeln!(
+            h,
+            "<h2>Performance</h2>\n<p>Label <code>{}</code>, prediction <code>{}</code>.</p>\n<table>\n\
+             <tr><th>window</th><th>rows</th><th>skipped rows</th><th>accuracy</th><th>precision</th><th>recall</th>\
+             <th>F1</th><th>AUROC</th><th>log-loss</th><th>notes</th></tr>",
+            escape(&p.label_column),
+            escape(&p.prediction_column)
+        );
+        for (side, w) in [("reference", &p.reference), ("current", &p.current)] {
+            let m = w.metrics.as_ref();
+            let _ = writeln!(
+                h,
+                "<tr><td>{side}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                w.rows,
+                w.skipped_rows,
+                opt(m.map(|m| m.accuracy)),
+                opt(m.map(|m| m.precision)),
+                opt(m.map(|m| m.recall)),
+                opt(m.map(|m| m.f1)),
+                opt(m.and_then(|m| m.auroc)),
+                opt(m.and_then(|m| m.log_loss)),
+                escape(w.error.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</table>\n");
+    }
+
     if !report.skipped_files.is_empty() {
-        h.push_str("<h2>Skipped files</h2>\n<table>\n<tr><th>side</th><th>path</th><th>reason</th></tr>\n");
+        let _ = writeln!(
+            h,
+            "<h2>Skipped files</h2>\n<p>{} file(s) quarantined.</p>\n<table>\n\
+             <tr><th>side</th><th>path</th><th>reason</th><th>quarantined to</th></tr>",
+            report.quarantined_files
+        );
         for f in &report.skipped_files {
-            let _ =
-                writeln!(h, "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", f.side, escape(&f.path), escape(&f.reason));
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                f.side,
+                escape(&f.path),
+                escape(&f.reason),
+                escape(f.quarantined_to.as_deref().unwrap_or("–"))
+            );
         }
         h.push_str("</table>\n");
     }
@@ -177,6 +245,67 @@ pub fn html(report: &DriftReport) -> String {
 }
 
 /// Grouped bars, reference and current side by side per bin; each bar has a `<title>` tooltip.
+/// The trend section: per column, its score over the previous runs and this one, as a small SVG
+/// line (p-values on a −log₁₀ scale, so that drift points up) and the last values.
+fn trend(report: &DriftReport) -> String {
+    let mut h = String::new();
+    if report.history.is_empty() {
+        return h;
+    }
+    h.push_str(
+        "<h2>Trend</h2>\n<p>Each column's score in the model's previous runs (oldest first) and in this run \
+         (last point); red points drifted. p-values are drawn as −log10(p), so higher means more drift.</p>\n\
+         <table>\n<tr><th>column</th><th>method</th><th>runs</th><th>trend</th><th>previous</th><th>this run</th></tr>\n",
+    );
+    for history in &report.history {
+        let Some(column) = report.columns.iter().find(|c| c.column == history.column) else { continue };
+        let method = super::config::short_name(column.method);
+        let p_value = column.method.is_p_value();
+        let mut points: Vec<(Option<f64>, bool)> = history.runs.iter().map(|r| (r.score, r.drifted)).collect();
+        points.push((column.score, column.drifted));
+        let previous = history.runs.last().map(|r| opt(r.score)).unwrap_or_default();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{method}</td><td>{}</td><td>{}</td><td>{previous}</td><td>{}</td></tr>",
+            escape(&column.column),
+            points.len(),
+            sparkline(&points, p_value),
+            opt(column.score),
+        );
+    }
+    h.push_str("</table>\n");
+    h
+}
+
+/// A 160×32 polyline of the scores, a circle per run.
+fn sparkline(points: &[(Option<f64>, bool)], p_value: bool) -> String {
+    let (width, height, pad) = (160.0, 32.0, 4.0);
+    let y = |s: f64| if p_value { -(s.max(1e-300)).log10() } else { s };
+    let values: Vec<Option<f64>> = points.iter().map(|(s, _)| s.filter(|s| s.is_finite()).map(y)).collect();
+    let (lo, hi) = values.iter().flatten().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let step = if points.len() > 1 { (width - 2.0 * pad) / (points.len() - 1) as f64 } else { 0.0 };
+    let at = |i: usize, v: f64| (pad + step * i as f64, height - pad - (v - lo) / span * (height - 2.0 * pad));
+    let mut s =
+        format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\">");
+    let line: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| at(i, v)))
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    let _ = write!(s, "<polyline fill=\"none\" stroke=\"#888\" points=\"{}\"/>", line.join(" "));
+    for (i, (v, (_, drifted))) in values.iter().zip(points).enumerate() {
+        if let Some(v) = v {
+            let (x, y) = at(i, *v);
+            let colour = if *drifted { "#b42318" } else { "#1a7f37" };
+            let _ = write!(s, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"{colour}\"/>");
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 fn svg(histogram: &Histogram) -> String {
     const HEIGHT: f64 = 160.0;
     const TOP: f64 = 10.0;

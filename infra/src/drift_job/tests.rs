@@ -333,3 +333,192 @@ fn wildcards_match_file_names() {
     assert!(!wildcard_match("a*a", "a"));
     assert!(wildcard_match("exact.parquet", "exact.parquet"));
 }
+
+/// Rows `0..n` one minute apart from `start_ms`, with `x = i + shift`, a string `model_name`
+/// alternating between `models`, and integer `segment`s `i % 3`.
+fn timed(start_ms: i64, n: i64, shift: f64, models: &[&str]) -> RecordBatch {
+    use arrow_array::TimestampMillisecondArray;
+    RecordBatch::try_from_iter([
+        (
+            "ts",
+            Arc::new(TimestampMillisecondArray::from_iter_values((0..n).map(|i| start_ms + i * 60_000))) as ArrayRef,
+        ),
+        ("model_name", Arc::new(StringArray::from_iter_values((0..n).map(|i| models[i as usize % models.len()])))),
+        ("x", Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64 + shift)))),
+        ("segment", Arc::new(Int64Array::from_iter_values((0..n).map(|i| i % 3)))),
+    ])
+    .unwrap()
+}
+
+/// One row group per batch.
+fn write_groups(path: &Path, batches: &[RecordBatch]) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(batches.iter().map(RecordBatch::num_rows).max().unwrap()))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), Some(props)).unwrap();
+    for b in batches {
+        writer.write(b).unwrap();
+        writer.flush().unwrap();
+    }
+    writer.close().unwrap();
+}
+
+const NOV_1_MS: i64 = 1_793_491_200_000; // 2026-11-01T00:00:00Z
+
+#[test]
+fn timestamp_windows_prune_row_groups_and_filter_rows_of_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logs.parquet");
+    // Three row groups: Oct 31 (outside both), Nov 1 (reference), Nov 2 (current, shifted).
+    let day = 86_400_000;
+    write_groups(
+        &path,
+        &[
+            timed(NOV_1_MS - day, 100, 0.0, &["a"]),
+            timed(NOV_1_MS, 100, 0.0, &["a"]),
+            timed(NOV_1_MS + day, 100, 50.0, &["a"]),
+        ],
+    );
+    let p = path.display().to_string();
+    let mut o = options(vec![p.clone()], vec![p]);
+    o.timestamp_column = Some("ts".to_owned());
+    o.reference_window = Some("2026-11-01T00:00:00Z..2026-11-01T00:30:00Z".parse().unwrap());
+    o.current_window = Some("2026-11-02T00:00:00Z..2026-11-03T00:00:00Z".parse().unwrap());
+    let report = run(&o).unwrap();
+    assert_eq!((report.windows.reference.rows, report.windows.current.rows), (30, 100), "rows inside the windows");
+    assert_eq!(report.windows.reference.start.as_deref(), Some("2026-11-01T00:00:00Z"));
+    let x = column(&report, "x");
+    assert_eq!((x.quality.reference.min, x.quality.reference.max), (Some(0.0), Some(29.0)));
+    assert_eq!((x.quality.current.min, x.quality.current.max), (Some(50.0), Some(149.0)));
+    assert!(x.drifted);
+    assert!(report.skipped_columns.iter().any(|c| c.column == "ts"), "the timestamp is not a feature");
+
+    // Pruning reads fewer bytes than reading every row group.
+    let windowed = report.bytes_read;
+    let mut all = options(vec![path.display().to_string()], vec![path.display().to_string()]);
+    all.timestamp_column = Some("ts".to_owned());
+    assert!(windowed < run(&all).unwrap().bytes_read, "row groups outside the windows are not fetched");
+
+    // A window no row group overlaps: the file is pruned, and the window is empty.
+    o.current_window = Some("2027-01-01T00:00:00Z..2027-01-02T00:00:00Z".parse().unwrap());
+    let err = run(&o).unwrap_err();
+    assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, .. }), "{err}");
+
+    o.timestamp_column = None;
+    assert!(matches!(run(&o).unwrap_err(), DriftJobError::InvalidOption(m) if m.contains("--timestamp-column")));
+}
+
+#[test]
+fn hive_directories_and_the_model_column_select_one_model() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, day, shift) in [("a", "2026-11-01", 0.0), ("b", "2026-11-01", 500.0)] {
+        let d = dir.path().join(format!("model_name={model}")).join(format!("dt={day}"));
+        std::fs::create_dir_all(&d).unwrap();
+        write(
+            &d,
+            "part-0.parquet",
+            timed(NOV_1_MS, 60, shift, &[model])
+                .columns()
+                .iter()
+                .zip(["ts", "model_name", "x", "segment"])
+                .map(|(c, n)| (n, c.clone()))
+                .collect(),
+        );
+    }
+    // The other model's partition has a corrupt file: never opened.
+    std::fs::write(dir.path().join("model_name=b").join("dt=2026-11-01").join("bad.parquet"), b"garbage").unwrap();
+    // Unpartitioned: both models in one file, filtered by the column.
+    let mixed = dir.path().join("mixed.parquet");
+    write_groups(&mixed, &[timed(NOV_1_MS, 60, 1000.0, &["a", "b"])]);
+    let all = dir.path().display().to_string();
+    let mut o = options(vec![all.clone()], vec![all]);
+    o.model_name = Some("a".to_owned());
+    let report = run(&o).unwrap();
+    assert!(report.skipped_files.is_empty(), "{:?}", report.skipped_files);
+    assert_eq!(report.windows.reference.rows, 90, "60 of partition a + 30 rows of model a in the mixed file");
+    assert_eq!(report.windows.reference.pruned_files, 2);
+    assert!(report.skipped_columns.iter().any(|c| c.column == "model_name"));
+    assert_eq!(column(&report, "x").quality.reference.max, Some(1058.0), "mixed rows of model a only (even i)");
+}
+
+#[test]
+fn configured_kinds_methods_and_thresholds_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().join("r.parquet");
+    let c = dir.path().join("c.parquet");
+    write_groups(&r, &[timed(NOV_1_MS, 300, 0.0, &["a"])]);
+    write_groups(&c, &[timed(NOV_1_MS, 300, 3.0, &["a"])]);
+    let config = JobConfig::parse(
+        "select = \"configured\"\n[columns.x]\nmethod = \"psi\"\nthreshold = 5.0\n[columns.segment]\nkind = \"categorical\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    let o = options(vec![r.display().to_string()], vec![c.display().to_string()]).with_config(&config);
+    let report = run(&o).unwrap();
+    let names: Vec<&str> = report.columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(names, ["x", "segment"], "select = configured");
+    let x = column(&report, "x");
+    assert_eq!(
+        (x.method, x.threshold, x.drifted),
+        (DriftMethod::Psi, 5.0, false),
+        "a small shift under a high PSI bar"
+    );
+    let segment = column(&report, "segment");
+    assert_eq!((segment.kind, segment.method), (ColumnKind::Categorical, DriftMethod::ChiSquare));
+
+    let bad = JobConfig::parse("[columns.model_name]\nkind = \"numeric\"\n", Path::new("t.toml")).unwrap();
+    let o = options(vec![r.display().to_string()], vec![c.display().to_string()]).with_config(&bad);
+    let err = run(&o).unwrap_err();
+    assert!(matches!(&err, DriftJobError::Config { key, .. } if key == "columns.model_name.kind"), "{err}");
+    let missing = JobConfig::parse("[columns.nope]\nkind = \"numeric\"\n", Path::new("t.toml")).unwrap();
+    let err = run(&options(vec![r.display().to_string()], vec![c.display().to_string()]).with_config(&missing));
+    assert!(err.unwrap_err().to_string().contains("columns.nope"));
+}
+
+#[test]
+fn the_samples_report_performance_and_a_local_quarantine_keeps_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.parquet");
+    std::fs::write(&bad, b"PAR1 broken").unwrap();
+    let mut o = options(vec![sample("reference.parquet")], vec![sample("current.parquet"), bad.display().to_string()]);
+    o.quarantine = Some(dir.path().join("q").display().to_string());
+    let report = run(&o).unwrap();
+    let p = report.performance.as_ref().expect("the samples have labels");
+    let m = p.current.metrics.as_ref().unwrap();
+    assert_eq!((m.rows, p.current.rows), (5000, 5000));
+    assert!(m.auroc.is_some() && m.accuracy > 0.5, "{m:?}");
+    assert_eq!(report.quarantined_files, 1);
+    let copy = dir.path().join("q").join("test").join("current").join("bad.parquet");
+    assert_eq!(std::fs::read(&copy).unwrap(), b"PAR1 broken");
+    let reason: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(copy.with_file_name("bad.parquet.reason.json")).unwrap()).unwrap();
+    assert_eq!(reason["source"], bad.display().to_string());
+    let html = report::html(&report);
+    assert!(html.contains("Performance") && html.contains("quarantined"), "the report shows both");
+}
+
+#[test]
+fn the_report_draws_each_columns_trend_over_previous_runs() {
+    let mut report = sample_report();
+    assert!(!report::html(&report).contains("<h2>Trend</h2>"), "no history, no trend section");
+    let point = |run: &str, score: f64, drifted: bool| HistoryPoint {
+        run_id: run.to_owned(),
+        window_end: "2026-11-01T00:00:00Z".to_owned(),
+        method: "ks".to_owned(),
+        score: Some(score),
+        drifted,
+    };
+    report.history = vec![ColumnHistory {
+        column: "amount".to_owned(),
+        runs: vec![point("r1", 0.5, false), point("r2", 0.01, true)],
+    }];
+    let html = report::html(&report);
+    let section = &html[html.find("<h2>Trend</h2>").unwrap()..html.find("<h2>Data quality</h2>").unwrap()];
+    assert!(section.contains("<td>amount</td><td>ks</td><td>3</td>"), "two earlier runs and this one: {section}");
+    assert_eq!(section.matches("<circle").count(), 3);
+    assert_eq!(section.matches("fill=\"#b42318\"").count(), 2, "r2 and this run drifted");
+    assert!(section.contains("<td>0.0100</td>"), "the previous score: {section}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["history"][0]["runs"][1]["run_id"], "r2");
+}

@@ -60,7 +60,8 @@ impl DynamoVerdictStore {
         ])
     }
 
-    fn item(record: &VerdictRecord) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
+    /// The item a record is stored as (also what tests seed tables with, so they match production).
+    pub fn item(record: &VerdictRecord) -> Result<HashMap<String, AttributeValue>, serde_json::Error> {
         let v = &record.verdict;
         let mut item = Self::key(&record.model, record.version);
         item.insert("outcome".into(), AttributeValue::S(v.outcome.as_str().to_owned()));
@@ -89,7 +90,8 @@ impl DynamoVerdictStore {
         })
     }
 
-    fn parse(&self, item: &HashMap<String, AttributeValue>) -> Result<VerdictRecord, StoreError> {
+    /// The record an item holds.
+    pub fn parse(&self, item: &HashMap<String, AttributeValue>) -> Result<VerdictRecord, StoreError> {
         let field = |name: &str| item.get(name);
         let model = field("model").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         let version = field("version").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default();

@@ -30,6 +30,10 @@ pub struct VerdictRecord {
     /// The signed statement of a comparison verdict, when a signing key is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<deltaone::attestation::SignedStatement>,
+    /// Who contributed to the candidate (from the metrics artifact), kept even without an attestation
+    /// so that credits and the query API can name them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributors: Vec<deltaone::attestation::Contributor>,
 }
 
 /// The result of a chained write (see [`VerdictStore::write_chained`]).

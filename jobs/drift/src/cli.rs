@@ -1,96 +1,402 @@
-//! The `deltaone-drift` command line; every option is also an environment variable.
+//! The `deltaone-drift` command line; every option is also an environment variable (AWS Batch
+//! passes them that way). Precedence: flag > environment variable > configuration file > default.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::{BinningChoice, DriftJobError, RunOptions};
+use crate::deliver::{Clients, DeliverOptions};
+use crate::{BinningChoice, DriftJobError, JobConfig, RunOptions, TimeRange};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "deltaone-drift",
     version,
-    about = "Drift of Parquet prediction logs: reference window vs current window"
+    about = "Drift of Parquet prediction logs: reference window vs current window",
+    long_about = "Drift of Parquet prediction logs: a current window against a reference window, per feature \
+                  and for the prediction (KS, chi-square, PSI, Jensen-Shannon, Wasserstein), with data quality \
+                  and, when labels exist, classification performance per window.\n\n\
+                  Inputs are local files, directories, globs or S3 prefixes (Hive partitions such as dt=2026-11-01/ \
+                  and model_name=x/ prune files without opening them). Results: drift.json and a self-contained \
+                  report.html (a directory or an S3 prefix), DynamoDB items (--table) and an SNS drift.detected \
+                  alert (DELTAONE_TOPIC_ARN). Unreadable files are copied to a quarantine with a reason file.",
+    after_help = "Examples:\n  \
+        deltaone-drift run --reference samples/drift/reference.parquet --current samples/drift/current.parquet --out /tmp/drift\n  \
+        deltaone-drift run --reference s3://logs/preds/ --timestamp-column ts \\\n      \
+            --reference-window 2026-10-01T00:00:00Z..2026-11-01T00:00:00Z \\\n      \
+            --current-window 2026-11-01T00:00:00Z..2026-11-02T00:00:00Z \\\n      \
+            --model-name fraud --out s3://reports/drift/ --table drift-results\n  \
+        deltaone-drift table init --table drift-results\n\n\
+        Scheduled runs (AWS Batch; the manifest is written by the drift-scheduler function):\n  \
+        deltaone-drift map --manifest s3://reports/drift/RUN/manifest.json      # one array child (AWS_BATCH_JOB_ARRAY_INDEX)\n  \
+        deltaone-drift reduce --manifest s3://reports/drift/RUN/manifest.json   # after every child\n  \
+        deltaone-drift run --manifest s3://reports/drift/RUN/manifest.json      # small windows: one process\n  \
+        deltaone-drift run ... --sketch                                          # bounded memory, stated error bounds"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses arguments (the program name first), as the binary does — for callers without clap.
+    pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compare the current window with the reference window; write drift.json and report.html.
-    Run(RunArgs),
+    /// With --manifest: one process over a scheduled run's files, then the scheduled summary.
+    Run(Box<RunArgs>),
+    /// AWS Batch array child: read one shard of a run manifest's files and write its mergeable
+    /// partial state to <output>partials/<shard>.json (re-running a shard rewrites the same bytes).
+    Map(Box<MapArgs>),
+    /// After the map array: merge every shard's partial, then write drift.json, report.html, the
+    /// table items, the alert and the scheduled summary exactly as `run` does. A missing or corrupt
+    /// partial fails with an error naming its shard.
+    Reduce(Box<RunArgs>),
+    /// The DynamoDB drift results table.
+    #[command(subcommand)]
+    Table(TableCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Create the table (pk S, sk S, on demand) with TTL on expires_at; does nothing if it exists.
+    Init(TableArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TableArgs {
+    /// The drift results table.
+    #[arg(long, env = "DELTAONE_DRIFT_TABLE")]
+    pub table: String,
+    /// AWS endpoint override (a local emulator such as moto).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// This child's shard [default: AWS_BATCH_JOB_ARRAY_INDEX, else 0].
+    #[arg(long)]
+    pub shard: Option<u32>,
+    /// Number of shards [default: the manifest's].
+    #[arg(long)]
+    pub shards: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Reference Parquet files: paths, directories or globs with `*` in the file name (comma-separated in the env var).
-    #[arg(long, env = "DELTAONE_DRIFT_REFERENCE", num_args = 1.., value_delimiter = ',', required = true)]
+    /// Run manifest (s3://… or a local path), as the scheduler writes it: the files of both windows,
+    /// the windows, the shard count and the output prefix. Replaces --reference, --current and --out.
+    #[arg(long, env = "DELTAONE_DRIFT_MANIFEST")]
+    pub manifest: Option<String>,
+    /// Reference inputs: paths, directories, globs with `*` in the file name, s3://bucket/prefix/, or
+    /// s3://bucket/prefix/*pattern* (comma-separated in the env var).
+    #[arg(
+        long,
+        env = "DELTAONE_DRIFT_REFERENCE",
+        num_args = 1..,
+        value_delimiter = ',',
+        required_unless_present = "manifest"
+    )]
     pub reference: Vec<String>,
-    /// Current Parquet files, as --reference.
-    #[arg(long, env = "DELTAONE_DRIFT_CURRENT", num_args = 1.., value_delimiter = ',', required = true)]
+    /// Current inputs, as --reference. Default: the reference inputs (then --current-window selects the rows).
+    #[arg(long, env = "DELTAONE_DRIFT_CURRENT", num_args = 1.., value_delimiter = ',')]
     pub current: Vec<String>,
-    /// Output directory for drift.json and report.html (created if missing).
-    #[arg(long, env = "DELTAONE_DRIFT_OUTPUT")]
-    pub out: PathBuf,
-    /// The model's prediction column: always analysed, numeric or categorical by its type.
-    #[arg(long, env = "DELTAONE_DRIFT_PREDICTION_COLUMN", default_value = "prediction")]
-    pub prediction_column: String,
-    /// The label column: never analysed.
-    #[arg(long, env = "DELTAONE_DRIFT_LABEL_COLUMN", default_value = "label")]
-    pub label_column: String,
-    /// Binning of numeric columns for PSI and Jensen–Shannon distance.
-    #[arg(long, env = "DELTAONE_DRIFT_BINNING", value_enum, default_value_t = BinningChoice::Quantiles)]
-    pub binning: BinningChoice,
-    /// Share of drifted columns from which the dataset counts as drifted, in (0, 1].
-    #[arg(long, env = "DELTAONE_DRIFT_SHARE", default_value_t = deltaone::drift::DEFAULT_DATASET_DRIFT_SHARE)]
-    pub drift_share: f64,
+    /// Output: a directory, or s3://bucket/prefix/ (results under <prefix><run id>/).
+    #[arg(long, env = "DELTAONE_DRIFT_OUTPUT", required_unless_present = "manifest")]
+    pub out: Option<String>,
+    /// Sketch every numeric column: memory bounded whatever the window size; drift.json gives each
+    /// statistic's error bound. Exact is the default.
+    #[arg(long, env = "DELTAONE_DRIFT_SKETCH")]
+    pub sketch: bool,
+    /// Finite values per window and column above which a numeric column is sketched anyway.
+    #[arg(long, env = "DELTAONE_DRIFT_EXACT_MAX_ROWS", default_value_t = crate::DEFAULT_EXACT_MAX_ROWS)]
+    pub exact_max_rows: u64,
+    /// Mantissa bits per sketch bucket, 1..=20: buckets 2^-precision of their values wide (7: 0.78 %).
+    #[arg(long, env = "DELTAONE_DRIFT_SKETCH_PRECISION", default_value_t = deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION)]
+    pub sketch_precision: u8,
+    /// Days the presigned report link of a scheduled summary works (1..=7).
+    #[arg(long, env = "DELTAONE_DRIFT_REPORT_LINK_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=7))]
+    pub report_link_days: u64,
+    /// TOML configuration: columns with kinds, methods and thresholds, prediction and label columns,
+    /// drift share, binning (see jobs/drift/README.md).
+    #[arg(long, env = "DELTAONE_DRIFT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The model's prediction column: always analysed [default: prediction].
+    #[arg(long, env = "DELTAONE_DRIFT_PREDICTION_COLUMN")]
+    pub prediction_column: Option<String>,
+    /// The label column: never analysed for drift; classification metrics per window when present [default: label].
+    #[arg(long, env = "DELTAONE_DRIFT_LABEL_COLUMN")]
+    pub label_column: Option<String>,
+    /// Binning of numeric columns for PSI and Jensen–Shannon distance [default: quantiles].
+    #[arg(long, env = "DELTAONE_DRIFT_BINNING", value_enum)]
+    pub binning: Option<BinningChoice>,
+    /// Share of drifted columns from which the dataset counts as drifted, in (0, 1] [default: 0.5].
+    #[arg(long, env = "DELTAONE_DRIFT_SHARE")]
+    pub drift_share: Option<f64>,
+    /// Timestamp column the windows select rows by (row groups outside a window are not read).
+    #[arg(long, env = "DELTAONE_DRIFT_TIMESTAMP_COLUMN")]
+    pub timestamp_column: Option<String>,
+    /// Reference rows: START..END, RFC 3339, END exclusive.
+    #[arg(long, env = "DELTAONE_DRIFT_REFERENCE_WINDOW")]
+    pub reference_window: Option<TimeRange>,
+    /// Current rows: START..END, RFC 3339, END exclusive.
+    #[arg(long, env = "DELTAONE_DRIFT_CURRENT_WINDOW")]
+    pub current_window: Option<TimeRange>,
+    /// Only rows of this model (column or Hive partition `model_name`).
+    #[arg(long, env = "DELTAONE_DRIFT_MODEL_NAME")]
+    pub model_name: Option<String>,
+    /// Only rows of this model version (column or Hive partition `model_version`).
+    #[arg(long, env = "DELTAONE_DRIFT_MODEL_VERSION")]
+    pub model_version: Option<String>,
+    /// Files read at the same time.
+    #[arg(long, env = "DELTAONE_DRIFT_READ_CONCURRENCY", default_value_t = crate::DEFAULT_READ_CONCURRENCY)]
+    pub read_concurrency: usize,
+    /// Where unreadable files are copied with a <name>.reason.json: s3://bucket/prefix/ or a directory
+    /// [default: s3://<input bucket>/quarantine/ for S3 inputs, <out>/quarantine for local ones].
+    #[arg(long, env = "DELTAONE_DRIFT_QUARANTINE")]
+    pub quarantine: Option<String>,
+    /// DynamoDB table for the results (one item per column and a run summary).
+    #[arg(long, env = "DELTAONE_DRIFT_TABLE")]
+    pub table: Option<String>,
+    /// Days until the table items expire (TTL).
+    #[arg(long, env = "DELTAONE_DRIFT_RETENTION_DAYS", default_value_t = deltaone_infra::drift_store::DEFAULT_RETENTION_DAYS)]
+    pub retention_days: u32,
+    /// Model label of the table items and the alert [default: --model-name, else "default"].
+    #[arg(long, env = "DELTAONE_DRIFT_MODEL")]
+    pub model: Option<String>,
+    /// SNS topic for the drift.detected alert (sent when the dataset drifts).
+    #[arg(long, env = "DELTAONE_TOPIC_ARN")]
+    pub topic_arn: Option<String>,
+    /// AWS endpoint override (a local emulator such as moto).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Scores at or above count as positive in the performance metrics [default: 0.5].
+    #[arg(long, env = "DELTAONE_DRIFT_POSITIVE_THRESHOLD")]
+    pub positive_threshold: Option<f64>,
     /// Run id in the results (default: drift-<unix seconds>-<pid>).
     #[arg(long, env = "DELTAONE_DRIFT_RUN_ID")]
     pub run_id: Option<String>,
+    /// No progress bar, even on a terminal.
+    #[arg(long, env = "DELTAONE_DRIFT_NO_PROGRESS")]
+    pub no_progress: bool,
     /// Print the result JSON to stdout instead of the text summary.
     #[arg(long, env = "DELTAONE_DRIFT_JSON")]
     pub json: bool,
 }
 
+fn needs_aws(text: &str) -> bool {
+    text.starts_with("s3://")
+}
+
 impl RunArgs {
-    pub fn options(&self) -> RunOptions {
-        let mut options = RunOptions::new(self.reference.clone(), self.current.clone());
+    /// The run's options: flags and environment variables over the configuration file over defaults.
+    pub fn options(&self) -> Result<RunOptions, DriftJobError> {
+        let config = match &self.config {
+            Some(path) => JobConfig::load(path)?,
+            None => JobConfig::default(),
+        };
+        let current = if self.current.is_empty() {
+            if self.current_window.is_none() && self.manifest.is_none() {
+                return Err(DriftJobError::InvalidOption(
+                    "--current is required unless --current-window selects the current rows from the reference inputs"
+                        .to_owned(),
+                ));
+            }
+            self.reference.clone()
+        } else {
+            self.current.clone()
+        };
+        let mut options = RunOptions::new(self.reference.clone(), current).with_config(&config);
         if let Some(id) = &self.run_id {
             options.run_id = id.clone();
         }
-        options.prediction_column = self.prediction_column.clone();
-        options.label_column = self.label_column.clone();
-        options.binning = self.binning;
-        options.drift_share = self.drift_share;
+        options.prediction_column =
+            self.prediction_column.clone().or(config.prediction_column).unwrap_or_else(|| "prediction".to_owned());
+        options.label_column = self.label_column.clone().or(config.label_column).unwrap_or_else(|| "label".to_owned());
+        options.binning = self.binning.or(config.binning).unwrap_or_default();
+        options.drift_share =
+            self.drift_share.or(config.drift_share).unwrap_or(deltaone::drift::DEFAULT_DATASET_DRIFT_SHARE);
+        options.timestamp_column = self.timestamp_column.clone().or(config.timestamp_column);
+        options.reference_window = self.reference_window;
+        options.current_window = self.current_window;
+        options.model_name = self.model_name.clone();
+        options.model_version = self.model_version.clone();
+        options.positive_threshold = self.positive_threshold.or(config.positive_threshold).unwrap_or(0.5);
+        options.read_concurrency = self.read_concurrency;
+        options.progress = !self.no_progress;
+        options.sketch = self.sketch;
+        options.exact_max_rows = self.exact_max_rows;
+        options.sketch_precision = self.sketch_precision;
+        options.quarantine = self.quarantine.clone().or_else(|| {
+            // Local inputs: quarantine next to local results.
+            let local_inputs = options.reference.iter().chain(&options.current).any(|p| !needs_aws(p));
+            let out = self.out.as_deref()?;
+            (local_inputs && !needs_aws(out)).then(|| PathBuf::from(out).join("quarantine").display().to_string())
+        });
+        Ok(options)
+    }
+
+    fn deliver_options(&self) -> DeliverOptions {
+        DeliverOptions {
+            out: self.out.clone().unwrap_or_default(),
+            table: self.table.clone().filter(|t| !t.trim().is_empty()),
+            model: self
+                .model
+                .clone()
+                .or_else(|| self.model_name.clone())
+                .unwrap_or_else(|| deltaone_infra::drift_store::DEFAULT_MODEL.to_owned()),
+            retention_days: self.retention_days,
+            topic_arn: self.topic_arn.clone().filter(|t| !t.trim().is_empty()),
+            summary_link: None,
+        }
+    }
+
+    /// Delivery of a manifest's run: into the manifest's output, labelled with its model (unless
+    /// --model says otherwise), with the scheduled summary.
+    fn manifest_deliver_options(&self, manifest: &deltaone_infra::schedule::plan::Manifest) -> DeliverOptions {
+        let mut options = self.deliver_options();
+        options.out = crate::shard::manifest_out(manifest);
+        options.model = self.model.clone().unwrap_or_else(|| manifest.model.clone());
+        options.summary_link = Some(std::time::Duration::from_secs(self.report_link_days * 86_400));
         options
+    }
+
+    fn uses_aws(&self) -> bool {
+        self.reference.iter().chain(&self.current).any(|p| needs_aws(p))
+            || self.out.as_deref().is_some_and(needs_aws)
+            || self.manifest.as_deref().is_some_and(needs_aws)
+            || self.quarantine.as_deref().is_some_and(needs_aws)
+            || self.table.is_some()
+            || self.topic_arn.is_some()
     }
 }
 
+async fn clients(endpoint_url: Option<&str>) -> Clients {
+    let endpoint = endpoint_url.filter(|u| !u.trim().is_empty());
+    let config = deltaone_infra::aws::sdk_config(endpoint).await;
+    Clients {
+        s3: Some(deltaone_infra::objects::S3Objects::client(&config, endpoint.is_some())),
+        dynamodb: Some(aws_sdk_dynamodb::Client::new(&config)),
+        sns: Some(aws_sdk_sns::Client::new(&config)),
+    }
+}
+
+/// The manifest of a `--manifest` command, and the clients it needs (its files or output on S3).
+async fn manifest_and_clients(
+    args: &RunArgs,
+) -> Result<(deltaone_infra::schedule::plan::Manifest, Clients), DriftJobError> {
+    let uri =
+        args.manifest.as_deref().ok_or_else(|| DriftJobError::InvalidOption("--manifest is required".to_owned()))?;
+    let mut clients = if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
+    let manifest = crate::shard::load_manifest(uri, clients.s3.as_ref()).await?;
+    let on_s3 =
+        manifest.reference.iter().chain(&manifest.current).any(|f| needs_aws(&f.uri)) || needs_aws(&manifest.output);
+    if on_s3 && clients.s3.is_none() {
+        clients = self::clients(args.endpoint_url.as_deref()).await;
+    }
+    Ok((manifest, clients))
+}
+
 /// Runs a parsed command; returns what to print on stdout.
-pub fn execute(cli: &Cli) -> Result<String, DriftJobError> {
+pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
     match &cli.command {
+        Command::Map(args) => {
+            let options = args.run.options()?;
+            let (manifest, clients) = manifest_and_clients(&args.run).await?;
+            let env = std::env::var("AWS_BATCH_JOB_ARRAY_INDEX").ok();
+            let shard = crate::shard::shard_index(args.shard, env.as_deref())?;
+            let written = crate::shard::map(&options, &manifest, shard, args.shards, clients.s3.clone()).await?;
+            Ok(format!("shard {shard} of run {}: wrote {written}\n", manifest.run_id))
+        }
+        Command::Reduce(args) => {
+            let options = args.options()?;
+            let (manifest, clients) = manifest_and_clients(args).await?;
+            let report = crate::shard::reduce(&options, &manifest, clients.s3.clone()).await?;
+            let delivery =
+                crate::deliver::deliver(&report, &args.manifest_deliver_options(&manifest), &clients).await?;
+            Ok(result_text(args, &report, &delivery))
+        }
+        Command::Run(args) if args.manifest.is_some() => {
+            let options = args.options()?;
+            let (manifest, clients) = manifest_and_clients(args).await?;
+            let report = crate::shard::run_manifest(&options, &manifest, clients.s3.clone()).await?;
+            let delivery =
+                crate::deliver::deliver(&report, &args.manifest_deliver_options(&manifest), &clients).await?;
+            Ok(result_text(args, &report, &delivery))
+        }
         Command::Run(args) => {
-            let report = crate::run(&args.options())?;
-            let (json_path, html_path) = crate::write_outputs(&report, &args.out)?;
-            tracing::info!(json = %json_path.display(), html = %html_path.display(), "wrote drift results");
-            Ok(if args.json {
-                serde_json::to_string_pretty(&report).expect("the report serialises") + "\n"
+            let options = args.options()?;
+            let clients =
+                if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
+            let report = crate::run_with(&options, clients.s3.clone()).await?;
+            let delivery = crate::deliver::deliver(&report, &args.deliver_options(), &clients).await?;
+            Ok(result_text(args, &report, &delivery))
+        }
+        Command::Table(TableCommand::Init(args)) => {
+            let clients = clients(args.endpoint_url.as_deref()).await;
+            let client = clients.dynamodb.expect("a DynamoDB client");
+            let created = deltaone_infra::drift_store::init_table(&client, &args.table)
+                .await
+                .map_err(|e| DriftJobError::Aws(e.to_string()))?;
+            Ok(if created {
+                format!("created table {} (pk S, sk S) with TTL on expires_at\n", args.table)
             } else {
-                format!("{}wrote {} and {}\n", crate::summary_text(&report), json_path.display(), html_path.display())
+                format!("table {} exists; TTL on expires_at is enabled\n", args.table)
             })
         }
+    }
+}
+
+/// What a run prints: the summary (or the JSON) and where the results went.
+fn result_text(args: &RunArgs, report: &crate::DriftReport, delivery: &crate::deliver::Delivery) -> String {
+    tracing::info!(json = %delivery.json_uri, html = %delivery.report_uri, items = delivery.items_written, alerted = delivery.alerted, "wrote drift results");
+    if args.json {
+        serde_json::to_string_pretty(report).expect("the report serialises") + "\n"
+    } else {
+        let mut text =
+            format!("{}wrote {} and {}\n", crate::summary_text(report), delivery.json_uri, delivery.report_uri);
+        if let Some(table) = &args.table {
+            text.push_str(&format!("{} item(s) in table {table}\n", delivery.items_written));
+        }
+        if delivery.alerted {
+            text.push_str("drift.detected alert published\n");
+        } else if delivery.summarised {
+            text.push_str("drift.report summary published\n");
+        }
+        text
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(args)
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(args).unwrap().command {
+            Command::Run(args) => *args,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
     #[test]
     fn the_cli_parses_options() {
-        use clap::Parser;
-        let cli = super::Cli::try_parse_from([
+        let args = run_args(&[
             "deltaone-drift",
             "run",
             "--reference",
@@ -103,17 +409,85 @@ mod tests {
             "--binning",
             "evidently",
             "--json",
-        ])
-        .unwrap();
-        let super::Command::Run(args) = cli.command;
+        ]);
         assert_eq!(args.reference, ["a.parquet", "b.parquet"]);
         assert_eq!(args.current, ["c.parquet", "d.parquet"]);
         assert!(args.json);
-        let o = args.options();
+        let o = args.options().unwrap();
         assert_eq!(
             (o.binning, o.prediction_column.as_str(), o.label_column.as_str()),
             (BinningChoice::Evidently, "prediction", "label")
         );
-        assert!(super::Cli::try_parse_from(["deltaone-drift", "run", "--out", "o"]).is_err());
+        assert_eq!(o.quarantine.as_deref(), Some(PathBuf::from("o").join("quarantine").to_str().unwrap()));
+        assert!(!args.uses_aws());
+        assert!(parse(&["deltaone-drift", "run", "--out", "o"]).is_err());
+    }
+
+    #[test]
+    fn windows_models_and_s3_parse() {
+        let args = run_args(&[
+            "deltaone-drift",
+            "run",
+            "--reference",
+            "s3://logs/preds/",
+            "--timestamp-column",
+            "ts",
+            "--reference-window",
+            "2026-10-01T00:00:00Z..2026-11-01T00:00:00Z",
+            "--current-window",
+            "2026-11-01T00:00:00Z..2026-11-02T00:00:00Z",
+            "--model-name",
+            "fraud",
+            "--out",
+            "s3://reports/drift/",
+            "--table",
+            "t",
+        ]);
+        let o = args.options().unwrap();
+        assert_eq!(o.current, ["s3://logs/preds/"], "the current rows come from the reference inputs");
+        assert_eq!(o.timestamp_column.as_deref(), Some("ts"));
+        assert_eq!(o.current_window.unwrap().to_string(), "2026-11-01T00:00:00Z..2026-11-02T00:00:00Z");
+        assert_eq!(o.quarantine, None, "S3 inputs quarantine in their own bucket");
+        assert!(args.uses_aws());
+        assert_eq!(args.deliver_options().model, "fraud");
+        let err = parse(&["deltaone-drift", "run", "--reference", "a", "--out", "o", "--current-window", "yesterday"]);
+        assert!(err.unwrap_err().to_string().contains("START..END"));
+        let no_current = run_args(&["deltaone-drift", "run", "--reference", "a", "--out", "o"]);
+        assert!(no_current.options().unwrap_err().to_string().contains("--current is required"));
+    }
+
+    #[test]
+    fn flags_win_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("drift.toml");
+        std::fs::write(&config, "prediction_column = \"score\"\ndrift_share = 0.3\nlabel_column = \"y\"\n").unwrap();
+        let c = config.to_str().unwrap();
+        let args = run_args(&[
+            "deltaone-drift",
+            "run",
+            "--reference",
+            "a",
+            "--current",
+            "b",
+            "--out",
+            "o",
+            "--config",
+            c,
+            "--drift-share",
+            "0.7",
+        ]);
+        let o = args.options().unwrap();
+        assert_eq!((o.prediction_column.as_str(), o.label_column.as_str(), o.drift_share), ("score", "y", 0.7));
+        std::fs::write(&config, "[columns.age]\nmethod = \"magic\"\n").unwrap();
+        let err = args.options().unwrap_err().to_string();
+        assert!(err.contains("columns.age.method"), "{err}");
+    }
+
+    #[test]
+    fn table_init_parses() {
+        let cli = parse(&["deltaone-drift", "table", "init", "--table", "drift"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Table(TableCommand::Init(TableArgs { ref table, .. })) if table == "drift")
+        );
     }
 }
