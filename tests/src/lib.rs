@@ -328,14 +328,16 @@ impl PrivateMoto {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start a private moto server");
-        let url = format!("http://127.0.0.1:{port}");
+        // Owned from here on, so that the server is stopped on every path (Drop).
+        let moto = Self { child, url: format!("http://127.0.0.1:{port}") };
         let http = reqwest::Client::new();
         for _ in 0..300 {
-            if http.get(format!("{url}/moto-api/")).send().await.is_ok() {
-                return Self { child, url };
+            if http.get(format!("{}/moto-api/", moto.url)).send().await.is_ok() {
+                return moto;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        drop(moto);
         panic!("the private moto server did not answer within 30 s");
     }
 
