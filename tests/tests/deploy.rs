@@ -57,6 +57,11 @@ const UNITS: &[Unit] = &[
         code: &[&["functions/query-api/src", "infra/src/query"], SHARED],
     },
     Unit {
+        name: "drift-scheduler",
+        terraform: Terraform::Lambda("drift_scheduler"),
+        code: &[&["functions/drift-scheduler/src", "infra/src/schedule", "infra/src/telemetry.rs", "infra/src/aws.rs"]],
+    },
+    Unit {
         name: "drift-job",
         terraform: Terraform::DriftJob,
         code: &[
@@ -82,12 +87,15 @@ const CLI_ONLY: &[(&str, &str)] = &[
 /// Every deployed unit.
 const ALL: &[&str] = &[];
 /// The Lambda functions.
-const LAMBDAS: &[&str] = &["evaluation", "registry-webhook", "webhook-notifier", "query-api"];
+const LAMBDAS: &[&str] = &["evaluation", "registry-webhook", "webhook-notifier", "query-api", "drift-scheduler"];
 
 const QUERY_API: &[&str] = &["query-api"];
 const DRIFT: &[&str] = &["drift-job"];
-const WINDOWS: &str = "absolute time ranges (START..END) are computed per run by the drift scheduler, a later issue; the \
-                       example's schedules compare whole prefixes";
+const WINDOWS: &str = "absolute time ranges (START..END) are computed per run by the drift-scheduler function and \
+                       carried in the run manifest";
+const SCHEDULER: &[&str] = &["drift-scheduler"];
+const PASSED_ON: &str =
+    "a variable the drift-scheduler function sets for the jobs it submits (plan.rs), not one it reads";
 const CHECK_ONLY: &str = "a shared setting (SettingsArgs) of the DeltaOne check; the read-only query API never calls MLflow, \
                           publishes, parks or signs";
 
@@ -137,7 +145,11 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
     ),
     ("DELTAONE_DRIFT_CONFIG", ALL, "a TOML file for local runs; the job definition sets every setting as a variable"),
     ("DELTAONE_DRIFT_JSON", ALL, "prints the result JSON on stdout for a person; the job writes drift.json to S3"),
-    ("DELTAONE_DRIFT_RUN_ID", ALL, "defaults to a fresh id per run, which is what each scheduled run needs"),
+    (
+        "DELTAONE_DRIFT_RUN_ID",
+        ALL,
+        "set per run by the drift-scheduler function's submission; a run by hand gets a fresh id",
+    ),
     (
         "DELTAONE_DRIFT_PREDICTION_COLUMN",
         ALL,
@@ -191,11 +203,28 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
         DRIFT,
         "the default cut-off (0.5) applies; per-model values belong in the job's TOML config",
     ),
+    ("DELTAONE_DRIFT_MANIFEST", SCHEDULER, PASSED_ON),
+    ("DELTAONE_DRIFT_MODEL", SCHEDULER, PASSED_ON),
     ("AWS_BATCH_JOB_ARRAY_INDEX", DRIFT, "set by AWS Batch in each child of an array job"),
+    (
+        "DELTAONE_DRIFT_MODEL",
+        DRIFT,
+        "set per run by the drift-scheduler function's SubmitJob (infra/src/schedule/plan.rs), not by Terraform",
+    ),
+    (
+        "DELTAONE_DRIFT_REFERENCE",
+        DRIFT,
+        "scheduled runs read their files from the run manifest; the flag is for runs started by hand",
+    ),
+    (
+        "DELTAONE_DRIFT_CURRENT",
+        DRIFT,
+        "scheduled runs read their files from the run manifest; the flag is for runs started by hand",
+    ),
     (
         "DELTAONE_DRIFT_MANIFEST",
         DRIFT,
-        "a per-run manifest the drift scheduler (a later issue) writes and passes in the submission",
+        "set per run by the drift-scheduler function's SubmitJob (infra/src/schedule/plan.rs), not by Terraform",
     ),
     (
         "DELTAONE_DRIFT_SKETCH",
@@ -212,14 +241,7 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
 ];
 
 /// Code that is not deployed by terraform/ yet, with the reason (the environment test skips it).
-const NOT_DEPLOYED: &[(&str, &str)] = &[
-    (
-        "functions/drift-scheduler",
-        "the scheduler Lambda is a later issue; the example environment schedules the drift job with EventBridge \
-         Scheduler's Batch target directly",
-    ),
-    ("infra/src/schedule", "the drift scheduler's planning (see functions/drift-scheduler)"),
-];
+const NOT_DEPLOYED: &[(&str, &str)] = &[];
 
 /// Actions that accept no resource ARN: `"*"` is the only resource AWS allows for them.
 const NO_RESOURCE_LEVEL: &[(&str, &str)] = &[

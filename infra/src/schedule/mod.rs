@@ -223,6 +223,10 @@ mod tests {
         let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/schedules/schedules.json");
         let text = check_file(&sample).unwrap();
         assert!(text.contains("2 schedule(s)") && text.contains("churn: cron(30 7 ? * MON *)"), "{text}");
+        // The Terraform example's file too: `terraform apply` hands its entries to the function.
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform/examples/production/schedules.json");
+        assert!(check_file(&example).unwrap().contains("fraud-detector"));
 
         let dir = tempfile::tempdir().unwrap();
         let broken = dir.path().join("schedules.json");

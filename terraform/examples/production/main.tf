@@ -14,7 +14,7 @@ module "deltaone" {
   threshold_pp                = var.threshold_pp
   alert_emails                = var.alert_emails
   webhook_endpoints           = var.webhook_endpoints
-  drift_schedules             = var.drift_schedules
+  drift_schedules_file        = var.drift_schedules_file
   drift_image_tag             = var.drift_image_tag
   vpc_id                      = var.vpc_id
   batch_subnet_ids            = var.batch_subnet_ids

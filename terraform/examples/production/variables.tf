@@ -72,15 +72,10 @@ variable "webhook_endpoints" {
   default = {}
 }
 
-variable "drift_schedules" {
-  description = "Drift runs per model (see modules/deltaone/variables.tf)."
-  type = map(object({
-    schedule_expression = string
-    timezone            = optional(string, "UTC")
-    reference           = string
-    current             = string
-  }))
-  default = {}
+variable "drift_schedules_file" {
+  description = "The drift schedules file (JSON; see modules/deltaone/variables.tf and schedules.json here). null: no schedules."
+  type        = string
+  default     = null
 }
 
 variable "drift_image_tag" {

@@ -1,4 +1,4 @@
-# The four Lambda functions. Every environment variable here is one the code reads (the test
+# The five Lambda functions. Every environment variable here is one the code reads (the test
 # tests/tests/deploy.rs compares both lists); the settings are documented in each function's README.
 
 locals {
@@ -139,5 +139,24 @@ module "query_api" {
     DELTAONE_VERDICT_TABLE = aws_dynamodb_table.verdicts.name
     DELTAONE_DRIFT_TABLE   = aws_dynamodb_table.drift.name
     DELTAONE_CREDITS_TABLE = aws_dynamodb_table.credits.name
+  }
+}
+
+module "drift_scheduler" {
+  source               = "../lambda-function"
+  name                 = "${var.name_prefix}-drift-scheduler"
+  description          = "DeltaOne: a scheduled model's drift run -> manifest in S3 -> AWS Batch jobs (run, or map + reduce)"
+  zip_path             = "${local.zips}/deltaone-drift-scheduler.zip"
+  memory_mb            = 256
+  timeout_seconds      = 60
+  reserved_concurrency = var.reserved_concurrency.drift_scheduler
+  kms_key_arn          = aws_kms_key.main.arn
+  log_retention_days   = var.log_retention_days
+  alarm_topic_arn      = aws_sns_topic.alerts.arn
+  policy_json          = data.aws_iam_policy_document.drift_scheduler.json
+  tags                 = local.tags
+  environment = {
+    DELTAONE_BATCH_JOB_QUEUE      = aws_batch_job_queue.drift.arn
+    DELTAONE_BATCH_JOB_DEFINITION = aws_batch_job_definition.drift.arn_prefix
   }
 }

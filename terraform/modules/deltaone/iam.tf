@@ -176,20 +176,45 @@ data "aws_iam_policy_document" "drift_execution" {
   }
 }
 
-# EventBridge Scheduler: submit the drift job, and park what it cannot submit.
+# EventBridge Scheduler: invoke the drift-scheduler function, and park what it cannot deliver.
 data "aws_iam_policy_document" "scheduler" {
   statement {
-    sid       = "SubmitDriftJob"
-    actions   = ["batch:SubmitJob"]
-    resources = [aws_batch_job_queue.drift.arn, aws_batch_job_definition.drift.arn_prefix, "${aws_batch_job_definition.drift.arn_prefix}:*"]
+    sid       = "InvokeDriftScheduler"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [module.drift_scheduler.function_arn, "${module.drift_scheduler.function_arn}:*"]
   }
   statement {
-    sid       = "ParkFailedSubmissions"
+    sid       = "ParkFailedInvocations"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letters["drift-schedule-dlq"].arn]
   }
   statement {
     sid       = "EncryptedQueueAndSchedules"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+# The drift-scheduler function: list the windows' files, write the run manifest, submit the jobs.
+data "aws_iam_policy_document" "drift_scheduler" {
+  statement {
+    sid       = "ListPredictionLogs"
+    actions   = ["s3:ListBucket"]
+    resources = concat([module.artifacts.arn], var.prediction_log_bucket_arns)
+  }
+  statement {
+    # GetObject: a retried invocation reads the manifest to find the jobs it already submitted.
+    sid       = "RunManifests"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${module.reports.arn}/drift/*"]
+  }
+  statement {
+    sid       = "SubmitDriftJobs"
+    actions   = ["batch:SubmitJob", "batch:TagResource"]
+    resources = [aws_batch_job_queue.drift.arn, aws_batch_job_definition.drift.arn_prefix, "${aws_batch_job_definition.drift.arn_prefix}:*", "arn:${local.partition}:batch:${local.region}:${local.account}:job/*"]
+  }
+  statement {
+    sid       = "EncryptedManifests"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.main.arn]
   }

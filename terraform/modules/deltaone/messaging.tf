@@ -52,7 +52,7 @@ locals {
     "registry-webhook-dead-letters" = "MLflow webhook deliveries that failed for good (redrive with redrive_request, see functions/registry-webhook/README.md)"
     "notifier-input-dlq"            = "alerts the webhook notifier could not process after 5 receives"
     "webhook-dead-letters"          = "webhook deliveries an endpoint refused for good or after every retry"
-    "drift-schedule-dlq"            = "drift schedules EventBridge Scheduler could not submit to AWS Batch"
+    "drift-schedule-dlq"            = "drift schedules EventBridge Scheduler could not deliver to the drift-scheduler function"
   }
 }
 

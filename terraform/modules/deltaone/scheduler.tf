@@ -1,33 +1,32 @@
-# One EventBridge Scheduler schedule per model in var.drift_schedules, submitting the drift job to
-# AWS Batch directly (universal target batch:submitJob) with the model's windows as overrides.
+# One EventBridge Scheduler schedule per entry of the drift schedules file. Each invokes the
+# drift-scheduler function with its entry and the scheduled time; the function lists the window's
+# files, writes the run's manifest and submits the AWS Batch jobs (one job, or map + reduce).
+
+locals {
+  drift_schedules = var.drift_schedules_file == null ? {} : {
+    for s in jsondecode(file(var.drift_schedules_file)).schedules : s.model => s
+  }
+}
 
 resource "aws_scheduler_schedule" "drift" {
-  for_each                     = var.drift_schedules
+  for_each                     = local.drift_schedules
   name                         = "${var.name_prefix}-drift-${substr(replace(lower(each.key), "/[^a-z0-9-]/", "-"), 0, 40)}"
   description                  = "DeltaOne drift run for model ${each.key}"
-  schedule_expression          = each.value.schedule_expression
-  schedule_expression_timezone = each.value.timezone
+  schedule_expression          = each.value.cron
+  schedule_expression_timezone = try(each.value.timezone, "UTC")
   kms_key_arn                  = aws_kms_key.main.arn
 
   flexible_time_window {
-    mode                      = "FLEXIBLE"
-    maximum_window_in_minutes = 15
+    mode = "OFF"
   }
 
   target {
-    arn      = "arn:${local.partition}:scheduler:::aws-sdk:batch:submitJob"
+    arn      = module.drift_scheduler.function_arn
     role_arn = aws_iam_role.scheduler.arn
+    # <aws.scheduler.scheduled-time> is filled in by EventBridge Scheduler at each run.
     input = jsonencode({
-      JobName       = "drift-${substr(replace(each.key, "/[^A-Za-z0-9_-]/", "-"), 0, 100)}"
-      JobQueue      = aws_batch_job_queue.drift.arn
-      JobDefinition = aws_batch_job_definition.drift.arn_prefix
-      ContainerOverrides = {
-        Environment = [
-          { Name = "DELTAONE_DRIFT_MODEL", Value = each.key },
-          { Name = "DELTAONE_DRIFT_REFERENCE", Value = each.value.reference },
-          { Name = "DELTAONE_DRIFT_CURRENT", Value = each.value.current },
-        ]
-      }
+      schedule       = each.value
+      scheduled_time = "<aws.scheduler.scheduled-time>"
     })
     retry_policy {
       maximum_retry_attempts       = 3

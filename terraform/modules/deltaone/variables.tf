@@ -130,22 +130,20 @@ variable "webhook_endpoints" {
   }
 }
 
-variable "drift_schedules" {
-  description = "Drift runs per model: a schedule (cron(...) or rate(...)), its time zone, and the S3 URIs (comma-separated, s3://bucket/prefix/ or globs) of the reference and current prediction logs, in the artifacts bucket or a bucket of prediction_log_bucket_arns."
-  type = map(object({
-    schedule_expression = string
-    timezone            = optional(string, "UTC")
-    reference           = string
-    current             = string
-  }))
-  default = {}
+variable "drift_schedules_file" {
+  description = "The drift schedules file (JSON, format of samples/schedules/schedules.json; check it with `deltaone schedules check FILE`): one EventBridge Scheduler schedule per entry invokes the drift-scheduler function with that entry. Prediction logs must be in the artifacts bucket or a bucket of prediction_log_bucket_arns, and each entry's `reports` under s3://<reports bucket>/drift/. null: no schedules."
+  type        = string
+  default     = null
   validation {
-    condition     = alltrue([for m, s in var.drift_schedules : can(regex("^(cron|rate)\\(.+\\)$", s.schedule_expression))])
-    error_message = "drift_schedules: schedule_expression must be cron(...) or rate(...)."
+    condition     = var.drift_schedules_file == null || can(jsondecode(file(var.drift_schedules_file)).schedules)
+    error_message = "drift_schedules_file must name a readable JSON file with a `schedules` list."
   }
   validation {
-    condition     = alltrue([for m, s in var.drift_schedules : startswith(s.reference, "s3://") && startswith(s.current, "s3://")])
-    error_message = "drift_schedules: reference and current must be s3:// URIs."
+    condition = var.drift_schedules_file == null || alltrue([
+      for s in try(jsondecode(file(var.drift_schedules_file)).schedules, []) :
+      can(regex("^(cron|rate)\\(.+\\)$", s.cron)) && startswith(s.current.prefix, "s3://") && startswith(s.reference.prefix, "s3://") && startswith(s.reports, "s3://")
+    ])
+    error_message = "drift_schedules_file: every entry needs cron(...) or rate(...) and s3:// prefixes and reports (run `deltaone schedules check FILE` for the details)."
   }
 }
 
@@ -260,6 +258,7 @@ variable "reserved_concurrency" {
     registry_webhook = optional(number, 10)
     webhook_notifier = optional(number, 5)
     query_api        = optional(number, 5)
+    drift_scheduler  = optional(number, 2)
   })
   default = {}
   validation {
