@@ -20,6 +20,13 @@
 //!   edges are the sketch's reference quantiles, each within one bucket (relative `2^-precision`)
 //!   of the exact quantile, so a bin's reference share differs from its target share `1/bins` by
 //!   at most the share of the two buckets at its edges ([`SketchPsi::edge_share_error`]).
+//!
+//! Why not a sketch crate: the maintained KLL and t-digest implementations compact randomly or by
+//! insertion order, so merging shards in another order gives another sketch (the reduce must not
+//! depend on the order partials arrive in), and DDSketch implementations map values to buckets with a
+//! floating-point logarithm and collapse buckets past a size limit, which breaks the exact,
+//! order-free merge and the monotone mapping the bounds above rely on. Bucketing by the bits of the
+//! `f64` is a few lines and gives all three properties.
 
 use std::collections::BTreeMap;
 
