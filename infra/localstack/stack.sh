@@ -57,7 +57,8 @@ stack_start() {
 
   local moto_port mlflow_port
   moto_port=$(_stack_free_port)
-  "$DELTAONE_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$DELTAONE_STACK_DIR/moto.log" 2>&1 &
+  # moto's server, with DynamoDB requests serialised (see moto_server.py: DynamoDB's conditions are atomic).
+  "$DELTAONE_VENV/bin/python" "$_stack_here/moto_server.py" 127.0.0.1 "$moto_port" >"$DELTAONE_STACK_DIR/moto.log" 2>&1 &
   local moto_pid=$!
   _stack_pids+=("$moto_pid")
 
