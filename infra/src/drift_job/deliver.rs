@@ -124,7 +124,11 @@ pub async fn deliver(
         }
         let message = alert_message(report, &linked).map_err(|e| aws_error("drift alert", e))?;
         let notification = crate::notify::notification(&message);
-        let notifier = SnsNotifier::new(client.clone(), topic.clone());
+        let mut notifier = SnsNotifier::new(client.clone(), topic.clone());
+        // An alert over SNS's size limit (many columns) goes to DELTAONE_NOTIFICATION_BUCKET when set.
+        if let Some(s3) = &clients.s3 {
+            notifier = notifier.with_offload_from_env(std::sync::Arc::new(crate::objects::S3Objects::new(s3.clone())));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;

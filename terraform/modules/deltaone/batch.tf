@@ -134,6 +134,8 @@ resource "aws_batch_job_definition" "drift" {
       { name = "DELTAONE_DRIFT_SHARE", value = tostring(var.drift_share) },
       { name = "DELTAONE_DRIFT_BINNING", value = "quantiles" },
       { name = "DELTAONE_TOPIC_ARN", value = aws_sns_topic.alerts.arn },
+      { name = "DELTAONE_NOTIFICATION_BUCKET", value = module.reports.id },
+      { name = "DELTAONE_NOTIFICATION_PREFIX", value = local.notifications_prefix },
       { name = "DELTAONE_DRIFT_QUARANTINE", value = "s3://${module.artifacts.id}/quarantine/drift/" },
       { name = "DELTAONE_DRIFT_NO_PROGRESS", value = "true" },
       { name = "DELTAONE_LOG_FORMAT", value = "json" },

@@ -130,9 +130,9 @@ data "aws_iam_policy_document" "drift_job" {
     resources = ["${module.reports.arn}/drift/*"]
   }
   statement {
-    sid       = "WriteReportsAndQuarantine"
+    sid       = "WriteReportsQuarantineAndLargeAlerts"
     actions   = ["s3:PutObject"]
-    resources = ["${module.reports.arn}/drift/*", "${module.artifacts.arn}/quarantine/drift/*"]
+    resources = ["${module.reports.arn}/drift/*", "${module.artifacts.arn}/quarantine/drift/*", "${module.reports.arn}/${local.notifications_prefix}*"]
   }
   statement {
     sid       = "WriteDriftResults"
