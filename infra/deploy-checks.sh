@@ -17,8 +17,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-cache=${DELTAONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/deltaone}
-python=${PYTHON:-python3}
 req="$root/infra/deploy-requirements.txt"
 failed=0
 say() { printf '%s\n' "deploy-checks: $*"; }
@@ -58,17 +56,7 @@ else
 fi
 
 # 3: checkov, from its own cached virtualenv (not the local stack's: it pins other versions).
-digest=$( (cat "$req"; "$python" --version 2>&1) | sha256sum | cut -c1-16)
-venv="$cache/venv-deploy-$digest"
-if [ ! -f "$venv/.complete" ]; then
-  mkdir -p "$cache"
-  rm -rf "$venv"
-  say "installing $(grep -v '^#' "$req" | tr '\n' ' ')into $venv (about a minute, once)"
-  "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
-  touch "$venv/.complete"
-fi
+venv=$(bash infra/localstack/ensure-venv.sh "$req" venv-deploy)
 say "checkov $("$venv/bin/checkov" --version) over terraform/ (waivers: '#checkov:skip=' next to each resource)"
 if "$venv/bin/checkov" --directory terraform --framework terraform --quiet --compact --skip-download \
   --output cli; then
