@@ -68,6 +68,29 @@ impl DynamoReadModel {
             .ok_or(QueryError::NotConfigured { what: "the credits table", env: "DELTAONE_CREDITS_TABLE" })
     }
 
+    /// One page of a drift-table partition (live items only, newest first), each item read by `read`.
+    async fn drift_page<T>(
+        &self,
+        scope: &str,
+        pk: &str,
+        page: &PageRequest,
+        read: fn(&str, &Item) -> Result<T, QueryError>,
+    ) -> Result<Page<T>, QueryError> {
+        let table = self.drift_table()?;
+        let spec = Spec {
+            table,
+            scope,
+            partition: ("pk", pk),
+            sort: ("sk", false),
+            sort_above: None,
+            live_only: true,
+            projection: None,
+        };
+        let (items, next) = self.page(&spec, page).await?;
+        let items = items.iter().map(|item| read(table, item)).collect::<Result<_, _>>()?;
+        Ok(Page { items, next })
+    }
+
     fn drift_table(&self) -> Result<&str, QueryError> {
         self.tables
             .drift
@@ -368,20 +391,7 @@ impl ReadModel for DynamoReadModel {
     }
 
     async fn drift_runs(&self, model: &str, page: &PageRequest) -> Result<Page<DriftRun>, QueryError> {
-        let table = self.drift_table()?;
-        let pk = format!("{model}#RUN");
-        let spec = Spec {
-            table,
-            scope: "drift-runs",
-            partition: ("pk", &pk),
-            sort: ("sk", false),
-            sort_above: None,
-            live_only: true,
-            projection: None,
-        };
-        let (items, next) = self.page(&spec, page).await?;
-        let items = items.iter().map(|item| drift_run(table, item)).collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        self.drift_page("drift-runs", &format!("{model}#RUN"), page, drift_run).await
     }
 
     async fn drift_history(
@@ -390,19 +400,6 @@ impl ReadModel for DynamoReadModel {
         column: &str,
         page: &PageRequest,
     ) -> Result<Page<DriftColumn>, QueryError> {
-        let table = self.drift_table()?;
-        let pk = format!("{model}#COLUMN#{column}");
-        let spec = Spec {
-            table,
-            scope: "drift-column",
-            partition: ("pk", &pk),
-            sort: ("sk", false),
-            sort_above: None,
-            live_only: true,
-            projection: None,
-        };
-        let (items, next) = self.page(&spec, page).await?;
-        let items = items.iter().map(|item| drift_column(table, item)).collect::<Result<_, _>>()?;
-        Ok(Page { items, next })
+        self.drift_page("drift-column", &format!("{model}#COLUMN#{column}"), page, drift_column).await
     }
 }

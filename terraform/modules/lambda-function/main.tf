@@ -146,28 +146,20 @@ resource "aws_lambda_function_url" "this" {
   authorization_type = var.function_url_auth_type
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name}-errors"
-  alarm_description   = "${var.name} returned errors (a failed invocation; see its log group ${local.log_group_name})."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-  tags                = var.tags
+locals {
+  # The function's own alarms: any error, any throttle.
+  function_alarms = {
+    Errors    = { suffix = "errors", description = "${var.name} returned errors (a failed invocation; see its log group ${local.log_group_name})." }
+    Throttles = { suffix = "throttles", description = "${var.name} was throttled: its reserved concurrency (${var.reserved_concurrency}) is exhausted." }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "throttles" {
-  alarm_name          = "${var.name}-throttles"
-  alarm_description   = "${var.name} was throttled: its reserved concurrency (${var.reserved_concurrency}) is exhausted."
+resource "aws_cloudwatch_metric_alarm" "function" {
+  for_each            = local.function_alarms
+  alarm_name          = "${var.name}-${each.value.suffix}"
+  alarm_description   = each.value.description
   namespace           = "AWS/Lambda"
-  metric_name         = "Throttles"
+  metric_name         = each.key
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
   statistic           = "Sum"
   period              = 300
