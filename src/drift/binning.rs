@@ -69,8 +69,8 @@ pub struct BinnedShares {
 /// Bins `reference` and `current` as `binning` says and returns the share of each sample per
 /// bin. Fails only for `ReferenceQuantiles { bins: 0 }`.
 pub fn bin_shares(
-    reference: &NumericSample,
-    current: &NumericSample,
+    reference: &NumericSample<'_>,
+    current: &NumericSample<'_>,
     binning: Binning,
 ) -> Result<BinnedShares, DriftError> {
     let layout = match binning {
@@ -81,12 +81,12 @@ pub fn bin_shares(
         }
         Binning::EvidentlyCompatible => BinLayout::DistinctValues { values: distinct_values(reference, current) },
     };
-    let counts = |sample: &NumericSample| bin_counts(&layout, sample.sorted());
+    let counts = |sample: &NumericSample<'_>| bin_counts(&layout, sample.sorted());
     let shares = Shares::from_counts(&counts(reference), &counts(current))?;
     Ok(BinnedShares { layout, shares })
 }
 
-fn quantile_edges(reference: &NumericSample, bins: usize) -> Vec<f64> {
+fn quantile_edges(reference: &NumericSample<'_>, bins: usize) -> Vec<f64> {
     let mut edges: Vec<f64> = (1..bins).map(|i| reference.quantile(i as f64 / bins as f64)).collect();
     edges.sort_by(f64::total_cmp);
     edges.dedup();
@@ -95,7 +95,7 @@ fn quantile_edges(reference: &NumericSample, bins: usize) -> Vec<f64> {
 
 /// `numpy.histogram_bin_edges(pooled, bins='sturges')`: width `ptp / (log₂ N + 1)`,
 /// `⌈range / width⌉` bins, edges by `numpy.linspace`.
-fn sturges_edges(reference: &NumericSample, current: &NumericSample) -> Vec<f64> {
+fn sturges_edges(reference: &NumericSample<'_>, current: &NumericSample<'_>) -> Vec<f64> {
     let (min, max) = (reference.min().min(current.min()), reference.max().max(current.max()));
     let size = (reference.len() + current.len()) as f64;
     let (first, last) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
@@ -107,10 +107,27 @@ fn sturges_edges(reference: &NumericSample, current: &NumericSample) -> Vec<f64>
     edges
 }
 
-fn distinct_values(reference: &NumericSample, current: &NumericSample) -> Vec<f64> {
-    let mut values: Vec<f64> = reference.sorted().iter().chain(current.sorted()).copied().collect();
-    values.sort_by(f64::total_cmp);
-    values.dedup();
+/// The distinct values of both samples, ascending: a merge of the two sorted samples (no copy
+/// of them, no sort), keeping the first of equal values (`-0.0` before `+0.0`).
+fn distinct_values(reference: &NumericSample<'_>, current: &NumericSample<'_>) -> Vec<f64> {
+    let (r, c) = (reference.sorted(), current.sorted());
+    let mut values: Vec<f64> = Vec::new();
+    let mut push = |x: f64| {
+        if values.last() != Some(&x) {
+            values.push(x);
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < r.len() && j < c.len() {
+        if c[j].total_cmp(&r[i]).is_lt() {
+            push(c[j]);
+            j += 1;
+        } else {
+            push(r[i]);
+            i += 1;
+        }
+    }
+    r[i..].iter().chain(&c[j..]).for_each(|&x| push(x));
     values
 }
 
@@ -139,7 +156,7 @@ mod tests {
     use super::*;
     use crate::drift::Side;
 
-    fn sample(side: Side, values: &[f64]) -> NumericSample {
+    fn sample(side: Side, values: &[f64]) -> NumericSample<'static> {
         NumericSample::new(side, values).unwrap()
     }
 
@@ -180,6 +197,24 @@ mod tests {
         let binned = bin_shares(&r, &c, Binning::EvidentlyCompatible).unwrap();
         assert_eq!(binned.layout, BinLayout::DistinctValues { values: vec![1.0, 2.0, 3.0] });
         assert_eq!(binned.shares.current(), &[0.0, 0.5, 0.5]);
+    }
+
+    #[test]
+    fn distinct_values_are_those_of_sorting_both_samples_together() {
+        let r = NumericSample::from_sorted(Side::Reference, vec![-1.0, -0.0, -0.0, 0.0, 2.0, 2.0]).unwrap();
+        let c = NumericSample::from_sorted(Side::Current, vec![-3.0, 0.0, 0.0, 2.0, 5.0]).unwrap();
+        // As before: the values of both samples sorted in total order, equal ones (== ) dropped.
+        let mut expected: Vec<f64> = r.sorted().iter().chain(c.sorted()).copied().collect();
+        expected.sort_by(f64::total_cmp);
+        expected.dedup();
+        let got = distinct_values(&r, &c);
+        assert_eq!(
+            got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            expected.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert_eq!(got, [-3.0, -1.0, -0.0, 2.0, 5.0]);
+        assert!(got[2].is_sign_negative());
+        assert_eq!(distinct_values(&c, &r), got);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The two-sample Kolmogorov–Smirnov test, as `scipy.stats.ks_2samp(reference, current)`
 //! (two-sided, `method='auto'`).
 
+use std::hint::select_unpredictable;
+
 use serde::Serialize;
 
 use super::NumericSample;
@@ -40,64 +42,331 @@ pub struct KsTest {
 /// `max(n, m) ≤ 10000`, otherwise `kstwo.sf(D, round(n·m/(n+m)))`.
 ///
 /// With the exact method the statistic is `h/lcm(n, m)` for an integer `h`, as SciPy reports it.
-pub fn ks_two_sample(reference: &NumericSample, current: &NumericSample) -> KsTest {
-    let (r, c) = (reference.sorted(), current.sorted());
-    let (n1, n2) = (r.len(), c.len());
-    let distance = max_ecdf_distance(r, c);
+pub fn ks_two_sample(reference: &NumericSample<'_>, current: &NumericSample<'_>) -> KsTest {
+    let walk = ecdf_walk(reference.sorted(), current.sorted());
+    ks_from_walk(reference.len(), current.len(), &walk)
+}
 
+/// The KS test from the ECDF walk of samples of `n1` (reference) and `n2` (current) values.
+pub(super) fn ks_from_walk(n1: usize, n2: usize, walk: &EcdfWalk) -> KsTest {
     if n1.max(n2) <= KS_EXACT_MAX_SAMPLE_SIZE {
         let g = gcd(n1 as u128, n2 as u128);
         let lcm = n1 as u128 / g * n2 as u128;
-        let h = distance.scaled / g;
+        let h = walk.scaled / g;
         if h == 0 {
             return KsTest { statistic: 0.0, p_value: 1.0, method: KsMethod::Exact };
         }
-        let p = exact_p_value(n1, n2, distance.scaled);
+        let p = exact_p_value(n1, n2, walk.scaled);
         KsTest { statistic: h as f64 / lcm as f64, p_value: p.clamp(0.0, 1.0), method: KsMethod::Exact }
     } else {
         let (m, n) = (n1 as f64, n2 as f64);
         let effective = (m * n / (m + n)).round_ties_even();
-        let p = kolmogorov_sf(effective as u64, distance.float);
-        KsTest { statistic: distance.float, p_value: p.clamp(0.0, 1.0), method: KsMethod::Asymptotic }
+        let p = kolmogorov_sf(effective as u64, walk.float);
+        KsTest { statistic: walk.float, p_value: p.clamp(0.0, 1.0), method: KsMethod::Asymptotic }
     }
 }
 
-/// The largest ECDF difference, both exactly and as SciPy computes it in floating point.
-struct EcdfDistance {
+/// What one walk along the merge of two sorted samples finds: the largest ECDF difference (both
+/// exactly and as SciPy computes it in floating point) and the Wasserstein-1 distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct EcdfWalk {
     /// `max |i·m − j·n|` over the pooled values, where `i` and `j` count reference and current
-    /// values `≤ x`: the statistic times `n·m`.
-    scaled: u128,
+    /// values `≤ x`: the KS statistic times `n·m`.
+    pub scaled: u128,
     /// `max(max(i/n − j/m), max(j/m − i/n))` in `f64`, SciPy's statistic before the exact
     /// method rounds it to a multiple of `1/lcm(n, m)`.
-    float: f64,
+    pub float: f64,
+    /// `∫ |F_ref(x) − F_cur(x)| dx`.
+    pub wasserstein: f64,
 }
 
-fn max_ecdf_distance(r: &[f64], c: &[f64]) -> EcdfDistance {
+/// Walks the merge of the ascending samples `r` (`n` values) and `c` (`m` values), both not
+/// empty, once, and returns the KS distance and the Wasserstein-1 distance.
+///
+/// One pooled value is taken per step (a reference value first on a tie) and the walk keeps
+/// `s = i·m − j·n` (plus `m` for a reference value, minus `n` for a current one: no
+/// multiplication). ECDFs are compared after a whole run of equal values, i.e. where the next
+/// pooled value is larger (`-0.0` and `+0.0` are one value). Between the pooled values `x` and
+/// `x'`, `|F_ref − F_cur| = |s|/(n·m)`, so the Wasserstein integral is `Σ |s|·(x' − x) / (n·m)`;
+/// inside a run the gap `x' − x` is zero, so every step can add its term. The floating-point
+/// difference `i/n − j/m` is only computed where `|s|` reaches the largest value so far (ties
+/// included), so the float statistic is the maximum SciPy takes (exactly, as long as `n·m` is
+/// below about 10¹⁵; within an ulp beyond).
+///
+/// Each step waits for the comparison of the step before (load, compare, advance), so the walk
+/// runs as two interleaved streams, cut between runs of equal values near the middle, whose
+/// maxima and areas are joined at the end. `s` is an `i64` while `n·m` fits (an `i128` beyond).
+pub(super) fn ecdf_walk(r: &[f64], c: &[f64]) -> EcdfWalk {
+    assert!(!r.is_empty() && !c.is_empty(), "samples are not empty");
+    match (r.len() as u64).checked_mul(c.len() as u64) {
+        Some(nm) if nm <= i64::MAX as u64 => walk::<i64>(r, c),
+        _ => walk::<i128>(r, c),
+    }
+}
+
+/// The integer type of `s`: `i64` while `n·m` fits, `i128` beyond.
+trait Lattice:
+    Copy
+    + Ord
+    + std::ops::AddAssign
+    + std::ops::Neg<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Sub<Output = Self>
+{
+    const ZERO: Self;
+    fn from_count(n: usize) -> Self;
+    fn abs_f64(self) -> f64;
+    fn to_u128(self) -> u128;
+}
+
+impl Lattice for i64 {
+    const ZERO: Self = 0;
+    #[inline]
+    fn from_count(n: usize) -> Self {
+        n as i64
+    }
+    #[inline]
+    fn abs_f64(self) -> f64 {
+        // |s| ≤ n·m ≤ i64::MAX here: a signed conversion (one instruction) is exact enough.
+        self.abs() as f64
+    }
+    #[inline]
+    fn to_u128(self) -> u128 {
+        self as u128
+    }
+}
+
+impl Lattice for i128 {
+    const ZERO: Self = 0;
+    #[inline]
+    fn from_count(n: usize) -> Self {
+        n as i128
+    }
+    #[inline]
+    fn abs_f64(self) -> f64 {
+        self.unsigned_abs() as f64
+    }
+    #[inline]
+    fn to_u128(self) -> u128 {
+        self as u128
+    }
+}
+
+/// The running maxima of the KS distance.
+#[derive(Clone, Copy)]
+struct Maxima<T> {
+    /// Largest `s` and `−s` so far (at least 0: the walk ends at `s = 0`).
+    plus: T,
+    minus: T,
+    /// SciPy's float differences at those points.
+    float_plus: f64,
+    float_minus: f64,
+}
+
+impl<T: Lattice> Maxima<T> {
+    const NONE: Self = Self { plus: T::ZERO, minus: T::ZERO, float_plus: 0.0, float_minus: 0.0 };
+
+    /// Whether the ECDF point with difference `s` can raise (or tie) a maximum.
+    #[inline(always)]
+    fn reaches(&self, s: T) -> bool {
+        s >= self.plus || -s >= self.minus
+    }
+
+    /// The maxima after the ECDF point with counts `i`, `j` (of `n1`, `n2`) and difference `s`
+    /// (by value: the walk's state stays in registers).
+    #[cold]
+    #[inline(never)]
+    fn record(mut self, s: T, i: usize, j: usize, n1: usize, n2: usize) -> Self {
+        let diff = i as f64 / n1 as f64 - j as f64 / n2 as f64;
+        if s >= self.plus {
+            self.plus = s;
+            self.float_plus = self.float_plus.max(diff);
+        }
+        if -s >= self.minus {
+            self.minus = -s;
+            self.float_minus = self.float_minus.max(-diff);
+        }
+        self
+    }
+
+    /// The maxima of two parts of one walk: a float difference counts where its part holds the
+    /// larger integer maximum (both on a tie).
+    fn join(self, other: Self) -> Self {
+        let pick = |a: T, fa: f64, b: T, fb: f64| match a.cmp(&b) {
+            std::cmp::Ordering::Greater => (a, fa),
+            std::cmp::Ordering::Less => (b, fb),
+            std::cmp::Ordering::Equal => (a, fa.max(fb)),
+        };
+        let (plus, float_plus) = pick(self.plus, self.float_plus, other.plus, other.float_plus);
+        let (minus, float_minus) = pick(self.minus, self.float_minus, other.minus, other.float_minus);
+        Self { plus, minus, float_plus, float_minus }
+    }
+}
+
+/// One part of the walk: a run of consecutive pooled values, from counts `(i, j)` on.
+#[derive(Clone, Copy)]
+struct Stream<T> {
+    i: usize,
+    j: usize,
+    /// `i·m − j·n`.
+    s: T,
+    /// The next reference and current values, `r[i]` and `c[j]`, and the smaller of them.
+    a: f64,
+    b: f64,
+    low: f64,
+    /// `Σ |s|·gap`, to be divided by `n·m`.
+    area: f64,
+    maxima: Maxima<T>,
+}
+
+impl<T: Lattice> Stream<T> {
+    /// A part starting after the first `i` reference and `j` current values (`i < n`, `j < m`).
+    #[inline(always)]
+    fn at(r: &[f64], c: &[f64], i: usize, j: usize) -> Self {
+        let s = T::from_count(i) * T::from_count(c.len()) - T::from_count(j) * T::from_count(r.len());
+        let (a, b) = (r[i], c[j]);
+        let low = if a <= b { a } else { b };
+        Self { i, j, s, a, b, low, area: 0.0, maxima: Maxima::NONE }
+    }
+
+    /// Takes the next value (a reference value on a tie) and, unless that used up a sample
+    /// (then false), weighs the point it leaves.
+    #[inline(always)]
+    fn step(&mut self, r: &[f64], c: &[f64], up: T, down: T) -> bool {
+        // As unpredictable as the data: selects, not branches.
+        let take_reference = self.a <= self.b;
+        let x = self.low;
+        self.i += usize::from(take_reference);
+        self.j += usize::from(!take_reference);
+        self.s += select_unpredictable(take_reference, up, down);
+        if self.i == r.len() || self.j == c.len() {
+            return false;
+        }
+        (self.a, self.b) = (r[self.i], c[self.j]);
+        self.low = select_unpredictable(self.a <= self.b, self.a, self.b);
+        let gap = self.low - x;
+        self.area += self.s.abs_f64() * gap;
+        if gap > 0.0 && self.maxima.reaches(self.s) {
+            self.maxima = self.maxima.record(self.s, self.i, self.j, r.len(), c.len());
+        }
+        true
+    }
+
+    /// After a sample is used up (`step` returned false): the rest of the other one.
+    #[inline(always)]
+    fn finish(&mut self, r: &[f64], c: &[f64], up: T, down: T) {
+        let from_reference = self.i < r.len();
+        let (rest, step) = if from_reference { (&r[self.i..], up) } else { (&c[self.j..], down) };
+        let mut taken = self.low;
+        for &x in rest {
+            let gap = x - taken;
+            self.area += self.s.abs_f64() * gap;
+            if gap > 0.0 && self.maxima.reaches(self.s) {
+                self.maxima = self.maxima.record(self.s, self.i, self.j, r.len(), c.len());
+            }
+            self.s += step;
+            self.i += usize::from(from_reference);
+            self.j += usize::from(!from_reference);
+            taken = x;
+        }
+        debug_assert!(self.s == T::ZERO && self.i == r.len() && self.j == c.len());
+    }
+}
+
+/// Where to cut the walk in two for two independent streams: counts `(i, j)` of the values below
+/// a pooled value near the middle, so that no run of equal values is cut and both samples still
+/// have a value there. `None` when no such cut exists.
+fn split_point(r: &[f64], c: &[f64]) -> Option<(usize, usize)> {
+    let half = (r.len() + c.len()) / 2;
+    [r[r.len() / 2], c[c.len() / 2]]
+        .into_iter()
+        .map(|x| (r.partition_point(|&v| v < x), c.partition_point(|&v| v < x)))
+        .filter(|&(i, j)| i + j > 0 && i < r.len() && j < c.len())
+        .min_by_key(|&(i, j)| (i + j).abs_diff(half))
+}
+
+fn walk<T: Lattice>(r: &[f64], c: &[f64]) -> EcdfWalk {
+    walk_split::<T>(r, c, split_point(r, c))
+}
+
+/// The walk, in two streams cut at `split` (from [`split_point`]) or in one.
+fn walk_split<T: Lattice>(r: &[f64], c: &[f64], split: Option<(usize, usize)>) -> EcdfWalk {
     let (n1, n2) = (r.len(), c.len());
+    // s changes by +up for a reference value and by −down for a current one.
+    let (up, down) = (T::from_count(n2), -T::from_count(n1));
+    let mut first = Stream::<T>::at(r, c, 0, 0);
+    let (area, maxima) = match split {
+        // Two streams, interleaved: each step waits for the comparison before it (a load, a
+        // compare, an add), so two independent ones run in the time of one.
+        Some((i, j)) => {
+            let mut second = Stream::<T>::at(r, c, i, j);
+            let first_steps = i + j;
+            let (mut k, mut second_open) = (0, true);
+            // The first stream stops before values of both samples: it never uses one up.
+            while k < first_steps && second_open {
+                let first_open = first.step(r, c, up, down);
+                debug_assert!(first_open);
+                second_open = second.step(r, c, up, down);
+                k += 1;
+            }
+            for _ in k..first_steps {
+                let first_open = first.step(r, c, up, down);
+                debug_assert!(first_open);
+            }
+            while second_open {
+                second_open = second.step(r, c, up, down);
+            }
+            second.finish(r, c, up, down);
+            debug_assert!((first.i, first.j) == (i, j));
+            (first.area + second.area, first.maxima.join(second.maxima))
+        }
+        None => {
+            while first.step(r, c, up, down) {}
+            first.finish(r, c, up, down);
+            (first.area, first.maxima)
+        }
+    };
+
+    let mut wasserstein = area / (n1 as f64 * n2 as f64);
+    if !wasserstein.is_finite() {
+        // |s|·gap overflowed where |s|/(n·m)·gap may not: the textbook sum.
+        wasserstein = wasserstein_by_cdf_differences(r, c);
+    }
+    let float_minus = maxima.float_minus.clamp(0.0, 1.0);
+    EcdfWalk {
+        scaled: maxima.plus.max(maxima.minus).to_u128(),
+        float: if float_minus > maxima.float_plus { float_minus } else { maxima.float_plus },
+        wasserstein,
+    }
+}
+
+/// `Σ |i/n − j/m|·(x' − x)` over consecutive distinct pooled values, SciPy's terms (summed in
+/// order; SciPy sums them pairwise): the fallback when the scaled sum overflows, and what the
+/// tests compare the walk with.
+fn wasserstein_by_cdf_differences(r: &[f64], c: &[f64]) -> f64 {
+    let (n1, n2) = (r.len() as f64, c.len() as f64);
     let (mut i, mut j) = (0usize, 0usize);
-    let mut scaled = 0u128;
-    let (mut max_plus, mut max_minus) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    while i < n1 || j < n2 {
+    let mut total = 0.0;
+    let mut previous = f64::NAN;
+    while i < r.len() || j < c.len() {
         let x = match (r.get(i), c.get(j)) {
             (Some(&a), Some(&b)) => a.min(b),
             (Some(&a), None) => a,
             (None, Some(&b)) => b,
             (None, None) => unreachable!("the loop condition keeps one side unfinished"),
         };
-        while i < n1 && r[i] <= x {
+        if i + j > 0 {
+            total += (i as f64 / n1 - j as f64 / n2).abs() * (x - previous);
+        }
+        while i < r.len() && r[i] <= x {
             i += 1;
         }
-        while j < n2 && c[j] <= x {
+        while j < c.len() && c[j] <= x {
             j += 1;
         }
-        let (a, b) = (i as u128 * n2 as u128, j as u128 * n1 as u128);
-        scaled = scaled.max(a.abs_diff(b));
-        let diff = i as f64 / n1 as f64 - j as f64 / n2 as f64;
-        max_plus = max_plus.max(diff);
-        max_minus = max_minus.max(-diff);
+        previous = x;
     }
-    let max_minus = max_minus.clamp(0.0, 1.0);
-    EcdfDistance { scaled, float: if max_minus > max_plus { max_minus } else { max_plus } }
+    total
 }
 
 fn gcd(mut a: u128, mut b: u128) -> u128 {
@@ -170,10 +439,12 @@ fn exact_p_value(n1: usize, n2: usize, bound: u128) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::drift::Side;
 
-    fn sample(side: Side, values: &[f64]) -> NumericSample {
+    fn sample(side: Side, values: &[f64]) -> NumericSample<'static> {
         NumericSample::new(side, values).unwrap()
     }
 
@@ -211,6 +482,112 @@ mod tests {
                 assert!((got - expected).abs() < 1e-14, "n1={n1} n2={n2} bound={bound}: {got} vs {expected}");
             }
         }
+    }
+
+    /// The walk as it was: both ECDFs advanced over each distinct pooled value, `u128` products
+    /// and the float difference at every point.
+    fn ecdf_distance_by_steps(r: &[f64], c: &[f64]) -> (u128, f64) {
+        let (n1, n2) = (r.len(), c.len());
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut scaled = 0u128;
+        let (mut max_plus, mut max_minus) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        while i < n1 || j < n2 {
+            let x = match (r.get(i), c.get(j)) {
+                (Some(&a), Some(&b)) => a.min(b),
+                (Some(&a), None) => a,
+                (None, Some(&b)) => b,
+                (None, None) => unreachable!(),
+            };
+            while i < n1 && r[i] <= x {
+                i += 1;
+            }
+            while j < n2 && c[j] <= x {
+                j += 1;
+            }
+            scaled = scaled.max((i as u128 * n2 as u128).abs_diff(j as u128 * n1 as u128));
+            let diff = i as f64 / n1 as f64 - j as f64 / n2 as f64;
+            max_plus = max_plus.max(diff);
+            max_minus = max_minus.max(-diff);
+        }
+        let max_minus = max_minus.clamp(0.0, 1.0);
+        (scaled, if max_minus > max_plus { max_minus } else { max_plus })
+    }
+
+    fn check_walk(r: &[f64], c: &[f64]) -> Result<(), TestCaseError> {
+        let mut r = r.to_vec();
+        let mut c = c.to_vec();
+        r.sort_unstable_by(f64::total_cmp);
+        c.sort_unstable_by(f64::total_cmp);
+        let found = ecdf_walk(&r, &c);
+        let (scaled, float) = ecdf_distance_by_steps(&r, &c);
+        prop_assert_eq!(found.scaled, scaled);
+        prop_assert_eq!(found.float.to_bits(), float.to_bits(), "{} vs {}", found.float, float);
+        let expected = wasserstein_by_cdf_differences(&r, &c);
+        prop_assert!(
+            (found.wasserstein - expected).abs() <= 1e-13 * expected.abs().max(f64::MIN_POSITIVE),
+            "Wasserstein {} vs {}",
+            found.wasserstein,
+            expected
+        );
+        // The 128-bit walk finds the same.
+        prop_assert_eq!(walk::<i128>(&r, &c), found);
+        // So does the walk in one stream, or cut anywhere between runs of equal values (the
+        // area summed in another order).
+        let pooled: Vec<f64> = r.iter().chain(&c).copied().collect();
+        let cuts = pooled
+            .iter()
+            .step_by(pooled.len().div_ceil(16))
+            .map(|&x| (r.partition_point(|&v| v < x), c.partition_point(|&v| v < x)));
+        for split in cuts.filter(|&(i, j)| i + j > 0 && i < r.len() && j < c.len()).map(Some).chain([None]) {
+            let other = walk_split::<i64>(&r, &c, split);
+            prop_assert_eq!((other.scaled, other.float.to_bits()), (found.scaled, found.float.to_bits()));
+            prop_assert!(
+                (other.wasserstein - found.wasserstein).abs() <= 1e-13 * found.wasserstein,
+                "{:?}: {} vs {}",
+                split,
+                other.wasserstein,
+                found.wasserstein
+            );
+        }
+        Ok(())
+    }
+
+    fn pooled_value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => -1e3f64..1e3,
+            3 => (-4i32..4).prop_map(f64::from),
+            1 => Just(-0.0),
+            1 => Just(0.0),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn one_walk_finds_what_the_separate_walks_found(
+            r in prop::collection::vec(pooled_value(), 1..300),
+            c in prop::collection::vec(pooled_value(), 1..300),
+        ) {
+            check_walk(&r, &c)?;
+        }
+    }
+
+    #[test]
+    fn one_walk_agrees_on_large_and_lopsided_samples() {
+        let value = |i: usize, k: usize| ((i * k) % 1009) as f64 * 0.37 - 150.0 + (i % 3) as f64 * 1e-9;
+        for (n1, n2) in [(1, 1), (1, 50_000), (50_000, 1), (20_001, 30_000), (100_000, 99_999)] {
+            let r: Vec<f64> = (0..n1).map(|i| value(i, 7919)).collect();
+            let c: Vec<f64> = (0..n2).map(|i| value(i, 104_729) + 3.0).collect();
+            check_walk(&r, &c).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_overflowing_scaled_area_falls_back_to_the_cdf_sum() {
+        let r = NumericSample::new(Side::Reference, &[-1e308, 0.0, 1e308]).unwrap();
+        let c = NumericSample::new(Side::Current, &[1e308; 5]).unwrap();
+        let walk = ecdf_walk(r.sorted(), c.sorted());
+        assert_eq!(walk.wasserstein, wasserstein_by_cdf_differences(r.sorted(), c.sorted()));
+        assert!(walk.wasserstein.is_finite());
     }
 
     #[test]

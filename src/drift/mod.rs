@@ -11,7 +11,8 @@
 //!   ([`chi_square_contingency`], as `scipy.stats.chi2_contingency`), PSI and Jensen–Shannon
 //!   distance over the category shares, and the categories that appeared or vanished.
 //! * Data quality ([`DataQuality`]): nulls, NaN and infinities are counted and kept out of the
-//!   statistics, which take finite values only ([`NumericSample`]).
+//!   statistics, which take finite values only ([`NumericSample`], owned or borrowed, sorted once
+//!   with an in-place radix sort: [`sort_finite`], [`sort_total_order`]).
 //! * Decisions ([`ColumnDrift`], [`DatasetDrift`]): whether a score means drift, per column, and
 //!   whether enough columns drifted for the dataset to count as drifted.
 //! * Scale-out ([`partial`], [`sketch`]): per-shard partial state that merges exactly, and a
@@ -47,7 +48,7 @@ pub use kolmogorov::kolmogorov_sf;
 pub use ks::{KS_EXACT_MAX_SAMPLE_SIZE, KsMethod, KsTest, ks_two_sample};
 pub use numeric::NumericDrift;
 pub use quality::DataQuality;
-pub use sample::{NumericSample, SummaryStats, quantile_sorted};
+pub use sample::{NumericSample, SummaryStats, quantile_sorted, sort_finite, sort_total_order};
 pub use shares::{Shares, fill_empty_shares};
 pub use sketch::{
     DEFAULT_SKETCH_PRECISION, LogHistogram, SketchKs, SketchPsi, SketchWasserstein, ks_sketch, psi_sketch,

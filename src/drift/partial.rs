@@ -21,10 +21,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+use super::sample::{SortedProblem, check_sorted_finite};
 use super::sketch::{LogHistogram, SketchDriftError, SketchError, SketchKs, SketchPsi, SketchWasserstein};
 use super::{
     Binning, CategoricalDrift, DataQuality, DriftError, NumericDrift, NumericSample, Side, SummaryStats, ks_sketch,
-    psi_sketch, wasserstein_sketch,
+    psi_sketch, sort_total_order, wasserstein_sketch,
 };
 
 /// The version of the serialized partial state.
@@ -84,8 +85,11 @@ impl NumericPartial {
         self.quality.merge(&quality);
         match &mut self.values {
             NumericValues::Exact { sorted } => {
-                sorted.extend(finite);
-                sorted.sort_unstable_by(f64::total_cmp);
+                // Sort the new values (radix sort, -0.0 kept) and merge them in: linear in what
+                // is held, not a sort of it all again.
+                let mut finite = finite;
+                sort_total_order(&mut finite);
+                *sorted = if sorted.is_empty() { finite } else { merge_sorted(sorted, &finite) };
             }
             NumericValues::Sketch { sketch } => {
                 for v in finite {
@@ -365,9 +369,9 @@ pub fn numeric_statistics(
 ) -> Result<NumericStatistics, SketchDriftError> {
     match (&reference.values, &current.values) {
         (NumericValues::Exact { sorted: r }, NumericValues::Exact { sorted: c }) => {
-            // Held sorted already: no second sort.
-            let r = NumericSample::from_sorted(Side::Reference, r.clone())?;
-            let c = NumericSample::from_sorted(Side::Current, c.clone())?;
+            // Held sorted already: borrowed, neither copied nor sorted again (checked in one pass).
+            let r = NumericSample::from_sorted_slice(Side::Reference, r)?;
+            let c = NumericSample::from_sorted_slice(Side::Current, c)?;
             Ok(NumericStatistics::Exact(Box::new(NumericDrift::compute(&r, &c, binning)?)))
         }
         (r, c) => {
@@ -403,7 +407,11 @@ pub fn categorical_statistics(
 pub fn exact_summary(partial: &NumericPartial) -> Option<SummaryStats> {
     match &partial.values {
         NumericValues::Exact { sorted } if !sorted.is_empty() => {
-            NumericSample::new(Side::Reference, sorted).ok().map(|s| s.summary())
+            // Borrowed when sorted, as the partial keeps them; a sorted copy otherwise.
+            NumericSample::from_sorted_slice(Side::Reference, sorted)
+                .or_else(|_| NumericSample::new(Side::Reference, sorted))
+                .ok()
+                .map(|s| s.summary())
         }
         _ => None,
     }
@@ -427,13 +435,11 @@ mod packed_f64 {
         }
         let values: Vec<f64> =
             bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(D::Error::custom(format!("values: value {i} is not finite")));
+        match check_sorted_finite(&values) {
+            Ok(()) => Ok(values),
+            Err(SortedProblem::NonFinite(i)) => Err(D::Error::custom(format!("values: value {i} is not finite"))),
+            Err(SortedProblem::NotSorted(i)) => Err(D::Error::custom(format!("values: not ascending at {i}"))),
         }
-        if let Some(i) = values.windows(2).position(|w| w[1].total_cmp(&w[0]).is_lt()) {
-            return Err(D::Error::custom(format!("values: not ascending at {}", i + 1)));
-        }
-        Ok(values)
     }
 }
 
@@ -561,6 +567,29 @@ mod tests {
             assert_eq!(*stats, single, "{shards} shards");
             assert_eq!(c.quality.nulls, 42);
         }
+    }
+
+    #[test]
+    fn extending_in_batches_keeps_every_value_sorted_as_one_sort_would() {
+        let values: Vec<Option<f64>> = (0..5_000)
+            .map(|i| match i % 11 {
+                0 => None,
+                1 => Some(-0.0),
+                2 => Some(0.0),
+                3 => Some(f64::NAN),
+                _ => Some(((i * 7919) % 1013) as f64 - 500.5),
+            })
+            .collect();
+        let mut expected: Vec<f64> = values.iter().flatten().copied().filter(|x| x.is_finite()).collect();
+        expected.sort_unstable_by(f64::total_cmp);
+        let mut partial = NumericPartial::exact();
+        for batch in values.chunks(777) {
+            partial.extend(batch.iter().copied());
+        }
+        let NumericValues::Exact { sorted } = &partial.values else { panic!("exact") };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(sorted), bits(&expected));
+        assert_eq!(partial.len(), expected.len());
     }
 
     #[test]

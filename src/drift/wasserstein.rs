@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::NumericSample;
+use super::ks::ecdf_walk;
 
 /// Floor on the reference standard deviation when normalising (Evidently's), so that a constant
 /// reference column does not divide by zero.
@@ -21,39 +22,23 @@ pub struct WassersteinDistance {
 
 /// The unweighted Wasserstein-1 distance between the empirical distributions of the two
 /// samples, `∫ |F_ref(x) − F_cur(x)| dx` (`scipy.stats.wasserstein_distance(reference, current)`).
-pub fn wasserstein_distance(reference: &NumericSample, current: &NumericSample) -> f64 {
-    let (r, c) = (reference.sorted(), current.sorted());
-    let (n1, n2) = (r.len() as f64, c.len() as f64);
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut total = 0.0;
-    let mut previous: Option<f64> = None;
-    while i < r.len() || j < c.len() {
-        let x = match (r.get(i), c.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => unreachable!("the loop condition keeps one side unfinished"),
-        };
-        if let Some(p) = previous {
-            // Between p and x both ECDFs are constant at their values after p.
-            total += (i as f64 / n1 - j as f64 / n2).abs() * (x - p);
-        }
-        while i < r.len() && r[i] <= x {
-            i += 1;
-        }
-        while j < c.len() && c[j] <= x {
-            j += 1;
-        }
-        previous = Some(x);
-    }
-    total
+///
+/// One walk along the merge of the two samples (the one the KS test takes, see
+/// [`NumericDrift`](super::NumericDrift), which computes both at once).
+pub fn wasserstein_distance(reference: &NumericSample<'_>, current: &NumericSample<'_>) -> f64 {
+    ecdf_walk(reference.sorted(), current.sorted()).wasserstein
 }
 
 /// The Wasserstein-1 distance and its normalisation by the reference standard deviation.
-pub fn normalised_wasserstein(reference: &NumericSample, current: &NumericSample) -> WassersteinDistance {
-    let raw = wasserstein_distance(reference, current);
-    let reference_std = reference.std();
-    WassersteinDistance { raw, reference_std, normalised: raw / reference_std.max(WASSERSTEIN_MIN_STD) }
+pub fn normalised_wasserstein(reference: &NumericSample<'_>, current: &NumericSample<'_>) -> WassersteinDistance {
+    WassersteinDistance::new(wasserstein_distance(reference, current), reference.std())
+}
+
+impl WassersteinDistance {
+    /// The distance `raw` normalised by `reference_std` (floored at [`WASSERSTEIN_MIN_STD`]).
+    pub(super) fn new(raw: f64, reference_std: f64) -> Self {
+        Self { raw, reference_std, normalised: raw / reference_std.max(WASSERSTEIN_MIN_STD) }
+    }
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub struct RunOptions {
     pub progress: bool,
     /// Sketch every numeric column (bounded memory, statistics with error bounds).
     pub sketch: bool,
-    /// Finite values per window and column above which a numeric column is sketched anyway.
+    /// Rows per window above which its numeric columns are sketched anyway.
     pub exact_max_rows: u64,
     /// Mantissa bits per sketch bucket (buckets `2^-precision` of their magnitude wide).
     pub sketch_precision: u8,
@@ -510,12 +510,16 @@ impl RunOptions {
     }
 
     fn read_context(&self, s3: Option<aws_sdk_s3::Client>) -> ReadContext {
-        ReadContext { s3, concurrency: self.read_concurrency.max(1), progress: Progress::new(self.progress) }
+        ReadContext {
+            s3,
+            concurrency: self.read_concurrency.max(1),
+            progress: std::sync::Arc::new(Progress::new(self.progress)),
+        }
     }
 
-    /// The sketch precision for a column of `finite` values in one window, `None` for exact.
-    fn sketch_for(&self, finite: usize) -> Option<u8> {
-        (self.sketch || finite as u64 > self.exact_max_rows).then_some(self.sketch_precision)
+    /// The sketch precision for the numeric columns of a window of `rows` rows, `None` for exact.
+    fn sketch_for(&self, rows: u64) -> Option<u8> {
+        (self.sketch || rows > self.exact_max_rows).then_some(self.sketch_precision)
     }
 }
 
@@ -659,11 +663,13 @@ fn numeric_result(
         reference_std: finite(drift.reference.std),
         current_std: finite(drift.current.std),
     };
-    let exact = |p: &NumericPartial| match &p.values {
-        NumericValues::Exact { sorted } => sorted.clone(),
-        NumericValues::Sketch { .. } => Vec::new(),
-    };
-    let histogram = numeric_histogram(&exact(reference), &exact(current));
+    fn exact(p: &NumericPartial) -> &[f64] {
+        match &p.values {
+            NumericValues::Exact { sorted } => sorted,
+            NumericValues::Sketch { .. } => &[],
+        }
+    }
+    let histogram = numeric_histogram(exact(reference), exact(current));
     judged(column, quality, score, drift.ks.p_value, statistics, histogram)
 }
 

@@ -1,7 +1,7 @@
 //! Finding the input files, choosing the columns and reading them from Parquet: one async code
 //! path for local files and S3 objects ([`FileReader`]), several files at a time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +15,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
 use deltaone::classification::ClassificationAccumulator;
-use deltaone::drift::partial::NumericValues;
+use deltaone::drift::partial::{NumericPartial, NumericValues};
 use deltaone::drift::sketch::LogHistogram;
 use deltaone::drift::{DataQuality, DriftMethod};
 use futures::StreamExt;
@@ -188,65 +188,106 @@ pub fn wildcard_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// What the streaming pass accumulates for one column of one window.
-#[derive(Debug, Clone)]
-pub(crate) enum ColumnAcc {
-    Numeric(DataQuality),
-    Categorical { counts: BTreeMap<String, u64>, total: u64, nulls: u64 },
+/// Category counts of one column of one window as the scan accumulates them: a hash map while
+/// counting (dictionary-encoded batches are counted per key and each used key named once), sorted
+/// by category when the window is done.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CategoryCounts {
+    counts: HashMap<Box<str>, u64, foldhash::fast::FixedState>,
+    pub total: u64,
+    pub nulls: u64,
 }
 
-impl ColumnAcc {
-    fn new(kind: ColumnKind) -> Self {
-        match kind {
-            ColumnKind::Numeric => ColumnAcc::Numeric(DataQuality::default()),
-            ColumnKind::Categorical => ColumnAcc::Categorical { counts: BTreeMap::new(), total: 0, nulls: 0 },
+impl CategoryCounts {
+    fn bump(&mut self, value: &str, n: u64) {
+        match self.counts.get_mut(value) {
+            Some(count) => *count += n,
+            None => {
+                self.counts.insert(value.into(), n);
+            }
         }
     }
 
-    fn merge(&mut self, other: ColumnAcc) {
-        match (self, other) {
-            (ColumnAcc::Numeric(a), ColumnAcc::Numeric(b)) => {
-                a.total += b.total;
-                a.nulls += b.nulls;
-                a.nan += b.nan;
-                a.positive_infinity += b.positive_infinity;
-                a.negative_infinity += b.negative_infinity;
-                a.finite += b.finite;
-                a.min = [a.min, b.min].into_iter().flatten().reduce(f64::min);
-                a.max = [a.max, b.max].into_iter().flatten().reduce(f64::max);
+    fn add_texts<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
+        for value in values {
+            match value {
+                Some(s) => self.bump(s, 1),
+                None => self.nulls += 1,
             }
-            (
-                ColumnAcc::Categorical { counts, total, nulls },
-                ColumnAcc::Categorical { counts: c, total: t, nulls: n },
-            ) => {
-                for (k, v) in c {
-                    *counts.entry(k).or_insert(0) += v;
-                }
-                *total += t;
-                *nulls += n;
-            }
-            _ => unreachable!("accumulators of one column have one kind"),
         }
     }
 
     /// Adds one batch of the column.
     fn add(&mut self, array: &ArrayRef) -> Result<(), String> {
-        match self {
-            ColumnAcc::Numeric(_) => self.merge(ColumnAcc::Numeric(DataQuality::scan(numeric_values(array)?))),
-            ColumnAcc::Categorical { counts, total, nulls } => {
-                *total += array.len() as u64;
-                visit_categories(array, &mut |value| match value {
-                    None => *nulls += 1,
-                    Some(s) => match counts.get_mut(s) {
-                        Some(c) => *c += 1,
-                        None => {
-                            counts.insert(s.to_owned(), 1);
-                        }
-                    },
+        self.total += array.len() as u64;
+        match array.data_type() {
+            DataType::Utf8 => self.add_texts(array.as_string::<i32>().iter()),
+            DataType::LargeUtf8 => self.add_texts(array.as_string::<i64>().iter()),
+            DataType::Utf8View => self.add_texts(array.as_string_view().iter()),
+            DataType::Dictionary(..) => {
+                let dictionary = array.as_any_dictionary();
+                let mut per_key = vec![0u64; dictionary.values().len()];
+                let keys = dictionary.normalized_keys();
+                // A null key, or one outside the dictionary, is a null (as `visit_categories` says).
+                let mut nulls = 0u64;
+                let key_nulls = array.nulls().filter(|n| n.null_count() > 0);
+                for (i, &k) in keys.iter().enumerate() {
+                    match per_key.get_mut(k) {
+                        Some(c) if key_nulls.is_none_or(|n| n.is_valid(i)) => *c += 1,
+                        _ => nulls += 1,
+                    }
+                }
+                self.nulls += nulls;
+                let mut key = 0;
+                visit_categories(dictionary.values(), &mut |value| {
+                    let n = per_key[key];
+                    key += 1;
+                    match value {
+                        _ if n == 0 => {}
+                        Some(s) => self.bump(s, n),
+                        None => self.nulls += n,
+                    }
                 })?;
+            }
+            _ => {
+                let mut nulls = 0;
+                visit_categories(array, &mut |value| match value {
+                    Some(s) => self.bump(s, 1),
+                    None => nulls += 1,
+                })?;
+                self.nulls += nulls;
             }
         }
         Ok(())
+    }
+
+    /// The counts, sorted by category.
+    pub fn into_sorted(self) -> BTreeMap<String, u64> {
+        self.counts.into_iter().map(|(k, v)| (k.into_string(), v)).collect()
+    }
+}
+
+/// What the scan accumulates for one column of one window: categories are counted; numeric
+/// columns are read in a pass of their own ([`numeric_window`]), one column at a time.
+#[derive(Debug, Clone)]
+pub(crate) enum ColumnAcc {
+    Numeric,
+    Categorical(CategoryCounts),
+}
+
+impl ColumnAcc {
+    fn new(kind: ColumnKind) -> Self {
+        match kind {
+            ColumnKind::Numeric => ColumnAcc::Numeric,
+            ColumnKind::Categorical => ColumnAcc::Categorical(CategoryCounts::default()),
+        }
+    }
+
+    fn add(&mut self, array: &ArrayRef) -> Result<(), String> {
+        match self {
+            ColumnAcc::Numeric => Ok(()),
+            ColumnAcc::Categorical(counts) => counts.add(array),
+        }
     }
 }
 
@@ -255,7 +296,8 @@ pub(crate) struct ReadContext {
     pub s3: Option<aws_sdk_s3::Client>,
     /// Files read at the same time.
     pub concurrency: usize,
-    pub progress: Progress,
+    /// Shared with the reading threads.
+    pub progress: Arc<Progress>,
 }
 
 /// A file whose footer was read and that has rows in the window: its metadata (cached for the
@@ -265,6 +307,8 @@ pub(crate) struct OpenedFile {
     pub file: InputFile,
     pub metadata: ArrowReaderMetadata,
     pub row_groups: Vec<usize>,
+    /// Whether the file has both performance columns (label and prediction).
+    pub performance: bool,
 }
 
 /// A file that could not be used.
@@ -384,6 +428,17 @@ impl PerformanceAcc {
     }
 }
 
+/// How the scan keeps a window's labels and predictions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PerformanceMode {
+    /// Per file ([`PerformanceChunk`]s), for a shard's partial: the reduce step replays them in the
+    /// run's file order.
+    Chunks,
+    /// Fed to the window's metrics as they are read (in file order, so the metrics equal the replay
+    /// of the chunks bit for bit) and finished at the end of the window.
+    Metrics { threshold: f64 },
+}
+
 /// The result of the streaming pass over one window.
 pub(crate) struct WindowScan {
     /// Files read completely, in input order.
@@ -394,14 +449,18 @@ pub(crate) struct WindowScan {
     pub problems: Vec<Problem>,
     /// Files not read because their partitions or row-group statistics are outside the window.
     pub pruned: usize,
-    /// Labels and predictions of each file read (aligned with `files`), when performance is planned.
+    /// [`PerformanceMode::Chunks`]: labels and predictions of each file read (aligned with
+    /// `files`), when performance is planned.
     pub performance: Vec<Option<PerformanceChunk>>,
+    /// [`PerformanceMode::Metrics`]: the window's classification metrics, when performance is
+    /// planned.
+    pub metrics: Option<super::WindowPerformance>,
     /// Rows of each file read (aligned with `files`).
     pub file_rows: Vec<u64>,
 }
 
 enum FileOutcome {
-    Read { opened: Box<OpenedFile>, rows: u64, columns: Vec<ColumnAcc>, performance: Option<PerformanceChunk> },
+    Opened(Box<OpenedFile>),
     Pruned(String),
     Problem { reason: String, quarantine: bool },
 }
@@ -430,14 +489,18 @@ pub(crate) async fn first_schema(ctx: &ReadContext, files: &[InputFile], spec: &
     None
 }
 
-/// Reads every file once with the plan's columns projected, several at a time: counts categories
-/// and data quality and validates the file. A file that fails anywhere contributes nothing.
+/// Reads one window's files with the categorical and performance columns projected: counts
+/// categories, feeds performance and validates each file (footer, schema, every value of the
+/// projected columns). Footers are read several at a time; data is decoded one file after another,
+/// in input order. A file that fails anywhere contributes nothing: the window is read again
+/// without it (a rare path: only for a file whose footer reads but whose pages do not).
 pub(crate) async fn scan_window(
     ctx: &ReadContext,
     files: &[InputFile],
     plan: &[ColumnPlan],
     spec: &RowSpec,
-    performance: Option<(&PerformancePlan, f64)>,
+    performance: Option<&PerformancePlan>,
+    mode: PerformanceMode,
 ) -> WindowScan {
     let mut scan = WindowScan {
         files: Vec::new(),
@@ -446,24 +509,16 @@ pub(crate) async fn scan_window(
         problems: Vec::new(),
         pruned: 0,
         performance: Vec::new(),
+        metrics: None,
         file_rows: Vec::new(),
     };
-    let perf_plan = performance.map(|(p, _)| p);
     let mut outcomes = futures::stream::iter(files)
-        .map(|file| async move { (file, scan_file(ctx, file, plan, spec, perf_plan).await) })
+        .map(|file| async move { (file, open_file(ctx, file, plan, spec, performance).await) })
         .buffered(ctx.concurrency.max(1));
+    let mut opened = Vec::new();
     while let Some((file, outcome)) = outcomes.next().await {
         match outcome {
-            FileOutcome::Read { opened, rows, columns, performance } => {
-                ctx.progress.file_done(rows);
-                scan.files.push(*opened);
-                scan.rows += rows;
-                for (acc, file_acc) in scan.columns.iter_mut().zip(columns) {
-                    acc.merge(file_acc);
-                }
-                scan.performance.push(performance);
-                scan.file_rows.push(rows);
-            }
+            FileOutcome::Opened(file) => opened.push(*file),
             FileOutcome::Pruned(reason) => {
                 ctx.progress.file_done(0);
                 tracing::debug!(file = %file.location, %reason, "not read: outside the window");
@@ -475,6 +530,23 @@ pub(crate) async fn scan_window(
             }
         }
     }
+    let acc = loop {
+        let acc = WindowAcc::new(plan, performance, mode);
+        match decode_window(ctx, &opened, acc, spec).await {
+            Ok(acc) => break acc,
+            Err((index, reason)) => {
+                let failed = opened.remove(index);
+                tracing::warn!(file = %failed.file.location, %reason, "unreadable: reading the window again without it");
+                scan.problems.push(Problem { file: failed.file, reason, quarantine: true });
+            }
+        }
+    };
+    scan.files = opened;
+    scan.rows = acc.file_rows.iter().sum();
+    scan.columns = acc.columns;
+    scan.performance = acc.chunks;
+    scan.metrics = acc.metrics.map(PerformanceAcc::finish);
+    scan.file_rows = acc.file_rows;
     scan
 }
 
@@ -486,16 +558,12 @@ fn indices(schema: &Schema, names: &[&str]) -> Vec<usize> {
 async fn stream(
     ctx: &ReadContext,
     opened: &OpenedFile,
-    reader: Option<FileReader>,
     roots: Vec<usize>,
     spec: &RowSpec,
 ) -> Result<ParquetRecordBatchStream<FileReader>, String> {
-    let reader = match reader {
-        Some(r) => r,
-        None => FileReader::open(&opened.file, ctx.s3.as_ref(), ctx.progress.bytes()).await.map_err(|e| match e {
-            OpenError::Missing(r) | OpenError::Unreadable(r) => r,
-        })?,
-    };
+    let reader = FileReader::open(&opened.file, ctx.s3.as_ref(), ctx.progress.bytes()).await.map_err(|e| match e {
+        OpenError::Missing(r) | OpenError::Unreadable(r) => r,
+    })?;
     let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, opened.metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let filter = spec.row_filter(builder.schema(), builder.parquet_schema());
@@ -507,7 +575,9 @@ async fn stream(
     builder.build().map_err(|e| e.to_string())
 }
 
-async fn scan_file(
+/// Reads a file's footer and checks it against the plan: every planned column present with a
+/// type of its kind, the row filter's columns usable, some row group in the window.
+async fn open_file(
     ctx: &ReadContext,
     file: &InputFile,
     plan: &[ColumnPlan],
@@ -517,8 +587,8 @@ async fn scan_file(
     if let Some(reason) = spec.prune_partitions(&file.partitions) {
         return FileOutcome::Pruned(reason);
     }
-    let (reader, metadata) = match open_metadata(ctx, file).await {
-        Ok(x) => x,
+    let metadata = match open_metadata(ctx, file).await {
+        Ok((_, metadata)) => metadata,
         Err(outcome) => return outcome,
     };
     let schema = metadata.schema().clone();
@@ -544,92 +614,131 @@ async fn scan_file(
         return FileOutcome::Pruned("no row group overlaps the window".to_owned());
     }
     let performance =
-        performance.filter(|p| schema.index_of(&p.label).is_ok() && schema.index_of(&p.prediction).is_ok());
-    let mut names: Vec<&str> = plan.iter().map(|c| c.name.as_str()).collect();
-    if let Some(p) = performance {
-        names.extend([p.label.as_str(), p.prediction.as_str()]);
-    }
-    let opened = OpenedFile { file: file.clone(), metadata, row_groups };
-    let roots = indices(&schema, &names);
-    let result = match &file.location {
-        // Local files: Parquet's synchronous reader on a blocking thread reads pages as it decodes
-        // (the async reader buffers whole column chunks of a row group), so memory stays small and
-        // files decode in parallel.
-        Location::Local(path) => {
-            drop(reader);
-            let (path, opened, plan, spec) = (path.clone(), opened.clone(), plan.to_vec(), spec.clone());
-            let (performance, counter) = (performance.cloned(), ctx.progress.bytes());
-            let task = tokio::task::spawn_blocking(move || {
-                let batches = sync_reader(&opened, roots, &spec, &path, counter)?;
-                let mut acc = FileAcc::new(&plan, performance.is_some());
-                for batch in batches {
-                    acc.add(batch.map_err(|e| acc.corrupt(e))?, &plan, performance.as_ref())?;
-                }
-                Ok(acc)
-            });
-            task.await.unwrap_or_else(|e| Err(format!("reading thread failed: {e}")))
-        }
-        Location::S3 { .. } => {
-            async {
-                let mut batches = stream(ctx, &opened, Some(reader), roots, spec).await?;
-                let mut acc = FileAcc::new(plan, performance.is_some());
-                while let Some(batch) = batches.next().await {
-                    acc.add(batch.map_err(|e| acc.corrupt(e))?, plan, performance)?;
-                }
-                Ok(acc)
-            }
-            .await
-        }
-    };
-    match result {
-        Ok(acc) => FileOutcome::Read {
-            opened: Box::new(opened),
-            rows: acc.rows,
-            columns: acc.columns,
-            performance: acc.performance,
-        },
-        Err(reason) => problem(reason),
-    }
+        performance.is_some_and(|p| schema.index_of(&p.label).is_ok() && schema.index_of(&p.prediction).is_ok());
+    FileOutcome::Opened(Box::new(OpenedFile { file: file.clone(), metadata, row_groups, performance }))
 }
 
-/// What one file contributes to the scan of its window.
-struct FileAcc {
-    rows: u64,
+/// What decoding a window's files accumulates, file after file.
+struct WindowAcc {
+    plan: Vec<ColumnPlan>,
+    performance: Option<PerformancePlan>,
     columns: Vec<ColumnAcc>,
-    performance: Option<PerformanceChunk>,
+    /// [`PerformanceMode::Chunks`]: one per file read.
+    chunks: Vec<Option<PerformanceChunk>>,
+    chunk: Option<PerformanceChunk>,
+    /// [`PerformanceMode::Metrics`].
+    metrics: Option<PerformanceAcc>,
+    file_rows: Vec<u64>,
+    rows: u64,
 }
 
-impl FileAcc {
-    fn new(plan: &[ColumnPlan], performance: bool) -> Self {
+impl WindowAcc {
+    fn new(plan: &[ColumnPlan], performance: Option<&PerformancePlan>, mode: PerformanceMode) -> Self {
+        let metrics = match (performance, mode) {
+            (Some(_), PerformanceMode::Metrics { threshold }) => Some(PerformanceAcc::new(threshold)),
+            _ => None,
+        };
         Self {
-            rows: 0,
+            plan: plan.iter().filter(|c| c.kind == ColumnKind::Categorical).cloned().collect(),
+            performance: performance.cloned(),
             columns: plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
-            performance: performance.then(PerformanceChunk::default),
+            chunks: Vec::new(),
+            chunk: None,
+            metrics,
+            file_rows: Vec::new(),
+            rows: 0,
         }
+    }
+
+    /// The columns to project from `opened`: the categorical ones and, if it has them, the label
+    /// and the prediction.
+    fn roots(&self, opened: &OpenedFile) -> Vec<usize> {
+        let mut names: Vec<&str> = self.plan.iter().map(|c| c.name.as_str()).collect();
+        if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
+            names.extend([p.label.as_str(), p.prediction.as_str()]);
+        }
+        indices(opened.metadata.schema(), &names)
+    }
+
+    fn start_file(&mut self, opened: &OpenedFile) {
+        self.rows = 0;
+        let chunks = self.metrics.is_none() && self.performance.is_some();
+        self.chunk = (chunks && opened.performance).then(PerformanceChunk::default);
     }
 
     fn corrupt(&self, e: impl std::fmt::Display) -> String {
         format!("corrupt data after {} rows: {e}", self.rows)
     }
 
-    fn add(
-        &mut self,
-        batch: RecordBatch,
-        plan: &[ColumnPlan],
-        performance: Option<&PerformancePlan>,
-    ) -> Result<(), String> {
-        for (column, acc) in plan.iter().zip(self.columns.iter_mut()) {
+    fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String> {
+        let mut categorical = self.plan.iter();
+        for acc in self.columns.iter_mut().filter(|a| matches!(a, ColumnAcc::Categorical(_))) {
+            let column = categorical.next().expect("one plan entry per categorical column");
             let array = batch.column_by_name(&column.name).expect("projected");
             acc.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
         }
-        if let (Some(p), Some(chunk)) = (performance, self.performance.as_mut()) {
+        if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
             let label = batch.column_by_name(&p.label).expect("projected");
             let prediction = batch.column_by_name(&p.prediction).expect("projected");
-            add_performance(chunk, label, prediction);
+            if let Some(chunk) = self.chunk.as_mut() {
+                add_performance(chunk, label, prediction);
+            } else if let Some(metrics) = self.metrics.as_mut() {
+                let mut chunk = PerformanceChunk::default();
+                add_performance(&mut chunk, label, prediction);
+                metrics.add(&chunk);
+            }
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
+
+    fn end_file(&mut self) {
+        self.file_rows.push(self.rows);
+        if self.metrics.is_none() {
+            self.chunks.push(self.chunk.take());
+        }
+    }
+}
+
+/// Decodes `files` one after another into `acc`; fails with the index of a file that cannot be
+/// read. Local files are read by Parquet's synchronous reader on a blocking thread (it reads pages
+/// as it decodes, where the async reader buffers whole column chunks), S3 objects through ranged
+/// GETs.
+async fn decode_window(
+    ctx: &ReadContext,
+    files: &[OpenedFile],
+    mut acc: WindowAcc,
+    spec: &RowSpec,
+) -> Result<WindowAcc, (usize, String)> {
+    if files.iter().all(|f| matches!(f.file.location, Location::Local(_))) {
+        let (files, spec, progress) = (files.to_vec(), spec.clone(), Arc::clone(&ctx.progress));
+        let task = tokio::task::spawn_blocking(move || {
+            for (i, opened) in files.iter().enumerate() {
+                let Location::Local(path) = &opened.file.location else { unreachable!("all local") };
+                acc.start_file(opened);
+                let roots = acc.roots(opened);
+                for batch in sync_reader(opened, roots, &spec, path, progress.bytes()).map_err(|e| (i, e))? {
+                    let batch = batch.map_err(|e| (i, acc.corrupt(e)))?;
+                    acc.add(batch, opened).map_err(|e| (i, e))?;
+                }
+                progress.file_done(acc.rows);
+                acc.end_file();
+            }
+            Ok(acc)
+        });
+        return task.await.unwrap_or_else(|e| Err((0, format!("reading thread failed: {e}"))));
+    }
+    for (i, opened) in files.iter().enumerate() {
+        acc.start_file(opened);
+        let mut batches = stream(ctx, opened, acc.roots(opened), spec).await.map_err(|e| (i, e))?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| (i, acc.corrupt(e)))?;
+            acc.add(batch, opened).map_err(|e| (i, e))?;
+        }
+        ctx.progress.file_done(acc.rows);
+        acc.end_file();
+    }
+    Ok(acc)
 }
 
 /// A local file that counts the bytes read through it.
@@ -770,90 +879,98 @@ fn add_performance(chunk: &mut PerformanceChunk, label: &ArrayRef, prediction: &
     }
 }
 
-/// The finite values of one numeric column over files already validated by [`scan_window`],
-/// read with a projection of that column only (the row filter reads its own columns), several
-/// files at a time.
-pub(crate) async fn numeric_column(
+/// One numeric column of one window: its data quality and its finite values (sorted), or their
+/// sketch when `sketch` is set. The files are read one after another with a projection of that
+/// column only (the row filter reads its own columns); `rows` (the window's, from the scan)
+/// sizes the values up front, in `buffer` (emptied; a previous column's, so that one allocation
+/// serves every column). Fails with the index of the file that could not be read.
+pub(crate) async fn numeric_window(
     ctx: &ReadContext,
     files: &[OpenedFile],
+    rows: u64,
     name: &str,
     spec: &RowSpec,
     sketch: Option<u8>,
-) -> Result<NumericValues, DriftJobError> {
-    let mut parts = futures::stream::iter(files)
-        .map(|opened| async move {
-            let err = |reason: String| DriftJobError::Read { path: opened.file.location.to_string(), reason };
-            let index = opened.metadata.schema().index_of(name).map_err(|e| err(e.to_string()))?;
-            match &opened.file.location {
-                Location::Local(path) => {
-                    let (path, opened_, spec, counter) =
-                        (path.clone(), opened.clone(), spec.clone(), ctx.progress.bytes());
-                    let task = tokio::task::spawn_blocking(move || {
-                        let mut finite = ValueSink::new(sketch)?;
-                        for batch in sync_reader(&opened_, vec![index], &spec, &path, counter)? {
-                            let batch = batch.map_err(|e| e.to_string())?;
-                            finite.extend(numeric_values(batch.column(0))?.filter_map(|v| v.filter(|x| x.is_finite())));
-                        }
-                        Ok::<_, String>(finite)
-                    });
-                    task.await.unwrap_or_else(|e| Err(format!("reading thread failed: {e}"))).map_err(err)
+    buffer: Vec<f64>,
+) -> Result<NumericPartial, (usize, String)> {
+    let column =
+        |i: usize, opened: &OpenedFile| opened.metadata.schema().index_of(name).map_err(|e| (i, e.to_string()));
+    let corrupt = |i: usize, e: parquet::errors::ParquetError| (i, format!("corrupt data in column {name:?}: {e}"));
+    let mut sink = ValueSink::new(sketch, rows, buffer).map_err(|e| (0, e))?;
+    let mut quality = DataQuality::default();
+    if files.iter().all(|f| matches!(f.file.location, Location::Local(_))) {
+        let (files, spec, progress, name) = (files.to_vec(), spec.clone(), Arc::clone(&ctx.progress), name.to_owned());
+        let task = tokio::task::spawn_blocking(move || {
+            for (i, opened) in files.iter().enumerate() {
+                let Location::Local(path) = &opened.file.location else { unreachable!("all local") };
+                let index = opened.metadata.schema().index_of(&name).map_err(|e| (i, e.to_string()))?;
+                for batch in sync_reader(opened, vec![index], &spec, path, progress.bytes()).map_err(|e| (i, e))? {
+                    let batch = batch.map_err(|e| (i, format!("corrupt data in column {name:?}: {e}")))?;
+                    sink.add(batch.column(0), &mut quality).map_err(|e| (i, e))?;
                 }
-                Location::S3 { .. } => {
-                    let mut batches = stream(ctx, opened, None, vec![index], spec).await.map_err(err)?;
-                    let mut finite = ValueSink::new(sketch).map_err(err)?;
-                    while let Some(batch) = batches.next().await {
-                        let batch = batch.map_err(|e| err(e.to_string()))?;
-                        let values = numeric_values(batch.column(0)).map_err(err)?;
-                        finite.extend(values.filter_map(|v| v.filter(|x| x.is_finite())));
-                    }
-                    Ok::<_, DriftJobError>(finite)
-                }
+                progress.file_done(0);
             }
-        })
-        .buffered(ctx.concurrency.max(1));
-    let mut finite = ValueSink::new(sketch).map_err(|reason| DriftJobError::Read { path: name.to_owned(), reason })?;
-    while let Some(part) = parts.next().await {
-        finite.absorb(part?).map_err(|reason| DriftJobError::Read { path: name.to_owned(), reason })?;
+            Ok(NumericPartial { quality, values: sink.finish() })
+        });
+        return task.await.unwrap_or_else(|e| Err((0, format!("reading thread failed: {e}"))));
     }
-    Ok(finite.finish())
+    for (i, opened) in files.iter().enumerate() {
+        let mut batches = stream(ctx, opened, vec![column(i, opened)?], spec).await.map_err(|e| (i, e))?;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| corrupt(i, e))?;
+            sink.add(batch.column(0), &mut quality).map_err(|e| (i, e))?;
+        }
+        ctx.progress.file_done(0);
+    }
+    let values = tokio::task::spawn_blocking(move || sink.finish())
+        .await
+        .map_err(|e| (0, format!("sorting thread failed: {e}")))?;
+    Ok(NumericPartial { quality, values })
 }
 
 /// Finite values of a numeric column as they stream in: all of them (exact mode), or a sketch
 /// whose memory does not grow with the rows.
 enum ValueSink {
     Exact(Vec<f64>),
-    Sketch(LogHistogram),
+    /// Values are buffered and counted a batch at a time ([`LogHistogram::extend`]).
+    Sketch {
+        sketch: LogHistogram,
+        buffer: Vec<f64>,
+    },
 }
 
+/// Values buffered before a sketch counts them.
+const SKETCH_BUFFER: usize = 64 * 1024;
+
 impl ValueSink {
-    fn new(sketch: Option<u8>) -> Result<Self, String> {
+    /// A sink for a column of up to `rows` values, exact ones kept in `buffer`.
+    fn new(sketch: Option<u8>, rows: u64, mut buffer: Vec<f64>) -> Result<Self, String> {
         Ok(match sketch {
-            None => Self::Exact(Vec::new()),
-            Some(precision) => Self::Sketch(LogHistogram::new(precision).map_err(|e| e.to_string())?),
+            None => {
+                buffer.clear();
+                buffer.reserve_exact(usize::try_from(rows).unwrap_or(0));
+                Self::Exact(buffer)
+            }
+            Some(precision) => Self::Sketch {
+                sketch: LogHistogram::new(precision).map_err(|e| e.to_string())?,
+                buffer: Vec::with_capacity(2 * SKETCH_BUFFER),
+            },
         })
     }
 
-    fn extend(&mut self, values: impl Iterator<Item = f64>) {
+    /// Adds one batch: counts nulls, NaN and infinities into `quality` and keeps the finite values
+    /// (-0.0 as 0.0, so that the total order of the sorted values is the numeric order).
+    fn add(&mut self, array: &ArrayRef, quality: &mut DataQuality) -> Result<(), String> {
         match self {
-            Self::Exact(v) => v.extend(values),
-            Self::Sketch(s) => values.for_each(|x| {
-                s.insert(x);
-            }),
-        }
-    }
-
-    fn absorb(&mut self, other: ValueSink) -> Result<(), String> {
-        match (self, other) {
-            (Self::Exact(a), Self::Exact(b)) => {
-                if a.is_empty() {
-                    *a = b;
-                } else {
-                    a.extend_from_slice(&b);
+            Self::Exact(values) => add_numeric(array, quality, |x| values.push(x)),
+            Self::Sketch { sketch, buffer } => {
+                add_numeric(array, quality, |x| buffer.push(x))?;
+                if buffer.len() >= SKETCH_BUFFER {
+                    sketch.extend(buffer);
+                    buffer.clear();
                 }
                 Ok(())
             }
-            (Self::Sketch(a), Self::Sketch(b)) => a.merge(&b).map_err(|e| e.to_string()),
-            _ => Err("one column read in two modes".to_owned()),
         }
     }
 
@@ -861,11 +978,98 @@ impl ValueSink {
     fn finish(self) -> NumericValues {
         match self {
             Self::Exact(mut sorted) => {
-                sorted.sort_by(f64::total_cmp);
+                deltaone::drift::sort_finite(&mut sorted);
                 NumericValues::Exact { sorted }
             }
-            Self::Sketch(sketch) => NumericValues::Sketch { sketch },
+            Self::Sketch { mut sketch, buffer } => {
+                sketch.extend(&buffer);
+                NumericValues::Sketch { sketch }
+            }
         }
+    }
+}
+
+/// Calls `keep` with each finite value of a numeric array (as `f64`; 64-bit integers beyond 2⁵³
+/// are rounded) and counts every value into `quality`. Reads the typed values slice and the null
+/// bitmap directly.
+fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: impl FnMut(f64)) -> Result<(), String> {
+    macro_rules! prim {
+        ($t:ty, $conv:expr) => {{
+            let a = array.as_primitive::<$t>();
+            count_values(a.values(), a.nulls(), $conv, quality, keep)
+        }};
+    }
+    match array.data_type() {
+        DataType::Int8 => prim!(Int8Type, |x| x as f64),
+        DataType::Int16 => prim!(Int16Type, |x| x as f64),
+        DataType::Int32 => prim!(Int32Type, |x| x as f64),
+        DataType::Int64 => prim!(Int64Type, |x| x as f64),
+        DataType::UInt8 => prim!(UInt8Type, |x| x as f64),
+        DataType::UInt16 => prim!(UInt16Type, |x| x as f64),
+        DataType::UInt32 => prim!(UInt32Type, |x| x as f64),
+        DataType::UInt64 => prim!(UInt64Type, |x| x as f64),
+        DataType::Float16 => prim!(Float16Type, f64::from),
+        DataType::Float32 => prim!(Float32Type, f64::from),
+        DataType::Float64 => prim!(Float64Type, |x| x),
+        DataType::Decimal128(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            prim!(Decimal128Type, |x| x as f64 / div)
+        }
+        DataType::Decimal64(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            prim!(Decimal64Type, |x| x as f64 / div)
+        }
+        DataType::Decimal32(_, scale) => {
+            let div = 10f64.powi(*scale as i32);
+            prim!(Decimal32Type, |x| x as f64 / div)
+        }
+        other => return Err(format!("type {other} is not numeric")),
+    }
+    Ok(())
+}
+
+fn count_values<T: Copy>(
+    values: &[T],
+    nulls: Option<&arrow_buffer::NullBuffer>,
+    to_f64: impl Fn(T) -> f64,
+    quality: &mut DataQuality,
+    mut keep: impl FnMut(f64),
+) {
+    let (mut finite, mut nan, mut positive, mut negative) = (0usize, 0usize, 0usize, 0usize);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut one = |x: f64| {
+        if x.is_finite() {
+            finite += 1;
+            min = min.min(x);
+            max = max.max(x);
+            keep(x + 0.0);
+        } else if x.is_nan() {
+            nan += 1;
+        } else if x > 0.0 {
+            positive += 1;
+        } else {
+            negative += 1;
+        }
+    };
+    match nulls.filter(|n| n.null_count() > 0) {
+        None => values.iter().for_each(|&v| one(to_f64(v))),
+        Some(n) => {
+            quality.nulls += n.null_count();
+            for (i, &v) in values.iter().enumerate() {
+                if n.is_valid(i) {
+                    one(to_f64(v));
+                }
+            }
+        }
+    }
+    quality.total += values.len();
+    quality.finite += finite;
+    quality.nan += nan;
+    quality.positive_infinity += positive;
+    quality.negative_infinity += negative;
+    if finite > 0 {
+        quality.min = Some(quality.min.map_or(min, |m| m.min(min)));
+        quality.max = Some(quality.max.map_or(max, |m| m.max(max)));
     }
 }
 

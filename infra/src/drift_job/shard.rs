@@ -22,7 +22,9 @@ use deltaone::drift::partial::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::read::{self, ColumnAcc, PerformanceAcc, PerformanceChunk, PerformancePlan, ReadContext};
+use super::read::{
+    self, ColumnAcc, PerformanceAcc, PerformanceChunk, PerformanceMode, PerformancePlan, Problem, ReadContext,
+};
 use super::source::{InputFile, Location, parse_s3_url};
 use super::{
     ColumnKind, ColumnPlan, DatasetSummary, DriftJobError, DriftReport, PerformancePair, Quality, QualityPair,
@@ -168,7 +170,7 @@ pub(crate) async fn scan(
     let current_spec = options.spec(options.current_window);
 
     let Some(schema) = read::first_schema(ctx, schema_files, &reference_spec).await else {
-        let scan = read::scan_window(ctx, reference_files, &[], &reference_spec, None).await;
+        let scan = read::scan_window(ctx, reference_files, &[], &reference_spec, None, PerformanceMode::Chunks).await;
         let mut skipped = Vec::new();
         quarantine::quarantine_all(ctx, &options.run_id, Side::Reference, scan.problems, q, &mut skipped).await;
         return Err(DriftJobError::EmptyWindow {
@@ -185,12 +187,43 @@ pub(crate) async fn scan(
     let performance_plan = (schema.index_of(&options.label_column).is_ok()
         && schema.index_of(&options.prediction_column).is_ok())
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
-    let performance = performance_plan.as_ref().map(|p| (p, options.positive_threshold));
 
-    ctx.progress.stage("reference: scan", reference_files.len());
-    let mut reference = read::scan_window(ctx, reference_files, &plan, &reference_spec, performance).await;
-    ctx.progress.stage("current: scan", current_files.len());
-    let mut current = read::scan_window(ctx, current_files, &plan, &current_spec, performance).await;
+    let mode = if inline {
+        PerformanceMode::Metrics { threshold: options.positive_threshold }
+    } else {
+        PerformanceMode::Chunks
+    };
+    // Files whose pages failed in a numeric pass: the windows are read again without them.
+    let mut failed: Vec<(Side, Problem)> = Vec::new();
+    let (mut reference, mut current, state, mut computed) = loop {
+        let keep = |side: Side, files: &[InputFile]| -> Vec<InputFile> {
+            let failed_here = |f: &InputFile| failed.iter().any(|(s, p)| *s == side && p.file.location == f.location);
+            files.iter().filter(|f| !failed_here(f)).cloned().collect()
+        };
+        let (reference_files, current_files) =
+            (keep(Side::Reference, reference_files), keep(Side::Current, current_files));
+        ctx.progress.stage("scan", reference_files.len() + current_files.len());
+        let p = performance_plan.as_ref();
+        let (mut reference, mut current) = futures::join!(
+            read::scan_window(ctx, &reference_files, &plan, &reference_spec, p, mode),
+            read::scan_window(ctx, &current_files, &plan, &current_spec, p, mode),
+        );
+        let specs = (&reference_spec, &current_spec);
+        match numeric_pass(ctx, options, &plan, (&mut reference, &mut current), specs, inline).await {
+            Ok((state, computed)) => break (reference, current, state, computed),
+            Err(NumericFailure::File { side, index, reason }) => {
+                let scan = if side == Side::Reference { &reference } else { &current };
+                let file = scan.files[index].file.clone();
+                tracing::warn!(file = %file.location, %reason, "unreadable: reading both windows again without it");
+                failed.push((side, Problem { file, reason, quarantine: true }));
+            }
+            Err(NumericFailure::Job(e)) => return Err(e),
+        }
+    };
+    for (side, problem) in failed {
+        let scan = if side == Side::Reference { &mut reference } else { &mut current };
+        scan.problems.push(problem);
+    }
     let mut skipped_reference = Vec::new();
     let mut skipped_current = Vec::new();
     let problems = std::mem::take(&mut reference.problems);
@@ -198,40 +231,22 @@ pub(crate) async fn scan(
     let problems = std::mem::take(&mut current.problems);
     quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
 
-    let mut computed = Computed::default();
-    let mut state = PartialState::default();
-    state.reference.rows = reference.rows;
-    state.current.rows = current.rows;
-    let numeric = plan.iter().filter(|c| c.kind == ColumnKind::Numeric).count();
-    ctx.progress.stage("numeric columns", numeric * (reference.files.len() + current.files.len()));
-    for (i, column) in plan.iter().enumerate() {
-        for (window, scan, spec) in
-            [(&mut state.reference, &reference, &reference_spec), (&mut state.current, &current, &current_spec)]
-        {
-            let partial = match &scan.columns[i] {
-                ColumnAcc::Numeric(quality) => {
-                    let sketch = options.sketch_for(quality.finite);
-                    let values = read::numeric_column(ctx, &scan.files, &column.name, spec, sketch).await?;
-                    ColumnPartial::Numeric(NumericPartial { quality: *quality, values })
-                }
-                ColumnAcc::Categorical { counts, total, nulls } => ColumnPartial::Categorical(CategoricalPartial {
-                    total: *total,
-                    nulls: *nulls,
-                    counts: counts.clone(),
+    if inline {
+        computed.performance =
+            Some(
+                performance_plan.as_ref().map(|p| PerformancePair {
+                    reference: reference
+                        .metrics
+                        .take()
+                        .unwrap_or_else(|| PerformanceAcc::new(options.positive_threshold).finish()),
+                    current: current
+                        .metrics
+                        .take()
+                        .unwrap_or_else(|| PerformanceAcc::new(options.positive_threshold).finish()),
+                    label_column: p.label.clone(),
+                    prediction_column: p.prediction.clone(),
                 }),
-            };
-            window.columns.insert(column.name.clone(), partial);
-        }
-        let both = state.reference.rows > 0 && state.current.rows > 0;
-        if inline && both && column.kind == ColumnKind::Numeric {
-            let result = column_result(options, column, &state)?;
-            computed.columns.insert(column.name.clone(), result);
-            for window in [&mut state.reference, &mut state.current] {
-                if let Some(ColumnPartial::Numeric(n)) = window.columns.get_mut(&column.name) {
-                    n.values = NumericValues::Exact { sorted: Vec::new() };
-                }
-            }
-        }
+            );
     }
     let side = |scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>| {
         let mut chunks = scan.performance.into_iter();
@@ -251,11 +266,8 @@ pub(crate) async fn scan(
             skipped,
         }
     };
-    let mut reference = side(reference, reference_files.len(), skipped_reference);
-    let mut current = side(current, current_files.len(), skipped_current);
-    if inline {
-        computed.performance = Some(performance_of(options, performance_plan.as_ref(), &mut reference, &mut current));
-    }
+    let reference = side(reference, reference_files.len(), skipped_reference);
+    let current = side(current, current_files.len(), skipped_current);
     Ok(RunPartial {
         format: SHARD_FORMAT_VERSION,
         state_format: PARTIAL_FORMAT_VERSION,
@@ -271,6 +283,88 @@ pub(crate) async fn scan(
         state,
         computed,
     })
+}
+
+/// Why a numeric pass stopped: a file to leave out (by its index among the window's files read),
+/// or an error of the run.
+enum NumericFailure {
+    File { side: Side, index: usize, reason: String },
+    Job(DriftJobError),
+}
+
+/// The partial state of both windows: categorical counts from the scans, then each numeric column
+/// read for both windows at once (two threads) with the values held sorted — or, `inline`, its
+/// result computed right away and its values dropped, so that one numeric column is in memory at
+/// a time.
+async fn numeric_pass(
+    ctx: &ReadContext,
+    options: &RunOptions,
+    plan: &[ColumnPlan],
+    (reference, current): (&mut read::WindowScan, &mut read::WindowScan),
+    (reference_spec, current_spec): (&filter::RowSpec, &filter::RowSpec),
+    inline: bool,
+) -> Result<(PartialState, Computed), NumericFailure> {
+    let mut computed = Computed::default();
+    let mut state = PartialState::default();
+    state.reference.rows = reference.rows;
+    state.current.rows = current.rows;
+    let numeric = plan.iter().filter(|c| c.kind == ColumnKind::Numeric).count();
+    ctx.progress.stage("numeric columns", numeric * (reference.files.len() + current.files.len()));
+    // Inline, each window's values buffer is reused from column to column.
+    let (mut reference_buffer, mut current_buffer) = (Vec::new(), Vec::new());
+    for (i, column) in plan.iter().enumerate() {
+        if column.kind == ColumnKind::Categorical {
+            for (window, scan) in [(&mut state.reference, &mut *reference), (&mut state.current, &mut *current)] {
+                let ColumnAcc::Categorical(counts) = std::mem::replace(&mut scan.columns[i], ColumnAcc::Numeric) else {
+                    unreachable!("the scan counts categorical columns");
+                };
+                let partial =
+                    CategoricalPartial { total: counts.total, nulls: counts.nulls, counts: counts.into_sorted() };
+                window.columns.insert(column.name.clone(), ColumnPartial::Categorical(partial));
+            }
+            continue;
+        }
+        let name = column.name.as_str();
+        let (r, c) = futures::join!(
+            read::numeric_window(
+                ctx,
+                &reference.files,
+                reference.rows,
+                name,
+                reference_spec,
+                options.sketch_for(reference.rows),
+                std::mem::take(&mut reference_buffer),
+            ),
+            read::numeric_window(
+                ctx,
+                &current.files,
+                current.rows,
+                name,
+                current_spec,
+                options.sketch_for(current.rows),
+                std::mem::take(&mut current_buffer),
+            ),
+        );
+        let fail = |side: Side| move |(index, reason): (usize, String)| NumericFailure::File { side, index, reason };
+        let (r, c) = (r.map_err(fail(Side::Reference))?, c.map_err(fail(Side::Current))?);
+        state.reference.columns.insert(column.name.clone(), ColumnPartial::Numeric(r));
+        state.current.columns.insert(column.name.clone(), ColumnPartial::Numeric(c));
+        if inline && state.reference.rows > 0 && state.current.rows > 0 {
+            let result = column_result(options, column, &state).map_err(NumericFailure::Job)?;
+            computed.columns.insert(column.name.clone(), result);
+            for (window, buffer) in
+                [(&mut state.reference, &mut reference_buffer), (&mut state.current, &mut current_buffer)]
+            {
+                if let Some(ColumnPartial::Numeric(n)) = window.columns.get_mut(&column.name) {
+                    let values = std::mem::replace(&mut n.values, NumericValues::Exact { sorted: Vec::new() });
+                    if let NumericValues::Exact { sorted } = values {
+                        *buffer = sorted;
+                    }
+                }
+            }
+        }
+    }
+    Ok((state, computed))
 }
 
 /// The classification metrics of both windows from the per-file labels and predictions, in file
@@ -604,9 +698,9 @@ pub async fn reduce(
     finish(&options, merged).map(|report| with_manifest_windows(report, manifest))
 }
 
-/// A window's numeric column whose finite values over all shards exceed `exact_max_rows` (or
-/// every column, with `--sketch`) is sketched in every shard before merging — as the single process
-/// decides on the whole window's count — so the merged state is what one process would hold.
+/// The numeric columns of a window whose rows over all shards exceed `exact_max_rows` (or every
+/// column, with `--sketch`) are sketched in every shard before merging — as the single process
+/// decides on the whole window's rows — so the merged state is what one process would hold.
 fn sketch_large_columns(options: &RunOptions, partials: &mut [(u32, RunPartial)]) -> Result<(), DriftJobError> {
     let Some((_, first)) = partials.first() else { return Ok(()) };
     let names: Vec<String> =
@@ -616,14 +710,8 @@ fn sketch_large_columns(options: &RunOptions, partials: &mut [(u32, RunPartial)]
             fn window(p: &mut RunPartial, current: bool) -> &mut deltaone::drift::partial::WindowPartial {
                 if current { &mut p.state.current } else { &mut p.state.reference }
             }
-            let finite: usize = partials
-                .iter_mut()
-                .filter_map(|(_, p)| match window(p, current).columns.get(&name) {
-                    Some(ColumnPartial::Numeric(n)) => Some(n.quality.finite),
-                    _ => None,
-                })
-                .sum();
-            let Some(precision) = options.sketch_for(finite) else { continue };
+            let rows: u64 = partials.iter_mut().map(|(_, p)| window(p, current).rows).sum();
+            let Some(precision) = options.sketch_for(rows) else { continue };
             for (shard, partial) in partials.iter_mut() {
                 if let Some(ColumnPartial::Numeric(n)) = window(partial, current).columns.get_mut(&name) {
                     let exact = std::mem::replace(n, NumericPartial::exact());

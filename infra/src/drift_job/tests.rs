@@ -136,6 +136,48 @@ fn corrupt_and_missing_files_are_skipped_with_a_reason_and_the_run_goes_on() {
     assert!(column(&report, "amount").drifted, "results are those of the good file");
 }
 
+/// `bytes` (a Parquet file) with the first page header of `column` (in the first row group)
+/// overwritten: the footer still reads, the column's data does not.
+fn with_corrupt_page(bytes: &[u8], column: &str) -> Vec<u8> {
+    use parquet::file::reader::FileReader as _;
+    let reader =
+        parquet::file::serialized_reader::SerializedFileReader::new(bytes::Bytes::from(bytes.to_vec())).unwrap();
+    let metadata = reader.metadata();
+    let index = metadata.file_metadata().schema_descr().columns().iter().position(|c| c.name() == column).unwrap();
+    let chunk = metadata.row_group(0).column(index);
+    let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset()) as usize;
+    let mut corrupt = bytes.to_vec();
+    corrupt[start..start + 24].fill(0xFF);
+    corrupt
+}
+
+#[test]
+fn a_file_whose_pages_do_not_decode_is_skipped_and_the_windows_are_read_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(sample("current.parquet")).unwrap();
+    std::fs::write(dir.path().join("a-good.parquet"), &good).unwrap();
+    // Found in the numeric pass (one column at a time) and in the scan (categories).
+    std::fs::write(dir.path().join("b-numeric.parquet"), with_corrupt_page(&good, "amount")).unwrap();
+    std::fs::write(dir.path().join("c-categorical.parquet"), with_corrupt_page(&good, "channel")).unwrap();
+    let glob = dir.path().join("*.parquet").display().to_string();
+
+    let report = run(&options(vec![sample("reference.parquet")], vec![glob])).unwrap();
+    let skipped: Vec<(&str, &str)> = report
+        .skipped_files
+        .iter()
+        .map(|f| (Path::new(&f.path).file_name().unwrap().to_str().unwrap(), f.reason.as_str()))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped.iter().any(|(f, r)| *f == "b-numeric.parquet" && r.contains("\"amount\"")), "{skipped:?}");
+    assert!(skipped.iter().any(|(f, r)| *f == "c-categorical.parquet" && r.contains("corrupt")), "{skipped:?}");
+
+    // Nothing of the bad files counts: the results are those of the good file alone.
+    let alone = run(&options(vec![sample("reference.parquet")], vec![sample("current.parquet")])).unwrap();
+    assert_eq!(report.windows.current.rows, 5000);
+    assert_eq!(report.columns, alone.columns);
+    assert_eq!(report.performance, alone.performance);
+}
+
 #[test]
 fn a_file_missing_a_column_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
@@ -396,8 +438,11 @@ fn timestamp_windows_prune_row_groups_and_filter_rows_of_one_file() {
 
     // Pruning reads fewer bytes than reading every row group.
     let windowed = report.bytes_read;
+    // (Windows that hold every row group: the same columns are read, from every row group.)
     let mut all = options(vec![path.display().to_string()], vec![path.display().to_string()]);
     all.timestamp_column = Some("ts".to_owned());
+    all.reference_window = Some("2026-10-01T00:00:00Z..2026-12-01T00:00:00Z".parse().unwrap());
+    all.current_window = all.reference_window;
     assert!(windowed < run(&all).unwrap().bytes_read, "row groups outside the windows are not fetched");
 
     // A window no row group overlaps: the file is pruned, and the window is empty.

@@ -120,7 +120,7 @@ pub struct RunArgs {
     /// statistic's error bound. Exact is the default.
     #[arg(long, env = "DELTAONE_DRIFT_SKETCH")]
     pub sketch: bool,
-    /// Finite values per window and column above which a numeric column is sketched anyway.
+    /// Rows per window above which its numeric columns are sketched anyway.
     #[arg(long, env = "DELTAONE_DRIFT_EXACT_MAX_ROWS", default_value_t = crate::DEFAULT_EXACT_MAX_ROWS)]
     pub exact_max_rows: u64,
     /// Mantissa bits per sketch bucket, 1..=20: buckets 2^-precision of their values wide (7: 0.78 %).

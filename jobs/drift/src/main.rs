@@ -4,7 +4,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Column-sized buffers (megabytes each) are mapped from the kernel and handed back when freed.
+/// glibc's default threshold for that starts at 128 KiB but rises to the size of the largest block
+/// freed (up to 32 MiB), after which every column's values come from the heap and their freed
+/// space stays in the process: measured at 1 M rows per window, peak RSS 60–67 MiB with the
+/// default against 45 MiB with a fixed 1 MiB threshold, for the same CPU time.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn map_large_buffers() {
+    // SAFETY: mallopt only changes a tuning parameter of the allocator; called before any thread
+    // of ours exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn map_large_buffers() {}
+
 fn main() -> ExitCode {
+    map_large_buffers();
     deltaone_infra::telemetry::init("info");
     let cli = deltaone_drift::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
