@@ -226,8 +226,10 @@ pub struct ClassificationAccumulator {
     kind: Option<InputKind>,
     counts: ConfusionCounts,
     /// Scores of positive rows, then of negative rows (unsorted).
-    positive_scores: Vec<f64>,
-    negative_scores: Vec<f64>,
+    /// One key per row with a score: the score's bits shifted left by one, the label in the
+    /// lowest bit (scores are in `[0, 1]` without -0.0, so keys sort as their scores do, and one
+    /// vector of 8 bytes per row serves both classes).
+    keys: Vec<u64>,
     log_loss_sum: NeumaierSum,
 }
 
@@ -238,8 +240,7 @@ impl Default for ClassificationAccumulator {
             threshold: DEFAULT_THRESHOLD,
             kind: None,
             counts: ConfusionCounts::default(),
-            positive_scores: Vec::new(),
-            negative_scores: Vec::new(),
+            keys: Vec::new(),
             log_loss_sum: NeumaierSum::default(),
         }
     }
@@ -258,6 +259,12 @@ impl ClassificationAccumulator {
     /// The threshold turning scores into predictions.
     pub fn threshold(&self) -> f64 {
         self.threshold
+    }
+
+    /// Makes room for `rows` more scored rows (8 bytes each), e.g. a window's row count known
+    /// from file metadata, so that the kept scores are not reallocated as they grow.
+    pub fn reserve(&mut self, rows: usize) {
+        self.keys.reserve_exact(rows);
     }
 
     /// Rows accepted so far.
@@ -288,9 +295,7 @@ impl ClassificationAccumulator {
         for (row, &score) in (first_row..).zip(scores) {
             check_score(row, score)?;
         }
-        let positives = labels.iter().filter(|&&label| label).count();
-        self.positive_scores.reserve(positives);
-        self.negative_scores.reserve(labels.len() - positives);
+        self.keys.reserve(labels.len());
         for (&label, &score) in labels.iter().zip(scores) {
             self.add_score(label, score);
         }
@@ -320,7 +325,7 @@ impl ClassificationAccumulator {
     /// scores (see [`into_metrics`](Self::into_metrics) to avoid the copy).
     pub fn finish(&self) -> Result<ClassificationMetrics, MetricInputError> {
         let auroc = match self.kind {
-            Some(InputKind::Scores) => auroc_of(&mut self.positive_scores.clone(), &mut self.negative_scores.clone()),
+            Some(InputKind::Scores) => auroc_of(&mut self.keys.clone()),
             _ => None,
         };
         self.metrics(auroc)
@@ -329,7 +334,7 @@ impl ClassificationAccumulator {
     /// As [`finish`](Self::finish), sorting the kept scores in place instead of copying them.
     pub fn into_metrics(mut self) -> Result<ClassificationMetrics, MetricInputError> {
         let auroc = match self.kind {
-            Some(InputKind::Scores) => auroc_of(&mut self.positive_scores, &mut self.negative_scores),
+            Some(InputKind::Scores) => auroc_of(&mut self.keys),
             _ => None,
         };
         self.metrics(auroc)
@@ -372,13 +377,8 @@ impl ClassificationAccumulator {
         let score = if score == 0.0 { 0.0 } else { score };
         self.kind = Some(InputKind::Scores);
         self.counts.add(label, score >= self.threshold);
-        let probability_of_label = if label {
-            self.positive_scores.push(score);
-            score
-        } else {
-            self.negative_scores.push(score);
-            1.0 - score
-        };
+        self.keys.push(score.to_bits() << 1 | u64::from(label));
+        let probability_of_label = if label { score } else { 1.0 - score };
         self.log_loss_sum.add(-probability_of_label.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
     }
 }
@@ -394,35 +394,29 @@ fn check_score(row: u64, score: f64) -> Result<(), MetricInputError> {
 }
 
 /// The area under the ROC curve, as the Mann–Whitney U over (positive, negative) pairs: a pair
-/// counts 1 when the positive scores higher and 1/2 on a tie. Sorts both slices; `None` unless
-/// both are non-empty. Scores must be finite and without -0.0.
-fn auroc_of(positives: &mut [f64], negatives: &mut [f64]) -> Option<f64> {
-    if positives.is_empty() || negatives.is_empty() {
+/// counts 1 when the positive scores higher and 1/2 on a tie. Sorts the keys (see
+/// [`ClassificationAccumulator`]); `None` unless both classes are present.
+fn auroc_of(keys: &mut [u64]) -> Option<f64> {
+    use voracious_radix_sort::RadixSort as _;
+    keys.voracious_sort();
+    // Walk the scores upwards, a group of equal scores at a time: each positive beats the
+    // negatives below its group and ties those in it.
+    let (mut negatives_below, mut positives) = (0u128, 0u128);
+    let mut twice_u: u128 = 0;
+    for group in keys.chunk_by(|a, b| a >> 1 == b >> 1) {
+        let p = group.iter().filter(|&&k| k & 1 == 1).count() as u128;
+        let n = group.len() as u128 - p;
+        twice_u += 2 * p * negatives_below + p * n;
+        negatives_below += n;
+        positives += p;
+    }
+    let negatives = negatives_below;
+    if positives == 0 || negatives == 0 {
         return None;
     }
-    // Radix sort; the scores are finite and -0.0 is stored as 0.0, so nothing changes but speed.
-    crate::drift::sort_finite(positives);
-    crate::drift::sort_finite(negatives);
-    // For each negative score s (ascending): below = #positives < s, at_or_below = #positives ≤ s.
-    let mut below = 0usize;
-    let mut at_or_below = 0usize;
-    let mut twice_u: u128 = 0;
-    for &s in negatives.iter() {
-        while below < positives.len() && positives[below] < s {
-            below += 1;
-        }
-        at_or_below = at_or_below.max(below);
-        while at_or_below < positives.len() && positives[at_or_below] <= s {
-            at_or_below += 1;
-        }
-        let above = positives.len() - at_or_below;
-        let tied = at_or_below - below;
-        twice_u += 2 * above as u128 + tied as u128;
-    }
-    let twice_pairs = 2 * positives.len() as u128 * negatives.len() as u128;
     // Both are exact in f64 below 2^53 (about 67 million rows per class), so the result is the
     // correctly rounded quotient.
-    Some(twice_u as f64 / twice_pairs as f64)
+    Some(twice_u as f64 / (2 * positives * negatives) as f64)
 }
 
 #[cfg(test)]

@@ -398,6 +398,11 @@ impl PerformanceAcc {
         Self { acc, skipped: 0, error: None }
     }
 
+    /// Makes room for the scores of `rows` rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.acc.reserve(rows);
+    }
+
     pub fn add(&mut self, chunk: &PerformanceChunk) {
         self.skipped += chunk.skipped;
         if self.error.is_some() {
@@ -531,7 +536,10 @@ pub(crate) async fn scan_window(
         }
     }
     let acc = loop {
-        let acc = WindowAcc::new(plan, performance, mode);
+        let mut acc = WindowAcc::new(plan, performance, mode);
+        if let (Some(metrics), Some(p)) = (acc.metrics.as_mut(), performance) {
+            metrics.reserve(score_rows(&opened, p));
+        }
         match decode_window(ctx, &opened, acc, spec).await {
             Ok(acc) => break acc,
             Err((index, reason)) => {
@@ -548,6 +556,20 @@ pub(crate) async fn scan_window(
     scan.metrics = acc.metrics.map(PerformanceAcc::finish);
     scan.file_rows = acc.file_rows;
     scan
+}
+
+/// The rows of `files`' selected row groups whose prediction is a score (a float column): room for
+/// the window's scores, reserved once.
+fn score_rows(files: &[OpenedFile], plan: &PerformancePlan) -> usize {
+    let scored = |f: &&OpenedFile| {
+        f.performance
+            && f.metadata.schema().field_with_name(&plan.prediction).is_ok_and(|field| {
+                matches!(field.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64)
+            })
+    };
+    let rows =
+        |f: &OpenedFile| -> i64 { f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum() };
+    files.iter().filter(scored).map(|f| usize::try_from(rows(f)).unwrap_or(0)).sum()
 }
 
 /// The root column indices of `names` in `schema`.
