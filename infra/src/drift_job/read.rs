@@ -1,5 +1,7 @@
-//! Finding the input files, choosing the columns and reading them from Parquet: one async code
-//! path for local files and S3 objects ([`FileReader`]), several files at a time.
+//! Finding the input files, choosing the columns and reading them from Parquet: footers several
+//! files at a time ([`FileReader`], local files and S3 objects), then each window's data one file
+//! after another — categorical and performance columns in one pass, each numeric column in a pass
+//! of its own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -294,7 +296,7 @@ impl ColumnAcc {
 /// What reading needs: the S3 client, how many files at a time, the progress display.
 pub(crate) struct ReadContext {
     pub s3: Option<aws_sdk_s3::Client>,
-    /// Files read at the same time.
+    /// Footers read at the same time (data is decoded a window's files one after another, both windows at once).
     pub concurrency: usize,
     /// Shared with the reading threads.
     pub progress: Arc<Progress>,

@@ -160,7 +160,7 @@ pub struct RunArgs {
     /// Only rows of this model version (column or Hive partition `model_version`).
     #[arg(long, env = "DELTAONE_DRIFT_MODEL_VERSION")]
     pub model_version: Option<String>,
-    /// Files read at the same time.
+    /// Footers read at the same time (data is decoded a window's files one after another, both windows at once).
     #[arg(long, env = "DELTAONE_DRIFT_READ_CONCURRENCY", default_value_t = crate::DEFAULT_READ_CONCURRENCY)]
     pub read_concurrency: usize,
     /// Where unreadable files are copied with a <name>.reason.json: s3://bucket/prefix/ or a directory
