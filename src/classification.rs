@@ -57,6 +57,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::drift::sketch::LogHistogram;
+
 /// The threshold a score must reach (`score >= threshold`) to be predicted positive, by default.
 pub const DEFAULT_THRESHOLD: f64 = 0.5;
 
@@ -169,6 +171,9 @@ pub struct ClassificationMetrics {
     pub f1: f64,
     /// `None` for hard predictions, or when all rows have the same true label.
     pub auroc: Option<f64>,
+    /// Set when the scores were sketched: the exact AUROC is within this of `auroc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auroc_error_bound: Option<f64>,
     /// `None` for hard predictions.
     pub log_loss: Option<f64>,
 }
@@ -225,12 +230,75 @@ pub struct ClassificationAccumulator {
     threshold: f64,
     kind: Option<InputKind>,
     counts: ConfusionCounts,
-    /// Scores of positive rows, then of negative rows (unsorted).
     /// One key per row with a score: the score's bits shifted left by one, the label in the
     /// lowest bit (scores are in `[0, 1]` without -0.0, so keys sort as their scores do, and one
     /// vector of 8 bytes per row serves both classes).
     keys: Vec<u64>,
+    /// Rows of exact scores kept at most (see [`sketch_scores_past`](Self::sketch_scores_past)).
+    sketch_past: Option<u64>,
+    /// The scores per class, once sketched.
+    sketch: Option<ScoreSketch>,
     log_loss_sum: NeumaierSum,
+}
+
+/// Mantissa bits of the buckets scores are counted in once an accumulator sketches them: buckets
+/// `2^-12` (0.024 %) of their score wide, at most 4,096 per power of two.
+pub const SCORE_SKETCH_PRECISION: u8 = 12;
+
+/// Scores counted per class in log-linear buckets ([`LogHistogram`]): memory grows with the
+/// distinct buckets, not the rows.
+#[derive(Debug, Clone)]
+struct ScoreSketch {
+    positives: LogHistogram,
+    negatives: LogHistogram,
+}
+
+impl ScoreSketch {
+    fn new() -> Self {
+        let histogram = || LogHistogram::new(SCORE_SKETCH_PRECISION).expect("a valid precision");
+        Self { positives: histogram(), negatives: histogram() }
+    }
+
+    fn insert(&mut self, label: bool, score: f64) {
+        if label {
+            self.positives.insert(score)
+        } else {
+            self.negatives.insert(score)
+        };
+    }
+
+    /// The AUROC as [`auroc_of`] counts it, with pairs of a positive and a negative in one bucket
+    /// counted as ties, and the bound on the error that makes: half the share of such pairs.
+    fn auroc(&self) -> Option<(f64, f64)> {
+        let (positives, negatives) = (u128::from(self.positives.count()), u128::from(self.negatives.count()));
+        if positives == 0 || negatives == 0 {
+            return None;
+        }
+        let mut p_buckets = self.positives.buckets().peekable();
+        let mut n_buckets = self.negatives.buckets().peekable();
+        let (mut negatives_below, mut twice_u, mut same_bucket) = (0u128, 0u128, 0u128);
+        loop {
+            let bucket = match (p_buckets.peek(), n_buckets.peek()) {
+                (None, None) => break,
+                (Some(&(a, _)), Some(&(b, _))) => a.min(b),
+                (Some(&(a, _)), None) => a,
+                (None, Some(&(b, _))) => b,
+            };
+            let take = |it: &mut std::iter::Peekable<_>| match it.peek() {
+                Some(&(k, n)) if k == bucket => {
+                    it.next();
+                    u128::from(n)
+                }
+                _ => 0,
+            };
+            let (p, n) = (take(&mut p_buckets), take(&mut n_buckets));
+            twice_u += 2 * p * negatives_below + p * n;
+            same_bucket += p * n;
+            negatives_below += n;
+        }
+        let twice_pairs = (2 * positives * negatives) as f64;
+        Some((twice_u as f64 / twice_pairs, same_bucket as f64 / twice_pairs))
+    }
 }
 
 impl Default for ClassificationAccumulator {
@@ -241,6 +309,8 @@ impl Default for ClassificationAccumulator {
             kind: None,
             counts: ConfusionCounts::default(),
             keys: Vec::new(),
+            sketch_past: None,
+            sketch: None,
             log_loss_sum: NeumaierSum::default(),
         }
     }
@@ -256,6 +326,31 @@ impl ClassificationAccumulator {
         Ok(Self { threshold, ..Self::default() })
     }
 
+    /// Keeps exact scores for at most `rows` rows (0: none). Past that, the scores kept so far and
+    /// every later one are counted per class in log-linear buckets ([`SCORE_SKETCH_PRECISION`]):
+    /// memory stops growing with the rows, and the AUROC is computed from the buckets, with the
+    /// bound on its error in [`ClassificationMetrics::auroc_error_bound`]. Every other metric stays
+    /// exact. Whether the scores end up sketched depends only on how many rows were added, not on
+    /// how they were batched, so the metrics are the same either way.
+    pub fn sketch_scores_past(mut self, rows: u64) -> Self {
+        self.sketch_past = Some(rows);
+        self.sketch_if_past();
+        self
+    }
+
+    fn sketch_if_past(&mut self) {
+        let Some(past) = self.sketch_past else { return };
+        if self.sketch.is_some() || (past > 0 && self.keys.len() as u64 <= past) {
+            return;
+        }
+        let mut sketch = ScoreSketch::new();
+        for &key in &self.keys {
+            sketch.insert(key & 1 == 1, f64::from_bits(key >> 1));
+        }
+        self.keys = Vec::new();
+        self.sketch = Some(sketch);
+    }
+
     /// The threshold turning scores into predictions.
     pub fn threshold(&self) -> f64 {
         self.threshold
@@ -264,7 +359,10 @@ impl ClassificationAccumulator {
     /// Makes room for `rows` more scored rows (8 bytes each), e.g. a window's row count known
     /// from file metadata, so that the kept scores are not reallocated as they grow.
     pub fn reserve(&mut self, rows: usize) {
-        self.keys.reserve_exact(rows);
+        let kept = self.sketch_past.map_or(rows, |past| rows.min(usize::try_from(past).unwrap_or(usize::MAX)));
+        if self.sketch.is_none() {
+            self.keys.reserve_exact(kept);
+        }
     }
 
     /// Rows accepted so far.
@@ -278,6 +376,7 @@ impl ClassificationAccumulator {
         self.check_kind(InputKind::Scores, row)?;
         check_score(row, score)?;
         self.add_score(label, score);
+        self.sketch_if_past();
         Ok(())
     }
 
@@ -295,10 +394,13 @@ impl ClassificationAccumulator {
         for (row, &score) in (first_row..).zip(scores) {
             check_score(row, score)?;
         }
-        self.keys.reserve(labels.len());
+        if self.sketch.is_none() {
+            self.keys.reserve(labels.len());
+        }
         for (&label, &score) in labels.iter().zip(scores) {
             self.add_score(label, score);
         }
+        self.sketch_if_past();
         Ok(())
     }
 
@@ -324,8 +426,9 @@ impl ClassificationAccumulator {
     /// The metrics of all rows so far. The accumulator stays usable; AUROC sorts a copy of the
     /// scores (see [`into_metrics`](Self::into_metrics) to avoid the copy).
     pub fn finish(&self) -> Result<ClassificationMetrics, MetricInputError> {
-        let auroc = match self.kind {
-            Some(InputKind::Scores) => auroc_of(&mut self.keys.clone()),
+        let auroc = match (self.kind, &self.sketch) {
+            (Some(InputKind::Scores), Some(sketch)) => sketch.auroc().map(|(a, bound)| (a, Some(bound))),
+            (Some(InputKind::Scores), None) => auroc_of(&mut self.keys.clone()).map(|a| (a, None)),
             _ => None,
         };
         self.metrics(auroc)
@@ -333,14 +436,15 @@ impl ClassificationAccumulator {
 
     /// As [`finish`](Self::finish), sorting the kept scores in place instead of copying them.
     pub fn into_metrics(mut self) -> Result<ClassificationMetrics, MetricInputError> {
-        let auroc = match self.kind {
-            Some(InputKind::Scores) => auroc_of(&mut self.keys),
+        let auroc = match (self.kind, &self.sketch) {
+            (Some(InputKind::Scores), Some(sketch)) => sketch.auroc().map(|(a, bound)| (a, Some(bound))),
+            (Some(InputKind::Scores), None) => auroc_of(&mut self.keys).map(|a| (a, None)),
             _ => None,
         };
         self.metrics(auroc)
     }
 
-    fn metrics(&self, auroc: Option<f64>) -> Result<ClassificationMetrics, MetricInputError> {
+    fn metrics(&self, auroc: Option<(f64, Option<f64>)>) -> Result<ClassificationMetrics, MetricInputError> {
         let counts = self.counts;
         let rows = counts.rows();
         if rows == 0 {
@@ -359,7 +463,8 @@ impl ClassificationAccumulator {
             recall: ratio_or_zero(tp, counts.positives()),
             // scikit-learn: (1 + β²)·tp / (β²·(tp + fn) + (tp + fp)) with β = 1.
             f1: ratio_or_zero(2 * tp, counts.positives() + predicted_positives),
-            auroc,
+            auroc: auroc.map(|(a, _)| a),
+            auroc_error_bound: auroc.and_then(|(_, bound)| bound),
             log_loss: scores.then(|| self.log_loss_sum.total() / rows as f64),
         })
     }
@@ -377,7 +482,10 @@ impl ClassificationAccumulator {
         let score = if score == 0.0 { 0.0 } else { score };
         self.kind = Some(InputKind::Scores);
         self.counts.add(label, score >= self.threshold);
-        self.keys.push(score.to_bits() << 1 | u64::from(label));
+        match self.sketch.as_mut() {
+            Some(sketch) => sketch.insert(label, score),
+            None => self.keys.push(score.to_bits() << 1 | u64::from(label)),
+        }
         let probability_of_label = if label { score } else { 1.0 - score };
         self.log_loss_sum.add(-probability_of_label.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
     }
@@ -618,6 +726,64 @@ mod tests {
             by_chunk.extend_scores(l, s).unwrap();
         }
         assert_eq!(by_row.finish().unwrap(), by_chunk.finish().unwrap());
+    }
+
+    fn pseudo_random_rows(n: usize, seed: u64) -> (Vec<bool>, Vec<f64>) {
+        let mut state = seed;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let score = next();
+                // Labels follow the score loosely; some scores repeat exactly (ties across classes).
+                let score = if next() < 0.1 { (score * 20.0).round() / 20.0 } else { score };
+                (next() < 0.3 + 0.4 * score, score)
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn sketched_scores_give_an_auroc_within_its_bound_and_every_other_metric_exactly() {
+        for (n, seed) in [(50, 1), (5_000, 2), (200_000, 3)] {
+            let (labels, scores) = pseudo_random_rows(n, seed);
+            let exact = scores_accumulator(&labels, &scores).finish().unwrap();
+            let mut sketched = ClassificationAccumulator::default().sketch_scores_past(0);
+            sketched.extend_scores(&labels, &scores).unwrap();
+            let sketched = sketched.finish().unwrap();
+            let (auroc, bound) = (sketched.auroc.unwrap(), sketched.auroc_error_bound.unwrap());
+            assert!((auroc - exact.auroc.unwrap()).abs() <= bound, "n {n}: {auroc} ± {bound} vs {exact:?}");
+            assert!(bound < 2e-3, "n {n}: the bound {bound} is small for spread scores");
+            assert_eq!(exact.auroc_error_bound, None);
+            let without_auroc =
+                |m: &ClassificationMetrics| ClassificationMetrics { auroc: None, auroc_error_bound: None, ..m.clone() };
+            assert_eq!(without_auroc(&sketched), without_auroc(&exact), "n {n}");
+        }
+    }
+
+    #[test]
+    fn scores_are_sketched_past_the_row_limit_whatever_the_batching() {
+        let (labels, scores) = pseudo_random_rows(10_000, 9);
+        let in_batches = |past: u64, size: usize| {
+            let mut acc = ClassificationAccumulator::default().sketch_scores_past(past);
+            for (l, s) in labels.chunks(size).zip(scores.chunks(size)) {
+                acc.extend_scores(l, s).unwrap();
+            }
+            acc.finish().unwrap()
+        };
+        let mut one_by_one = ClassificationAccumulator::default().sketch_scores_past(4_000);
+        for (&l, &s) in labels.iter().zip(&scores) {
+            one_by_one.push_score(l, s).unwrap();
+        }
+        let sketched = in_batches(4_000, 4_096);
+        assert!(sketched.auroc_error_bound.is_some(), "10,000 rows are past 4,000");
+        assert_eq!(in_batches(4_000, 999), sketched);
+        assert_eq!(one_by_one.finish().unwrap(), sketched);
+        assert_eq!(in_batches(0, 10_000), sketched, "sketched from the start: the same buckets");
+        // At or below the limit, the scores stay exact.
+        let exact = scores_accumulator(&labels, &scores).finish().unwrap();
+        assert_eq!(in_batches(10_000, 3_000), exact);
     }
 
     #[test]

@@ -153,6 +153,12 @@ impl LogHistogram {
         }
     }
 
+    /// The non-empty buckets and their counts, in increasing order of their values (the bucket map
+    /// is monotone), for walks over two sketches of one precision.
+    pub fn buckets(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.counts.iter().map(|(&bucket, &n)| (bucket, n))
+    }
+
     /// Adds `other`'s counts: exact, associative and commutative.
     pub fn merge(&mut self, other: &LogHistogram) -> Result<(), SketchError> {
         if other.precision != self.precision {

@@ -517,6 +517,12 @@ impl RunOptions {
         }
     }
 
+    /// Rows of a window whose scores the AUROC keeps exactly: none with `--sketch`, else up to
+    /// `exact_max_rows` (as numeric columns).
+    fn score_sketch_past(&self) -> u64 {
+        if self.sketch { 0 } else { self.exact_max_rows }
+    }
+
     /// The sketch precision for the numeric columns of a window of `rows` rows, `None` for exact.
     fn sketch_for(&self, rows: u64) -> Option<u8> {
         (self.sketch || rows > self.exact_max_rows).then_some(self.sketch_precision)
@@ -850,7 +856,11 @@ pub fn summary_text(report: &DriftReport) -> String {
                     "  performance {side}: accuracy {:.4}, F1 {:.4}, AUROC {} over {} rows\n",
                     m.accuracy,
                     m.f1,
-                    m.auroc.map_or_else(|| "-".to_owned(), |a| format!("{a:.4}")),
+                    match (m.auroc, m.auroc_error_bound) {
+                        (Some(a), Some(bound)) => format!("{a:.4} (± {bound:.1e}, sketched)"),
+                        (Some(a), None) => format!("{a:.4}"),
+                        (None, _) => "-".to_owned(),
+                    },
                     m.rows
                 )),
                 (None, Some(e)) => out.push_str(&format!("  performance {side}: not computed: {e}\n")),

@@ -395,8 +395,10 @@ pub struct PerformanceAcc {
 }
 
 impl PerformanceAcc {
-    pub fn new(threshold: f64) -> Self {
-        let acc = ClassificationAccumulator::new(threshold).unwrap_or_default();
+    /// Metrics at `threshold`, keeping exact scores for at most `sketch_past` rows (the AUROC is
+    /// sketched past them: [`ClassificationAccumulator::sketch_scores_past`]).
+    pub fn new(threshold: f64, sketch_past: u64) -> Self {
+        let acc = ClassificationAccumulator::new(threshold).unwrap_or_default().sketch_scores_past(sketch_past);
         Self { acc, skipped: 0, error: None }
     }
 
@@ -443,7 +445,7 @@ pub(crate) enum PerformanceMode {
     Chunks,
     /// Fed to the window's metrics as they are read (in file order, so the metrics equal the replay
     /// of the chunks bit for bit) and finished at the end of the window.
-    Metrics { threshold: f64 },
+    Metrics { threshold: f64, sketch_past: u64 },
 }
 
 /// The result of the streaming pass over one window.
@@ -659,7 +661,9 @@ struct WindowAcc {
 impl WindowAcc {
     fn new(plan: &[ColumnPlan], performance: Option<&PerformancePlan>, mode: PerformanceMode) -> Self {
         let metrics = match (performance, mode) {
-            (Some(_), PerformanceMode::Metrics { threshold }) => Some(PerformanceAcc::new(threshold)),
+            (Some(_), PerformanceMode::Metrics { threshold, sketch_past }) => {
+                Some(PerformanceAcc::new(threshold, sketch_past))
+            }
             _ => None,
         };
         Self {

@@ -192,7 +192,11 @@ pub fn html(report: &DriftReport) -> String {
                 opt(m.map(|m| m.f1)),
                 opt(m.and_then(|m| m.auroc)),
                 opt(m.and_then(|m| m.log_loss)),
-                escape(w.error.as_deref().unwrap_or(""))
+                escape(&match (w.error.as_deref(), m.and_then(|m| m.auroc_error_bound)) {
+                    (Some(e), _) => e.to_owned(),
+                    (None, Some(bound)) => format!("AUROC from sketched scores, within {bound:.1e}"),
+                    (None, None) => String::new(),
+                })
             );
         }
         h.push_str("</table>\n");

@@ -189,7 +189,7 @@ pub(crate) async fn scan(
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
 
     let mode = if inline {
-        PerformanceMode::Metrics { threshold: options.positive_threshold }
+        PerformanceMode::Metrics { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }
     } else {
         PerformanceMode::Chunks
     };
@@ -232,21 +232,16 @@ pub(crate) async fn scan(
     quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
 
     if inline {
-        computed.performance =
-            Some(
-                performance_plan.as_ref().map(|p| PerformancePair {
-                    reference: reference
-                        .metrics
-                        .take()
-                        .unwrap_or_else(|| PerformanceAcc::new(options.positive_threshold).finish()),
-                    current: current
-                        .metrics
-                        .take()
-                        .unwrap_or_else(|| PerformanceAcc::new(options.positive_threshold).finish()),
-                    label_column: p.label.clone(),
-                    prediction_column: p.prediction.clone(),
-                }),
-            );
+        computed.performance = Some(performance_plan.as_ref().map(|p| PerformancePair {
+            reference: reference.metrics.take().unwrap_or_else(|| {
+                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
+            }),
+            current: current.metrics.take().unwrap_or_else(|| {
+                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
+            }),
+            label_column: p.label.clone(),
+            prediction_column: p.prediction.clone(),
+        }));
     }
     let side = |scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>| {
         let mut chunks = scan.performance.into_iter();
@@ -377,7 +372,7 @@ fn performance_of(
 ) -> Option<PerformancePair> {
     let p = plan?;
     let window = |read: &mut SideRead| {
-        let mut acc = PerformanceAcc::new(options.positive_threshold);
+        let mut acc = PerformanceAcc::new(options.positive_threshold, options.score_sketch_past());
         for chunk in read.files.iter_mut().filter_map(|f| f.performance.take()) {
             acc.add(&chunk);
         }

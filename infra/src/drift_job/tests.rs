@@ -179,6 +179,31 @@ fn a_file_whose_pages_do_not_decode_is_skipped_and_the_windows_are_read_without_
 }
 
 #[test]
+fn sketch_mode_sketches_the_auroc_scores_too_within_the_reported_bound() {
+    let exact = sample_report();
+    let both = || options(vec![sample("reference.parquet")], vec![sample("current.parquet")]);
+    let mut flagged = both();
+    flagged.sketch = true;
+    let sketched = run(&flagged).unwrap();
+    let (e, s) = (exact.performance.as_ref().unwrap(), sketched.performance.as_ref().unwrap());
+    for (e, s) in [(&e.reference, &s.reference), (&e.current, &s.current)] {
+        let (e, s) = (e.metrics.as_ref().unwrap(), s.metrics.as_ref().unwrap());
+        let bound = s.auroc_error_bound.expect("a sketched AUROC has a bound");
+        assert!(bound < 1e-2, "{bound}");
+        assert!((s.auroc.unwrap() - e.auroc.unwrap()).abs() <= bound, "{s:?} vs {e:?}");
+        assert_eq!((s.rows, s.accuracy, s.f1, s.log_loss), (e.rows, e.accuracy, e.f1, e.log_loss));
+        assert_eq!(e.auroc_error_bound, None);
+    }
+    assert!(summary_text(&sketched).contains("sketched"));
+    assert!(report::html(&sketched).contains("AUROC from sketched scores"));
+
+    // Past --exact-max-rows the scores are sketched without the flag, to the same result.
+    let mut auto = both();
+    auto.exact_max_rows = 1000;
+    assert_eq!(run(&auto).unwrap().performance, sketched.performance);
+}
+
+#[test]
 fn a_file_missing_a_column_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let path =
