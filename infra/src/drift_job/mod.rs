@@ -753,19 +753,28 @@ fn categorical_result(
     judged(column, quality, score, drift.chi_square.p_value, statistics, histogram)
 }
 
-/// Equal-width bins over the pooled range of both samples (finite values, both non-empty).
+/// Equal-width bins over the pooled range of both samples (finite values sorted ascending, both
+/// non-empty). Counted by binary search on the sorted values: a value's bin index does not decrease
+/// with the value, so each bin is one run.
 fn numeric_histogram(reference: &[f64], current: &[f64]) -> Histogram {
-    let (lo, hi) =
-        reference.iter().chain(current).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let ends = |v: &[f64]| (v.first().copied(), v.last().copied());
+    let (lo, hi) = match (ends(reference), ends(current)) {
+        ((Some(a), Some(b)), (Some(c), Some(d))) => (a.min(c), b.max(d)),
+        ((Some(a), Some(b)), _) | (_, (Some(a), Some(b))) => (a, b),
+        _ => (f64::INFINITY, f64::NEG_INFINITY),
+    };
     let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
     let width = (hi - lo) / bins as f64;
+    let index = |x: f64| if width > 0.0 { (((x - lo) / width) as usize).min(bins - 1) } else { 0 };
     let shares = |values: &[f64]| {
-        let mut counts = vec![0u64; bins];
-        for &x in values {
-            let i = if width > 0.0 { (((x - lo) / width) as usize).min(bins - 1) } else { 0 };
-            counts[i] += 1;
+        let mut shares = Vec::with_capacity(bins);
+        let mut start = 0;
+        for bin in 0..bins {
+            let end = start + values[start..].partition_point(|&x| index(x) <= bin);
+            shares.push((end - start) as f64 / values.len().max(1) as f64);
+            start = end;
         }
-        counts.iter().map(|&c| c as f64 / values.len().max(1) as f64).collect::<Vec<_>>()
+        shares
     };
     let labels = (0..bins)
         .map(|i| {

@@ -204,6 +204,37 @@ fn sketch_mode_sketches_the_auroc_scores_too_within_the_reported_bound() {
 }
 
 #[test]
+fn numeric_histograms_count_each_value_in_its_equal_width_bin() {
+    // The straightforward count: every value's bin index computed and counted.
+    fn by_value(reference: &[f64], current: &[f64]) -> Vec<Vec<f64>> {
+        let all = reference.iter().chain(current);
+        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let bins = if hi > lo { HISTOGRAM_BINS } else { 1 };
+        let width = (hi - lo) / bins as f64;
+        [reference, current]
+            .iter()
+            .map(|values| {
+                let mut counts = vec![0.0; bins];
+                for &x in values.iter() {
+                    counts[if width > 0.0 { (((x - lo) / width) as usize).min(bins - 1) } else { 0 }] += 1.0;
+                }
+                counts.iter().map(|c| c / values.len().max(1) as f64).collect()
+            })
+            .collect()
+    }
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let ties = sorted((0..1000).map(|i| ((i * 37) % 101) as f64 / 7.0).collect());
+    let spread = sorted((0..777).map(|i| (i as f64 * 0.731).sin() * 1e3 - 3.0).collect());
+    for (r, c) in [(&ties, &spread), (&spread, &ties), (&ties, &ties), (&vec![4.0; 5], &vec![4.0; 3])] {
+        let h = numeric_histogram(r, c);
+        assert_eq!(vec![h.reference, h.current], by_value(r, c));
+    }
+}
+
+#[test]
 fn a_file_missing_a_column_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let path =
