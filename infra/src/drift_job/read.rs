@@ -284,13 +284,6 @@ impl ColumnAcc {
             ColumnKind::Categorical => ColumnAcc::Categorical(CategoryCounts::default()),
         }
     }
-
-    fn add(&mut self, array: &ArrayRef) -> Result<(), String> {
-        match self {
-            ColumnAcc::Numeric => Ok(()),
-            ColumnAcc::Categorical(counts) => counts.add(array),
-        }
-    }
 }
 
 /// What reading needs: the S3 client, how many files at a time, the progress display.
@@ -544,7 +537,7 @@ pub(crate) async fn scan_window(
         if let (Some(metrics), Some(p)) = (acc.metrics.as_mut(), performance) {
             metrics.reserve(score_rows(&opened, p));
         }
-        match decode_window(ctx, &opened, acc, spec).await {
+        match read_files(ctx, &opened, spec, acc).await {
             Ok(acc) => break acc,
             Err((index, reason)) => {
                 let failed = opened.remove(index);
@@ -667,7 +660,7 @@ impl WindowAcc {
             _ => None,
         };
         Self {
-            plan: plan.iter().filter(|c| c.kind == ColumnKind::Categorical).cloned().collect(),
+            plan: plan.to_vec(),
             performance: performance.cloned(),
             columns: plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
             chunks: Vec::new(),
@@ -677,15 +670,17 @@ impl WindowAcc {
             rows: 0,
         }
     }
+}
 
-    /// The columns to project from `opened`: the categorical ones and, if it has them, the label
-    /// and the prediction.
-    fn roots(&self, opened: &OpenedFile) -> Vec<usize> {
-        let mut names: Vec<&str> = self.plan.iter().map(|c| c.name.as_str()).collect();
+impl BatchSink for WindowAcc {
+    /// The categorical columns and, if the file has them, the label and the prediction.
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String> {
+        let categorical = self.plan.iter().filter(|c| c.kind == ColumnKind::Categorical);
+        let mut names: Vec<&str> = categorical.map(|c| c.name.as_str()).collect();
         if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
             names.extend([p.label.as_str(), p.prediction.as_str()]);
         }
-        indices(opened.metadata.schema(), &names)
+        Ok(indices(opened.metadata.schema(), &names))
     }
 
     fn start_file(&mut self, opened: &OpenedFile) {
@@ -694,16 +689,16 @@ impl WindowAcc {
         self.chunk = (chunks && opened.performance).then(PerformanceChunk::default);
     }
 
-    fn corrupt(&self, e: impl std::fmt::Display) -> String {
+    fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
         format!("corrupt data after {} rows: {e}", self.rows)
     }
 
     fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String> {
-        let mut categorical = self.plan.iter();
-        for acc in self.columns.iter_mut().filter(|a| matches!(a, ColumnAcc::Categorical(_))) {
-            let column = categorical.next().expect("one plan entry per categorical column");
-            let array = batch.column_by_name(&column.name).expect("projected");
-            acc.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
+        for (column, acc) in self.plan.iter().zip(self.columns.iter_mut()) {
+            if let ColumnAcc::Categorical(counts) = acc {
+                let array = batch.column_by_name(&column.name).expect("projected");
+                counts.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
+            }
         }
         if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
             let label = batch.column_by_name(&p.label).expect("projected");
@@ -720,53 +715,76 @@ impl WindowAcc {
         Ok(())
     }
 
-    fn end_file(&mut self) {
+    fn end_file(&mut self) -> u64 {
         self.file_rows.push(self.rows);
         if self.metrics.is_none() {
             self.chunks.push(self.chunk.take());
         }
+        self.rows
     }
 }
 
-/// Decodes `files` one after another into `acc`; fails with the index of a file that cannot be
-/// read. Local files are read by Parquet's synchronous reader on a blocking thread (it reads pages
-/// as it decodes, where the async reader buffers whole column chunks), S3 objects through ranged
-/// GETs.
-async fn decode_window(
+/// What takes a window's record batches, file after file ([`read_files`]).
+trait BatchSink: Send + 'static {
+    /// The root columns to project from `opened`.
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String>;
+    fn start_file(&mut self, _opened: &OpenedFile) {}
+    fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String>;
+    /// The reason for a batch that does not decode.
+    fn corrupt(&self, e: &dyn std::fmt::Display) -> String;
+    /// The file is done; the rows it adds to the progress display.
+    fn end_file(&mut self) -> u64;
+}
+
+/// Feeds every record batch of `files`, one file after another in order, to `sink` and hands it
+/// back; fails with the index of the file that could not be read. Local files are read by
+/// Parquet's synchronous reader on a blocking thread (it reads pages as it decodes, where the async
+/// reader buffers whole column chunks), S3 objects through ranged GETs.
+async fn read_files<S: BatchSink>(
     ctx: &ReadContext,
     files: &[OpenedFile],
-    mut acc: WindowAcc,
     spec: &RowSpec,
-) -> Result<WindowAcc, (usize, String)> {
+    mut sink: S,
+) -> Result<S, (usize, String)> {
     if files.iter().all(|f| matches!(f.file.location, Location::Local(_))) {
         let (files, spec, progress) = (files.to_vec(), spec.clone(), Arc::clone(&ctx.progress));
         let task = tokio::task::spawn_blocking(move || {
             for (i, opened) in files.iter().enumerate() {
                 let Location::Local(path) = &opened.file.location else { unreachable!("all local") };
-                acc.start_file(opened);
-                let roots = acc.roots(opened);
+                sink.start_file(opened);
+                let roots = sink.roots(opened).map_err(|e| (i, e))?;
                 for batch in sync_reader(opened, roots, &spec, path, progress.bytes()).map_err(|e| (i, e))? {
-                    let batch = batch.map_err(|e| (i, acc.corrupt(e)))?;
-                    acc.add(batch, opened).map_err(|e| (i, e))?;
+                    let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
+                    sink.add(batch, opened).map_err(|e| (i, e))?;
                 }
-                progress.file_done(acc.rows);
-                acc.end_file();
+                progress.file_done(sink.end_file());
             }
-            Ok(acc)
+            Ok(sink)
         });
-        return task.await.unwrap_or_else(|e| Err((0, format!("reading thread failed: {e}"))));
+        return joined(task.await);
     }
     for (i, opened) in files.iter().enumerate() {
-        acc.start_file(opened);
-        let mut batches = stream(ctx, opened, acc.roots(opened), spec).await.map_err(|e| (i, e))?;
+        sink.start_file(opened);
+        let roots = sink.roots(opened).map_err(|e| (i, e))?;
+        let mut batches = stream(ctx, opened, roots, spec).await.map_err(|e| (i, e))?;
         while let Some(batch) = batches.next().await {
-            let batch = batch.map_err(|e| (i, acc.corrupt(e)))?;
-            acc.add(batch, opened).map_err(|e| (i, e))?;
+            let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
+            sink.add(batch, opened).map_err(|e| (i, e))?;
         }
-        ctx.progress.file_done(acc.rows);
-        acc.end_file();
+        ctx.progress.file_done(sink.end_file());
     }
-    Ok(acc)
+    Ok(sink)
+}
+
+/// A blocking task's result; its panic goes on in the caller (a bug, not a file's fault).
+fn joined<T>(result: Result<T, tokio::task::JoinError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("a reading thread was cancelled: {e}"),
+        },
+    }
 }
 
 /// A local file that counts the bytes read through it.
@@ -921,39 +939,39 @@ pub(crate) async fn numeric_window(
     sketch: Option<u8>,
     buffer: Vec<f64>,
 ) -> Result<NumericPartial, (usize, String)> {
-    let column =
-        |i: usize, opened: &OpenedFile| opened.metadata.schema().index_of(name).map_err(|e| (i, e.to_string()));
-    let corrupt = |i: usize, e: parquet::errors::ParquetError| (i, format!("corrupt data in column {name:?}: {e}"));
-    let mut sink = ValueSink::new(sketch, rows, buffer).map_err(|e| (0, e))?;
-    let mut quality = DataQuality::default();
-    if files.iter().all(|f| matches!(f.file.location, Location::Local(_))) {
-        let (files, spec, progress, name) = (files.to_vec(), spec.clone(), Arc::clone(&ctx.progress), name.to_owned());
-        let task = tokio::task::spawn_blocking(move || {
-            for (i, opened) in files.iter().enumerate() {
-                let Location::Local(path) = &opened.file.location else { unreachable!("all local") };
-                let index = opened.metadata.schema().index_of(&name).map_err(|e| (i, e.to_string()))?;
-                for batch in sync_reader(opened, vec![index], &spec, path, progress.bytes()).map_err(|e| (i, e))? {
-                    let batch = batch.map_err(|e| (i, format!("corrupt data in column {name:?}: {e}")))?;
-                    sink.add(batch.column(0), &mut quality).map_err(|e| (i, e))?;
-                }
-                progress.file_done(0);
-            }
-            Ok(NumericPartial { quality, values: sink.finish() })
-        });
-        return task.await.unwrap_or_else(|e| Err((0, format!("reading thread failed: {e}"))));
-    }
-    for (i, opened) in files.iter().enumerate() {
-        let mut batches = stream(ctx, opened, vec![column(i, opened)?], spec).await.map_err(|e| (i, e))?;
-        while let Some(batch) = batches.next().await {
-            let batch = batch.map_err(|e| corrupt(i, e))?;
-            sink.add(batch.column(0), &mut quality).map_err(|e| (i, e))?;
-        }
-        ctx.progress.file_done(0);
-    }
-    let values = tokio::task::spawn_blocking(move || sink.finish())
-        .await
-        .map_err(|e| (0, format!("sorting thread failed: {e}")))?;
+    let sink = NumericSink {
+        name: name.to_owned(),
+        values: ValueSink::new(sketch, rows, buffer).map_err(|e| (0, e))?,
+        quality: DataQuality::default(),
+    };
+    let NumericSink { values, quality, .. } = read_files(ctx, files, spec, sink).await?;
+    let values = joined(tokio::task::spawn_blocking(move || values.finish()).await);
     Ok(NumericPartial { quality, values })
+}
+
+/// One numeric column's values and data quality as its batches arrive.
+struct NumericSink {
+    name: String,
+    values: ValueSink,
+    quality: DataQuality,
+}
+
+impl BatchSink for NumericSink {
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String> {
+        Ok(vec![opened.metadata.schema().index_of(&self.name).map_err(|e| e.to_string())?])
+    }
+
+    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), String> {
+        self.values.add(batch.column(0), &mut self.quality)
+    }
+
+    fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
+        format!("corrupt data in column {:?}: {e}", self.name)
+    }
+
+    fn end_file(&mut self) -> u64 {
+        0
+    }
 }
 
 /// Finite values of a numeric column as they stream in: all of them (exact mode), or a sketch

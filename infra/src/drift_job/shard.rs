@@ -232,13 +232,15 @@ pub(crate) async fn scan(
     quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
 
     if inline {
+        // The scans finished each window's metrics (they do whenever performance is planned).
+        let metrics = |scan: &mut read::WindowScan| {
+            scan.metrics.take().unwrap_or_else(|| {
+                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
+            })
+        };
         computed.performance = Some(performance_plan.as_ref().map(|p| PerformancePair {
-            reference: reference.metrics.take().unwrap_or_else(|| {
-                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
-            }),
-            current: current.metrics.take().unwrap_or_else(|| {
-                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
-            }),
+            reference: metrics(&mut reference),
+            current: metrics(&mut current),
             label_column: p.label.clone(),
             prediction_column: p.prediction.clone(),
         }));
