@@ -35,13 +35,20 @@
 //! `1 − score` for negative rows, clipped to `[ε, 1 − ε]`, `ε = f64::EPSILON` (as scikit-learn
 //! 1.9, which clips to `np.finfo(y_proba.dtype).eps` after building the columns `[1 − p, p]`;
 //! a score of exactly 0 or 1 on the wrong class costs `−ln ε ≈ 36.04`). The per-row terms are
-//! summed with Neumaier compensation. It is `None` for hard predictions. With a single class
+//! summed exactly ([`ExactSum`]) and rounded once, so the sum does not depend on the order of the
+//! rows or on how accumulators were split and merged. It is `None` for hard predictions. With a single class
 //! scikit-learn raises unless given `labels=[0, 1]`; the value here equals that call's.
 //!
 //! **Memory**: the confusion counts and the log-loss sum take O(1) memory. AUROC needs every
 //! score: the accumulator keeps 8 bytes per scored row (each score, in one vector per class; up
 //! to twice that while a vector grows), and [`finish`] sorts a copy of them (another 8 bytes per
 //! row, transiently; [`into_metrics`] sorts in place instead). Hard predictions keep nothing.
+//!
+//! **Merging**: accumulators of parts of the rows [`merge`] into the accumulator of all of them —
+//! exactly: counts and the log-loss sum add as integers, exact scores are pooled (or, once past
+//! the sketch limit, bucket counts add), so the metrics do not depend on how rows were split or in
+//! what order parts merged. An accumulator serialises (serde) for shipping between processes;
+//! exact scores are packed as base64 and written in ascending order.
 //!
 //! Scores are `f64`; a model that emits `f32` probabilities should widen them before pushing
 //! (scikit-learn would clip `f32` input with the larger `f32` epsilon).
@@ -52,6 +59,7 @@
 //! [`extend_predictions`]: ClassificationAccumulator::extend_predictions
 //! [`finish`]: ClassificationAccumulator::finish
 //! [`into_metrics`]: ClassificationAccumulator::into_metrics
+//! [`merge`]: ClassificationAccumulator::merge
 
 use std::fmt;
 
@@ -104,6 +112,10 @@ pub enum MetricInputError {
     /// Scores and hard predictions cannot be mixed in one accumulator.
     #[error("cannot mix {got} with {expected} (row {row})")]
     MixedInputs { row: u64, expected: InputKind, got: InputKind },
+    /// Two accumulators cannot be merged: different thresholds or score limits, or one holds
+    /// scores and the other hard predictions.
+    #[error("cannot merge accumulators: {0}")]
+    Merge(String),
     /// No rows: no metric is defined.
     #[error("no rows: classification metrics need at least one row")]
     Empty,
@@ -196,26 +208,83 @@ impl ClassificationMetrics {
     }
 }
 
-/// A compensated (Neumaier) sum: its error does not grow with the number of terms.
-#[derive(Debug, Clone, Copy, Default)]
-struct NeumaierSum {
-    sum: f64,
-    compensation: f64,
+/// The exact sum of non-negative finite terms below 2^64, in fixed point: a 256-bit integer
+/// counting units of 2^-[`EXACT_SUM_FRACTION_BITS`]. Adding is exact for every term whose lowest
+/// set bit is at or above 2^-160 (log-loss terms are at least `−ln(1 − ε) ≈ 2^-52`, with their
+/// lowest bit near 2^-105), so the sum does not depend on the order of the terms, and two sums
+/// merge exactly by adding their integers: shards of a window give the bits of one pass over it.
+/// [`total`](Self::total) rounds the exact value once, to nearest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExactSum {
+    /// Little-endian 64-bit limbs.
+    limbs: [u64; 4],
 }
 
-impl NeumaierSum {
-    fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.compensation += (self.sum - t) + x;
-        } else {
-            self.compensation += (x - t) + self.sum;
+/// Fraction bits of [`ExactSum`]'s fixed point: 96 integer bits remain, room for 2^89 terms of up
+/// to 2^7.
+pub const EXACT_SUM_FRACTION_BITS: i32 = 160;
+
+impl ExactSum {
+    /// Adds a non-negative finite term (bits below 2^-160 are dropped; see the type's
+    /// documentation). Negative or non-finite terms are a caller's bug and are ignored.
+    pub fn add(&mut self, x: f64) {
+        debug_assert!(x.is_finite() && x >= 0.0 && x < 2f64.powi(64), "ExactSum takes terms in [0, 2^64): {x}");
+        if !(x > 0.0 && x < 18_446_744_073_709_551_616.0) {
+            return;
         }
-        self.sum = t;
+        let bits = x.to_bits();
+        let biased = (bits >> 52) as i32;
+        let fraction = bits & ((1 << 52) - 1);
+        // x = mantissa · 2^exponent, the mantissa an integer of at most 53 bits.
+        let (mantissa, exponent) = if biased == 0 { (fraction, -1074) } else { (fraction | 1 << 52, biased - 1075) };
+        let position = exponent + EXACT_SUM_FRACTION_BITS;
+        let (mantissa, position) = if position >= 0 {
+            (mantissa, position as u32)
+        } else if position > -64 {
+            (mantissa >> -position, 0)
+        } else {
+            return;
+        };
+        let (limb, shift) = ((position / 64) as usize, position % 64);
+        let wide = u128::from(mantissa) << shift;
+        self.add_at(limb, wide as u64);
+        self.add_at(limb + 1, (wide >> 64) as u64);
     }
 
-    fn total(&self) -> f64 {
-        self.sum + self.compensation
+    fn add_at(&mut self, mut limb: usize, value: u64) {
+        let mut carry = value;
+        while carry != 0 && limb < self.limbs.len() {
+            let (sum, overflow) = self.limbs[limb].overflowing_add(carry);
+            self.limbs[limb] = sum;
+            carry = u64::from(overflow);
+            limb += 1;
+        }
+    }
+
+    /// Adds another sum: exact, associative and commutative.
+    pub fn merge(&mut self, other: &ExactSum) {
+        for (limb, &value) in other.limbs.iter().enumerate() {
+            self.add_at(limb, value);
+        }
+    }
+
+    /// The sum, correctly rounded to the nearest `f64` (ties to even).
+    pub fn total(&self) -> f64 {
+        let [l0, l1, l2, l3] = self.limbs;
+        let high = u128::from(l3) << 64 | u128::from(l2);
+        let low = u128::from(l1) << 64 | u128::from(l0);
+        let scale = |k: i32| 2f64.powi(k);
+        if high == 0 {
+            // Rust rounds u128 → f64 to nearest, ties to even; the power of two is exact.
+            return low as f64 * scale(-EXACT_SUM_FRACTION_BITS);
+        }
+        // The top 128 bits, with every lower bit folded into a sticky lowest bit: 128 bits are far
+        // more than the 54 rounding looks at, so the rounding is the exact value's.
+        let n = 128 - high.leading_zeros();
+        let (top, dropped) = if n == 128 { (high, low) } else { (high << (128 - n) | low >> n, low << (128 - n)) };
+        let top = top | u128::from(dropped != 0);
+        top as f64 * scale(n as i32 - EXACT_SUM_FRACTION_BITS)
     }
 }
 
@@ -225,7 +294,8 @@ impl NeumaierSum {
 /// [`extend_scores`](Self::extend_scores)) or hard predictions
 /// ([`push_prediction`](Self::push_prediction), [`extend_predictions`](Self::extend_predictions)),
 /// not both. A rejected row or batch leaves the accumulator unchanged.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "AccumulatorRepr", into = "AccumulatorRepr")]
 pub struct ClassificationAccumulator {
     threshold: f64,
     kind: Option<InputKind>,
@@ -238,7 +308,7 @@ pub struct ClassificationAccumulator {
     sketch_past: Option<u64>,
     /// The scores per class, once sketched.
     sketch: Option<ScoreSketch>,
-    log_loss_sum: NeumaierSum,
+    log_loss_sum: ExactSum,
 }
 
 /// Mantissa bits of the buckets scores are counted in once an accumulator sketches them: buckets
@@ -247,7 +317,7 @@ pub const SCORE_SKETCH_PRECISION: u8 = 12;
 
 /// Scores counted per class in log-linear buckets ([`LogHistogram`]): memory grows with the
 /// distinct buckets, not the rows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct ScoreSketch {
     positives: LogHistogram,
     negatives: LogHistogram,
@@ -257,6 +327,12 @@ impl ScoreSketch {
     fn new() -> Self {
         let histogram = || LogHistogram::new(SCORE_SKETCH_PRECISION).expect("a valid precision");
         Self { positives: histogram(), negatives: histogram() }
+    }
+
+    fn merge(&mut self, other: &ScoreSketch) {
+        // Both are built at SCORE_SKETCH_PRECISION (checked when decoded), so merging cannot fail.
+        self.positives.merge(&other.positives).expect("score sketches share their precision");
+        self.negatives.merge(&other.negatives).expect("score sketches share their precision");
     }
 
     fn insert(&mut self, label: bool, score: f64) {
@@ -311,7 +387,7 @@ impl Default for ClassificationAccumulator {
             keys: Vec::new(),
             sketch_past: None,
             sketch: None,
-            log_loss_sum: NeumaierSum::default(),
+            log_loss_sum: ExactSum::default(),
         }
     }
 }
@@ -343,12 +419,67 @@ impl ClassificationAccumulator {
         if self.sketch.is_some() || (past > 0 && self.keys.len() as u64 <= past) {
             return;
         }
+        self.sketch_now();
+    }
+
+    fn sketch_now(&mut self) {
+        if self.sketch.is_some() {
+            return;
+        }
         let mut sketch = ScoreSketch::new();
         for &key in &self.keys {
             sketch.insert(key & 1 == 1, f64::from_bits(key >> 1));
         }
         self.keys = Vec::new();
         self.sketch = Some(sketch);
+    }
+
+    /// Adds the rows of `other` (an accumulator of other rows, with the same threshold and score
+    /// limit): afterwards this accumulator is exactly the one that would have taken both parts'
+    /// rows, and its metrics are the same bits whatever the split or the merge order. Scores
+    /// and hard predictions cannot be merged; a failed merge leaves `self` unchanged.
+    pub fn merge(&mut self, other: &ClassificationAccumulator) -> Result<(), MetricInputError> {
+        if self.threshold.to_bits() != other.threshold.to_bits() {
+            return Err(MetricInputError::Merge(format!(
+                "thresholds {} and {} differ",
+                self.threshold, other.threshold
+            )));
+        }
+        if self.sketch_past != other.sketch_past {
+            return Err(MetricInputError::Merge(format!(
+                "exact score limits {:?} and {:?} differ",
+                self.sketch_past, other.sketch_past
+            )));
+        }
+        match (self.kind, other.kind) {
+            (Some(ours), Some(theirs)) if ours != theirs => {
+                return Err(MetricInputError::Merge(format!("one holds {ours}, the other {theirs}")));
+            }
+            (None, kind) => self.kind = kind,
+            _ => {}
+        }
+        let c = other.counts;
+        self.counts.true_positives += c.true_positives;
+        self.counts.false_positives += c.false_positives;
+        self.counts.true_negatives += c.true_negatives;
+        self.counts.false_negatives += c.false_negatives;
+        self.log_loss_sum.merge(&other.log_loss_sum);
+        match &other.sketch {
+            Some(theirs) => {
+                self.sketch_now();
+                self.sketch.as_mut().expect("just sketched").merge(theirs);
+            }
+            None => match self.sketch.as_mut() {
+                Some(ours) => {
+                    for &key in &other.keys {
+                        ours.insert(key & 1 == 1, f64::from_bits(key >> 1));
+                    }
+                }
+                None => self.keys.extend_from_slice(&other.keys),
+            },
+        }
+        self.sketch_if_past();
+        Ok(())
     }
 
     /// The threshold turning scores into predictions.
@@ -363,6 +494,11 @@ impl ClassificationAccumulator {
         if self.sketch.is_none() {
             self.keys.reserve_exact(kept);
         }
+    }
+
+    /// Whether the rows so far are scores or hard predictions (`None` before the first row).
+    pub fn kind(&self) -> Option<InputKind> {
+        self.kind
     }
 
     /// Rows accepted so far.
@@ -525,6 +661,134 @@ fn auroc_of(keys: &mut [u64]) -> Option<f64> {
     // Both are exact in f64 below 2^53 (about 67 million rows per class), so the result is the
     // correctly rounded quotient.
     Some(twice_u as f64 / (2 * positives * negatives) as f64)
+}
+
+/// The serialized form of a [`ClassificationAccumulator`].
+#[derive(Serialize, Deserialize)]
+struct AccumulatorRepr {
+    threshold: f64,
+    kind: Option<InputKind>,
+    counts: ConfusionCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sketch_past: Option<u64>,
+    log_loss_sum: ExactSum,
+    scores: ScoresRepr,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+enum ScoresRepr {
+    /// One key per scored row (see [`ClassificationAccumulator`]), ascending.
+    Exact {
+        #[serde(with = "packed_keys")]
+        keys: Vec<u64>,
+    },
+    Sketch {
+        positives: LogHistogram,
+        negatives: LogHistogram,
+    },
+}
+
+impl From<ClassificationAccumulator> for AccumulatorRepr {
+    fn from(acc: ClassificationAccumulator) -> Self {
+        let scores = match acc.sketch {
+            Some(ScoreSketch { positives, negatives }) => ScoresRepr::Sketch { positives, negatives },
+            None => {
+                use voracious_radix_sort::RadixSort as _;
+                let mut keys = acc.keys;
+                keys.voracious_sort();
+                ScoresRepr::Exact { keys }
+            }
+        };
+        AccumulatorRepr {
+            threshold: acc.threshold,
+            kind: acc.kind,
+            counts: acc.counts,
+            sketch_past: acc.sketch_past,
+            log_loss_sum: acc.log_loss_sum,
+            scores,
+        }
+    }
+}
+
+impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
+    type Error = String;
+
+    fn try_from(r: AccumulatorRepr) -> Result<Self, String> {
+        if !(0.0..=1.0).contains(&r.threshold) {
+            return Err(format!("threshold {} is not in [0, 1]", r.threshold));
+        }
+        let rows = r.counts.rows();
+        let (keys, sketch) = match r.scores {
+            ScoresRepr::Exact { keys } => {
+                if let Some(bad) = keys.iter().position(|&k| !(0.0..=1.0).contains(&f64::from_bits(k >> 1))) {
+                    return Err(format!("score key {bad} is not a score in [0, 1]"));
+                }
+                if keys.windows(2).any(|w| w[0] > w[1]) {
+                    return Err("score keys are not ascending".to_owned());
+                }
+                (keys, None)
+            }
+            ScoresRepr::Sketch { positives, negatives } => {
+                for (class, h) in [("positive", &positives), ("negative", &negatives)] {
+                    if h.precision() != SCORE_SKETCH_PRECISION {
+                        return Err(format!("{class} scores are sketched at precision {}", h.precision()));
+                    }
+                }
+                if positives.count() != r.counts.positives() || negatives.count() != r.counts.negatives() {
+                    return Err(format!(
+                        "sketched scores count {} positives and {} negatives, the counts {} and {}",
+                        positives.count(),
+                        negatives.count(),
+                        r.counts.positives(),
+                        r.counts.negatives()
+                    ));
+                }
+                (Vec::new(), Some(ScoreSketch { positives, negatives }))
+            }
+        };
+        match r.kind {
+            Some(InputKind::Scores) if sketch.is_none() && keys.len() as u64 != rows => {
+                return Err(format!("{} score keys for {rows} rows", keys.len()));
+            }
+            Some(InputKind::Predictions) | None if !keys.is_empty() || sketch.is_some() => {
+                return Err("scores kept without scored rows".to_owned());
+            }
+            None if rows != 0 => return Err(format!("{rows} rows of no kind")),
+            _ => {}
+        }
+        Ok(Self {
+            threshold: r.threshold,
+            kind: r.kind,
+            counts: r.counts,
+            keys,
+            sketch_past: r.sketch_past,
+            sketch,
+            log_loss_sum: r.log_loss_sum,
+        })
+    }
+}
+
+/// Score keys as base64 of their little-endian bytes.
+mod packed_keys {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use serde::Deserialize as _;
+
+    pub fn serialize<S: serde::Serializer>(keys: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
+        s.serialize_str(&BASE64.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(d)?;
+        let bytes = BASE64.decode(text.as_bytes()).map_err(|e| D::Error::custom(format!("keys: {e}")))?;
+        if bytes.len() % 8 != 0 {
+            return Err(D::Error::custom(format!("keys: {} bytes is not a whole number of keys", bytes.len())));
+        }
+        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+    }
 }
 
 #[cfg(test)]
@@ -962,5 +1226,171 @@ mod tests {
         assert_eq!(m.metric("log_loss"), m.log_loss);
         assert_eq!(m.metric("f1_score"), Some(m.f1));
         assert_eq!(m.metric("rmse"), None);
+    }
+
+    // ------------------------------------------------------------------------- exact sums
+
+    use proptest::prelude::*;
+
+    #[test]
+    fn an_exact_sum_rounds_the_exact_value_once() {
+        let mut sum = ExactSum::default();
+        for _ in 0..10 {
+            sum.add(0.1);
+        }
+        // Ten times f64(0.1) is 1.0000000000000000555…, nearest f64 1.0; naive addition gives
+        // 0.9999999999999999.
+        assert_eq!(sum.total(), 1.0);
+        let naive = (0..10).fold(0.0f64, |a, _| a + 0.1);
+        assert_ne!(naive, 1.0);
+
+        // Tiny terms next to a large one are not lost: 1 + 2^20 · 2^-60 = 1 + 2^-40 exactly.
+        let mut sum = ExactSum::default();
+        sum.add(1.0);
+        for _ in 0..1 << 20 {
+            sum.add(2f64.powi(-60));
+        }
+        assert_eq!(sum.total(), 1.0 + 2f64.powi(-40));
+
+        // Ties round to even: 1 + 2^-53 is halfway between 1 and 1 + 2^-52.
+        let mut sum = ExactSum::default();
+        sum.add(1.0);
+        sum.add(2f64.powi(-53));
+        assert_eq!(sum.total(), 1.0);
+        sum.add(2f64.powi(-100));
+        assert_eq!(sum.total(), 1.0 + f64::EPSILON, "a bit below the tie breaks it upwards");
+
+        // Large sums use the top limbs: 2^30 terms of 36.04 (the largest log-loss term).
+        let mut sum = ExactSum::default();
+        let term = -(f64::EPSILON.ln());
+        let mut doubled = ExactSum::default();
+        doubled.add(term);
+        for _ in 0..30 {
+            let copy = doubled;
+            doubled.merge(&copy);
+        }
+        sum.merge(&doubled);
+        assert_eq!(sum.total(), term * 2f64.powi(30));
+        assert_eq!(ExactSum::default().total(), 0.0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_exact_sum_does_not_depend_on_order_or_split(
+            terms in proptest::collection::vec(0.0f64..40.0, 0..200),
+            split in 0usize..200,
+        ) {
+            let mut forward = ExactSum::default();
+            terms.iter().for_each(|&t| forward.add(t));
+            let mut backward = ExactSum::default();
+            terms.iter().rev().for_each(|&t| backward.add(t));
+            proptest::prop_assert_eq!(forward, backward);
+            let (a, b) = terms.split_at(split.min(terms.len()));
+            let (mut left, mut right) = (ExactSum::default(), ExactSum::default());
+            a.iter().for_each(|&t| left.add(t));
+            b.iter().for_each(|&t| right.add(t));
+            left.merge(&right);
+            proptest::prop_assert_eq!(left, forward);
+            // The correctly rounded total is within half an ulp of any compensated sum's error.
+            let neumaier = terms.iter().sum::<f64>();
+            proptest::prop_assert!((forward.total() - neumaier).abs() <= 1e-12 * neumaier.max(1.0));
+        }
+    }
+
+    // ------------------------------------------------------------------------- merging
+
+    /// Rows of scores (with ties) or hard predictions, and a split point.
+    fn scored_rows() -> impl proptest::strategy::Strategy<Value = Vec<(bool, f64)>> {
+        let score = prop_oneof![3 => 0.0f64..=1.0, 1 => (0u32..5).prop_map(|i| f64::from(i) / 4.0)];
+        proptest::collection::vec((any::<bool>(), score), 0..60)
+    }
+
+    fn accumulate(rows: &[(bool, f64)], sketch_past: Option<u64>) -> ClassificationAccumulator {
+        let mut acc = ClassificationAccumulator::new(0.5).unwrap();
+        if let Some(past) = sketch_past {
+            acc = acc.sketch_scores_past(past);
+        }
+        for &(label, score) in rows {
+            acc.push_score(label, score).unwrap();
+        }
+        acc
+    }
+
+    fn merged(parts: &[&ClassificationAccumulator]) -> ClassificationAccumulator {
+        let mut acc = parts[0].clone();
+        for part in &parts[1..] {
+            acc.merge(part).unwrap();
+        }
+        acc
+    }
+
+    fn encoded(acc: &ClassificationAccumulator) -> String {
+        serde_json::to_string(acc).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merged_accumulators_are_the_accumulator_of_all_rows(
+            a in scored_rows(), b in scored_rows(), c in scored_rows(),
+            sketch_past in prop_oneof![Just(None), (0u64..80).prop_map(Some)],
+        ) {
+            let parts = [accumulate(&a, sketch_past), accumulate(&b, sketch_past), accumulate(&c, sketch_past)];
+            let all: Vec<_> = a.iter().chain(&b).chain(&c).copied().collect();
+            let whole = accumulate(&all, sketch_past);
+            let abc = merged(&[&parts[0], &parts[1], &parts[2]]);
+            let cba = merged(&[&parts[2], &parts[1], &parts[0]]);
+            let a_bc = merged(&[&parts[0], &merged(&[&parts[1], &parts[2]])]);
+            // Commutative and associative to the bit (the encoding sorts exact scores)…
+            prop_assert_eq!(encoded(&abc), encoded(&cba));
+            prop_assert_eq!(encoded(&abc), encoded(&a_bc));
+            prop_assert_eq!(encoded(&abc), encoded(&whole));
+            // …and the metrics are those of one accumulator over every row, log-loss included.
+            prop_assert_eq!(abc.finish(), whole.finish());
+            // The encoding round-trips.
+            let decoded: ClassificationAccumulator = serde_json::from_str(&encoded(&abc)).unwrap();
+            prop_assert_eq!(decoded.finish(), whole.finish());
+        }
+    }
+
+    #[test]
+    fn accumulators_that_differ_do_not_merge() {
+        let mut scores = scores_accumulator(&[true, false], &[0.9, 0.2]);
+        let mut predictions = ClassificationAccumulator::default();
+        predictions.extend_predictions(&[true], &[false]).unwrap();
+        let before = encoded(&scores);
+        assert!(
+            matches!(scores.merge(&predictions), Err(MetricInputError::Merge(m)) if m.contains("hard predictions"))
+        );
+        assert_eq!(encoded(&scores), before, "a failed merge changes nothing");
+        let other_threshold = ClassificationAccumulator::new(0.7).unwrap();
+        assert!(matches!(scores.merge(&other_threshold), Err(MetricInputError::Merge(m)) if m.contains("thresholds")));
+        let sketching = ClassificationAccumulator::default().sketch_scores_past(10);
+        assert!(matches!(scores.merge(&sketching), Err(MetricInputError::Merge(m)) if m.contains("limits")));
+        // An empty accumulator merges into anything.
+        predictions.merge(&ClassificationAccumulator::default()).unwrap();
+        assert_eq!(predictions.rows(), 1);
+    }
+
+    #[test]
+    fn a_decoded_accumulator_is_checked() {
+        let acc = scores_accumulator(&[true, false, true], &[0.9, 0.2, 0.4]);
+        let mut json: serde_json::Value = serde_json::to_value(&acc).unwrap();
+        json["counts"]["true_positives"] = serde_json::json!(5);
+        let error = serde_json::from_value::<ClassificationAccumulator>(json).unwrap_err().to_string();
+        assert!(error.contains("score keys for"), "{error}");
+        let mut json: serde_json::Value = serde_json::to_value(&acc).unwrap();
+        json["threshold"] = serde_json::json!(1.5);
+        assert!(serde_json::from_value::<ClassificationAccumulator>(json).is_err());
+        let mut json: serde_json::Value = serde_json::to_value(&acc).unwrap();
+        // A key whose score is 2.0.
+        let key = 2f64.to_bits() << 1;
+        json["scores"]["keys"] = serde_json::json!(base64_keys(&[key, key, key]));
+        let error = serde_json::from_value::<ClassificationAccumulator>(json).unwrap_err().to_string();
+        assert!(error.contains("not a score"), "{error}");
+    }
+
+    fn base64_keys(keys: &[u64]) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(keys.iter().flat_map(|k| k.to_le_bytes()).collect::<Vec<_>>())
     }
 }

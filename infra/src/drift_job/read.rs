@@ -16,7 +16,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
-use deltaone::classification::ClassificationAccumulator;
+use deltaone::classification::{ClassificationAccumulator, InputKind};
 use deltaone::drift::partial::{NumericPartial, NumericValues};
 use deltaone::drift::sketch::LogHistogram;
 use deltaone::drift::{DataQuality, DriftMethod};
@@ -322,123 +322,125 @@ pub struct PerformancePlan {
     pub prediction: String,
 }
 
-/// Labels and predictions of one file (rows where either is null, or the score NaN, are skipped).
-/// Kept per file so that shards replay them in the single process's file order.
+/// What one file's labels and predictions contributed to its window's classification metrics.
+/// Kept per file (constant size) so that the window's error, if any, names the first bad file in
+/// the run's file order however the files were sharded.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PerformanceChunk {
-    #[serde(with = "packed::bools")]
-    labels: Vec<bool>,
-    #[serde(with = "packed::floats")]
-    scores: Vec<f64>,
-    #[serde(with = "packed::bools")]
-    predicted: Vec<bool>,
-    skipped: u64,
+pub struct FilePerformance {
+    /// Rows with both a label and a prediction (0 when the file has an error: none counted).
+    pub rows: u64,
+    /// Rows where either is null, or the score NaN.
+    pub skipped: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    pub kind: Option<InputKind>,
+    /// Why the file's rows are left out (labels that are not binary, a score outside [0, 1], …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
-/// Compact, bit-exact encodings of per-row vectors: base64 of bytes.
-mod packed {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD as BASE64;
-    use serde::{Deserialize, Deserializer, Serializer};
+/// How a window's classification metrics are accumulated: the threshold, and the scored rows past
+/// which the AUROC is sketched ([`ClassificationAccumulator::sketch_scores_past`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PerformanceOptions {
+    pub threshold: f64,
+    pub sketch_past: u64,
+}
 
-    fn bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        BASE64.decode(text.as_bytes()).map_err(|e| serde::de::Error::custom(format!("base64: {e}")))
-    }
-
-    pub mod bools {
-        use super::*;
-        pub fn serialize<S: Serializer>(values: &[bool], s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&BASE64.encode(values.iter().map(|&b| u8::from(b)).collect::<Vec<u8>>()))
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<bool>, D::Error> {
-            bytes(d)?
-                .into_iter()
-                .map(|b| match b {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    other => Err(serde::de::Error::custom(format!("boolean byte {other}"))),
-                })
-                .collect()
-        }
-    }
-
-    pub mod floats {
-        use super::*;
-        pub fn serialize<S: Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&BASE64.encode(values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()))
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-            let bytes = bytes(d)?;
-            if bytes.len() % 8 != 0 {
-                return Err(serde::de::Error::custom(format!("{} bytes is not a whole number of f64s", bytes.len())));
-            }
-            Ok(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
-        }
+impl PerformanceOptions {
+    /// An empty accumulator of these options.
+    pub fn accumulator(&self) -> ClassificationAccumulator {
+        ClassificationAccumulator::new(self.threshold).unwrap_or_default().sketch_scores_past(self.sketch_past)
     }
 }
 
-/// The classification metrics of one window, accumulated over its files.
-pub struct PerformanceAcc {
+/// A window's classification metrics from its mergeable state (`acc`, the merge of every file
+/// without an error) and its files' contributions in the run's file order: the same function of
+/// the same inputs in a single process and after a reduce, so both give the same bits.
+pub fn window_performance<'a>(
     acc: ClassificationAccumulator,
-    skipped: u64,
-    error: Option<String>,
+    files: impl IntoIterator<Item = (&'a str, Option<&'a FilePerformance>)>,
+) -> super::WindowPerformance {
+    let (mut rows, mut skipped) = (0, 0);
+    let mut error = None;
+    let mut first_of_kind: Vec<(InputKind, &str)> = Vec::new();
+    for (location, file) in files {
+        let Some(file) = file else { continue };
+        rows += file.rows;
+        skipped += file.skipped;
+        if let (None, Some(e)) = (&error, &file.error) {
+            error = Some(format!("{location}: {e}"));
+        }
+        if let Some(kind) = file.kind.filter(|k| !first_of_kind.iter().any(|(seen, _)| seen == k)) {
+            first_of_kind.push((kind, location));
+        }
+    }
+    if let (None, [(a, first), (b, second), ..]) = (&error, first_of_kind.as_slice()) {
+        error = Some(format!("{first} holds {a} but {second} holds {b}: a window's files must agree"));
+    }
+    let (metrics, error) = match error {
+        Some(e) => (None, Some(e)),
+        None => match acc.into_metrics() {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
+    super::WindowPerformance { rows, skipped_rows: skipped, metrics, error }
 }
 
-impl PerformanceAcc {
-    /// Metrics at `threshold`, keeping exact scores for at most `sketch_past` rows (the AUROC is
-    /// sketched past them: [`ClassificationAccumulator::sketch_scores_past`]).
-    pub fn new(threshold: f64, sketch_past: u64) -> Self {
-        let acc = ClassificationAccumulator::new(threshold).unwrap_or_default().sketch_scores_past(sketch_past);
-        Self { acc, skipped: 0, error: None }
-    }
+/// The file being read's accumulator and contribution.
+struct FileAcc {
+    acc: ClassificationAccumulator,
+    file: FilePerformance,
+}
 
-    /// Makes room for the scores of `rows` rows.
-    pub fn reserve(&mut self, rows: usize) {
-        self.acc.reserve(rows);
-    }
-
-    pub fn add(&mut self, chunk: &PerformanceChunk) {
-        self.skipped += chunk.skipped;
-        if self.error.is_some() {
+impl FileAcc {
+    /// Adds a batch's labels and predictions; the first error stops the file's accumulation.
+    fn add(&mut self, label: &ArrayRef, prediction: &ArrayRef) {
+        if self.file.error.is_some() {
             return;
         }
-        let result = match &chunk.error {
-            Some(e) => Err(e.clone()),
-            None if chunk.scores.is_empty() => {
-                self.acc.extend_predictions(&chunk.labels, &chunk.predicted).map_err(|e| e.to_string())
-            }
-            None => self.acc.extend_scores(&chunk.labels, &chunk.scores).map_err(|e| e.to_string()),
-        };
-        if let Err(e) = result {
-            self.error = Some(e);
+        if let Err(e) = self.add_batch(label, prediction) {
+            self.file.error = Some(e);
         }
     }
 
-    pub fn finish(self) -> super::WindowPerformance {
-        let rows = self.acc.rows();
-        let (metrics, error) = match self.error {
-            Some(e) => (None, Some(e)),
-            None => match self.acc.into_metrics() {
-                Ok(m) => (Some(m), None),
-                Err(e) => (None, Some(e.to_string())),
-            },
-        };
-        super::WindowPerformance { rows, skipped_rows: self.skipped, metrics, error }
+    fn add_batch(&mut self, label: &ArrayRef, prediction: &ArrayRef) -> Result<(), String> {
+        let labels = binary_values(label)?;
+        let (mut kept_labels, mut kept) = (Vec::with_capacity(labels.len()), 0u64);
+        match prediction.data_type() {
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
+                let mut scores = Vec::with_capacity(labels.len());
+                for (l, s) in labels.into_iter().zip(numeric_values(prediction).expect("a float type")) {
+                    match (l, s.filter(|s| !s.is_nan())) {
+                        (Some(l), Some(s)) => {
+                            kept_labels.push(l);
+                            scores.push(s);
+                        }
+                        _ => self.file.skipped += 1,
+                    }
+                }
+                kept += scores.len() as u64;
+                self.acc.extend_scores(&kept_labels, &scores).map_err(|e| e.to_string())?;
+            }
+            _ => {
+                let predicted_values = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
+                let mut predicted = Vec::with_capacity(labels.len());
+                for (l, p) in labels.into_iter().zip(predicted_values) {
+                    match (l, p) {
+                        (Some(l), Some(p)) => {
+                            kept_labels.push(l);
+                            predicted.push(p);
+                        }
+                        _ => self.file.skipped += 1,
+                    }
+                }
+                kept += predicted.len() as u64;
+                self.acc.extend_predictions(&kept_labels, &predicted).map_err(|e| e.to_string())?;
+            }
+        }
+        self.file.rows += kept;
+        Ok(())
     }
-}
-
-/// How the scan keeps a window's labels and predictions.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum PerformanceMode {
-    /// Per file ([`PerformanceChunk`]s), for a shard's partial: the reduce step replays them in the
-    /// run's file order.
-    Chunks,
-    /// Fed to the window's metrics as they are read (in file order, so the metrics equal the replay
-    /// of the chunks bit for bit) and finished at the end of the window.
-    Metrics { threshold: f64, sketch_past: u64 },
 }
 
 /// The result of the streaming pass over one window.
@@ -451,12 +453,12 @@ pub(crate) struct WindowScan {
     pub problems: Vec<Problem>,
     /// Files not read because their partitions or row-group statistics are outside the window.
     pub pruned: usize,
-    /// [`PerformanceMode::Chunks`]: labels and predictions of each file read (aligned with
-    /// `files`), when performance is planned.
-    pub performance: Vec<Option<PerformanceChunk>>,
-    /// [`PerformanceMode::Metrics`]: the window's classification metrics, when performance is
-    /// planned.
-    pub metrics: Option<super::WindowPerformance>,
+    /// What each file read (aligned with `files`) contributed to the classification metrics,
+    /// when performance is planned and the file has the label and prediction columns.
+    pub performance: Vec<Option<FilePerformance>>,
+    /// The window's classification state (every file without an error merged in), when
+    /// performance is planned.
+    pub metrics: Option<ClassificationAccumulator>,
     /// Rows of each file read (aligned with `files`).
     pub file_rows: Vec<u64>,
 }
@@ -501,8 +503,7 @@ pub(crate) async fn scan_window(
     files: &[InputFile],
     plan: &[ColumnPlan],
     spec: &RowSpec,
-    performance: Option<&PerformancePlan>,
-    mode: PerformanceMode,
+    performance: Option<(&PerformancePlan, PerformanceOptions)>,
 ) -> WindowScan {
     let mut scan = WindowScan {
         files: Vec::new(),
@@ -515,7 +516,7 @@ pub(crate) async fn scan_window(
         file_rows: Vec::new(),
     };
     let mut outcomes = futures::stream::iter(files)
-        .map(|file| async move { (file, open_file(ctx, file, plan, spec, performance).await) })
+        .map(|file| async move { (file, open_file(ctx, file, plan, spec, performance.map(|(p, _)| p)).await) })
         .buffered(ctx.concurrency.max(1));
     let mut opened = Vec::new();
     while let Some((file, outcome)) = outcomes.next().await {
@@ -533,8 +534,8 @@ pub(crate) async fn scan_window(
         }
     }
     let acc = loop {
-        let mut acc = WindowAcc::new(plan, performance, mode);
-        if let (Some(metrics), Some(p)) = (acc.metrics.as_mut(), performance) {
+        let mut acc = WindowAcc::new(plan, performance);
+        if let (Some(metrics), Some((p, _))) = (acc.metrics.as_mut(), performance) {
             metrics.reserve(score_rows(&opened, p));
         }
         match read_files(ctx, &opened, spec, acc).await {
@@ -549,8 +550,8 @@ pub(crate) async fn scan_window(
     scan.files = opened;
     scan.rows = acc.file_rows.iter().sum();
     scan.columns = acc.columns;
-    scan.performance = acc.chunks;
-    scan.metrics = acc.metrics.map(PerformanceAcc::finish);
+    scan.performance = acc.file_performance;
+    scan.metrics = acc.metrics;
     scan.file_rows = acc.file_rows;
     scan
 }
@@ -640,32 +641,28 @@ async fn open_file(
 /// What decoding a window's files accumulates, file after file.
 struct WindowAcc {
     plan: Vec<ColumnPlan>,
-    performance: Option<PerformancePlan>,
+    performance: Option<(PerformancePlan, PerformanceOptions)>,
     columns: Vec<ColumnAcc>,
-    /// [`PerformanceMode::Chunks`]: one per file read.
-    chunks: Vec<Option<PerformanceChunk>>,
-    chunk: Option<PerformanceChunk>,
-    /// [`PerformanceMode::Metrics`].
-    metrics: Option<PerformanceAcc>,
+    /// One per file read, when performance is planned.
+    file_performance: Vec<Option<FilePerformance>>,
+    /// The file being read's labels and predictions, merged into `metrics` at its end unless it
+    /// has an error (so a bad file contributes nothing, wherever its error is).
+    file: Option<FileAcc>,
+    /// The window's classification state.
+    metrics: Option<ClassificationAccumulator>,
     file_rows: Vec<u64>,
     rows: u64,
 }
 
 impl WindowAcc {
-    fn new(plan: &[ColumnPlan], performance: Option<&PerformancePlan>, mode: PerformanceMode) -> Self {
-        let metrics = match (performance, mode) {
-            (Some(_), PerformanceMode::Metrics { threshold, sketch_past }) => {
-                Some(PerformanceAcc::new(threshold, sketch_past))
-            }
-            _ => None,
-        };
+    fn new(plan: &[ColumnPlan], performance: Option<(&PerformancePlan, PerformanceOptions)>) -> Self {
         Self {
             plan: plan.to_vec(),
-            performance: performance.cloned(),
+            performance: performance.map(|(p, o)| (p.clone(), o)),
             columns: plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
-            chunks: Vec::new(),
-            chunk: None,
-            metrics,
+            file_performance: Vec::new(),
+            file: None,
+            metrics: performance.map(|(_, o)| o.accumulator()),
             file_rows: Vec::new(),
             rows: 0,
         }
@@ -677,7 +674,7 @@ impl BatchSink for WindowAcc {
     fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String> {
         let categorical = self.plan.iter().filter(|c| c.kind == ColumnKind::Categorical);
         let mut names: Vec<&str> = categorical.map(|c| c.name.as_str()).collect();
-        if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
+        if let Some((p, _)) = self.performance.as_ref().filter(|_| opened.performance) {
             names.extend([p.label.as_str(), p.prediction.as_str()]);
         }
         Ok(indices(opened.metadata.schema(), &names))
@@ -685,31 +682,28 @@ impl BatchSink for WindowAcc {
 
     fn start_file(&mut self, opened: &OpenedFile) {
         self.rows = 0;
-        let chunks = self.metrics.is_none() && self.performance.is_some();
-        self.chunk = (chunks && opened.performance).then(PerformanceChunk::default);
+        self.file = self.performance.as_ref().filter(|_| opened.performance).map(|(p, options)| {
+            let mut acc = options.accumulator();
+            acc.reserve(score_rows(std::slice::from_ref(opened), p));
+            FileAcc { acc, file: FilePerformance::default() }
+        });
     }
 
     fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
         format!("corrupt data after {} rows: {e}", self.rows)
     }
 
-    fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String> {
+    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), String> {
         for (column, acc) in self.plan.iter().zip(self.columns.iter_mut()) {
             if let ColumnAcc::Categorical(counts) = acc {
                 let array = batch.column_by_name(&column.name).expect("projected");
                 counts.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
             }
         }
-        if let Some(p) = self.performance.as_ref().filter(|_| opened.performance) {
+        if let (Some((p, _)), Some(file)) = (self.performance.as_ref(), self.file.as_mut()) {
             let label = batch.column_by_name(&p.label).expect("projected");
             let prediction = batch.column_by_name(&p.prediction).expect("projected");
-            if let Some(chunk) = self.chunk.as_mut() {
-                add_performance(chunk, label, prediction);
-            } else if let Some(metrics) = self.metrics.as_mut() {
-                let mut chunk = PerformanceChunk::default();
-                add_performance(&mut chunk, label, prediction);
-                metrics.add(&chunk);
-            }
+            file.add(label, prediction);
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -717,8 +711,22 @@ impl BatchSink for WindowAcc {
 
     fn end_file(&mut self) -> u64 {
         self.file_rows.push(self.rows);
-        if self.metrics.is_none() {
-            self.chunks.push(self.chunk.take());
+        if self.performance.is_some() {
+            let contribution = self.file.take().map(|FileAcc { acc, mut file }| {
+                if file.error.is_some() {
+                    file.rows = 0;
+                } else {
+                    file.kind = acc.kind();
+                    // Files of another kind than the window's first are reported when the
+                    // metrics are finished (from the files' kinds, in the run's order).
+                    let window = self.metrics.as_mut().expect("planned with performance");
+                    if window.kind().is_none() || window.kind() == acc.kind() {
+                        window.merge(&acc).expect("accumulators of one window share their options");
+                    }
+                }
+                file
+            });
+            self.file_performance.push(contribution);
         }
         self.rows
     }
@@ -882,47 +890,6 @@ fn binary_values(array: &ArrayRef) -> Result<Vec<Option<bool>>, String> {
             Some(x) => Err(format!("label {x} is not 0 or 1 (classification metrics need binary labels)")),
         })
         .collect()
-}
-
-fn add_performance(chunk: &mut PerformanceChunk, label: &ArrayRef, prediction: &ArrayRef) {
-    if chunk.error.is_some() {
-        return;
-    }
-    let labels = match binary_values(label) {
-        Ok(l) => l,
-        Err(e) => {
-            chunk.error = Some(e);
-            return;
-        }
-    };
-    match prediction.data_type() {
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-            let scores = numeric_values(prediction).expect("a float type");
-            for (l, s) in labels.into_iter().zip(scores) {
-                match (l, s.filter(|s| !s.is_nan())) {
-                    (Some(l), Some(s)) => {
-                        chunk.labels.push(l);
-                        chunk.scores.push(s);
-                    }
-                    _ => chunk.skipped += 1,
-                }
-            }
-        }
-        _ => match binary_values(prediction) {
-            Ok(predicted) => {
-                for (l, p) in labels.into_iter().zip(predicted) {
-                    match (l, p) {
-                        (Some(l), Some(p)) => {
-                            chunk.labels.push(l);
-                            chunk.predicted.push(p);
-                        }
-                        _ => chunk.skipped += 1,
-                    }
-                }
-            }
-            Err(e) => chunk.error = Some(format!("prediction: {e}")),
-        },
-    }
 }
 
 /// One numeric column of one window: its data quality and its finite values (sorted), or their

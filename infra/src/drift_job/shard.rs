@@ -22,18 +22,17 @@ use deltaone::drift::partial::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::read::{
-    self, ColumnAcc, PerformanceAcc, PerformanceChunk, PerformanceMode, PerformancePlan, Problem, ReadContext,
-};
+use super::read::{self, ColumnAcc, FilePerformance, PerformanceOptions, PerformancePlan, Problem, ReadContext};
 use super::source::{InputFile, Location, parse_s3_url};
 use super::{
     ColumnKind, ColumnPlan, DatasetSummary, DriftJobError, DriftReport, PerformancePair, Quality, QualityPair,
     RunOptions, SkippedColumn, SkippedFile, Window, Windows, filter, quarantine,
 };
 use crate::schedule::plan::Manifest;
+use deltaone::classification::ClassificationAccumulator;
 
 /// The version of a shard's partial file.
-pub const SHARD_FORMAT_VERSION: u32 = 1;
+pub const SHARD_FORMAT_VERSION: u32 = 2;
 /// Partial files live under `<output>partials/`.
 pub const PARTIALS_DIR: &str = "partials";
 
@@ -42,9 +41,10 @@ pub const PARTIALS_DIR: &str = "partials";
 pub struct FileRead {
     pub location: String,
     pub rows: u64,
-    /// Labels and predictions, when performance is computed and the file has both columns.
+    /// What its labels and predictions contributed, when performance is computed and the file
+    /// has both columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub performance: Option<PerformanceChunk>,
+    pub performance: Option<FilePerformance>,
 }
 
 /// What reading one window's files gave, besides the column state.
@@ -55,6 +55,10 @@ pub struct SideRead {
     pub files: Vec<FileRead>,
     pub pruned: usize,
     pub skipped: Vec<SkippedFile>,
+    /// The window's classification state (counts, exact log-loss sum, scores or their sketch),
+    /// when performance is computed: merged across shards like the column state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performance: Option<ClassificationAccumulator>,
 }
 
 /// The mergeable result of reading a set of files: a shard's output, or the whole run's.
@@ -170,7 +174,7 @@ pub(crate) async fn scan(
     let current_spec = options.spec(options.current_window);
 
     let Some(schema) = read::first_schema(ctx, schema_files, &reference_spec).await else {
-        let scan = read::scan_window(ctx, reference_files, &[], &reference_spec, None, PerformanceMode::Chunks).await;
+        let scan = read::scan_window(ctx, reference_files, &[], &reference_spec, None).await;
         let mut skipped = Vec::new();
         quarantine::quarantine_all(ctx, &options.run_id, Side::Reference, scan.problems, q, &mut skipped).await;
         return Err(DriftJobError::EmptyWindow {
@@ -188,11 +192,8 @@ pub(crate) async fn scan(
         && schema.index_of(&options.prediction_column).is_ok())
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
 
-    let mode = if inline {
-        PerformanceMode::Metrics { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }
-    } else {
-        PerformanceMode::Chunks
-    };
+    let performance_options =
+        PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() };
     // Files whose pages failed in a numeric pass: the windows are read again without them.
     let mut failed: Vec<(Side, Problem)> = Vec::new();
     let (mut reference, mut current, state, mut computed) = loop {
@@ -203,10 +204,10 @@ pub(crate) async fn scan(
         let (reference_files, current_files) =
             (keep(Side::Reference, reference_files), keep(Side::Current, current_files));
         ctx.progress.stage("scan", reference_files.len() + current_files.len());
-        let p = performance_plan.as_ref();
+        let p = performance_plan.as_ref().map(|p| (p, performance_options));
         let (mut reference, mut current) = futures::join!(
-            read::scan_window(ctx, &reference_files, &plan, &reference_spec, p, mode),
-            read::scan_window(ctx, &current_files, &plan, &current_spec, p, mode),
+            read::scan_window(ctx, &reference_files, &plan, &reference_spec, p),
+            read::scan_window(ctx, &current_files, &plan, &current_spec, p),
         );
         let specs = (&reference_spec, &current_spec);
         match numeric_pass(ctx, options, &plan, (&mut reference, &mut current), specs, inline).await {
@@ -231,22 +232,8 @@ pub(crate) async fn scan(
     let problems = std::mem::take(&mut current.problems);
     quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
 
-    if inline {
-        // The scans finished each window's metrics (they do whenever performance is planned).
-        let metrics = |scan: &mut read::WindowScan| {
-            scan.metrics.take().unwrap_or_else(|| {
-                PerformanceAcc::new(options.positive_threshold, options.score_sketch_past()).finish()
-            })
-        };
-        computed.performance = Some(performance_plan.as_ref().map(|p| PerformancePair {
-            reference: metrics(&mut reference),
-            current: metrics(&mut current),
-            label_column: p.label.clone(),
-            prediction_column: p.prediction.clone(),
-        }));
-    }
     let side = |scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>| {
-        let mut chunks = scan.performance.into_iter();
+        let mut contributions = scan.performance.into_iter();
         SideRead {
             matched,
             files: scan
@@ -256,15 +243,20 @@ pub(crate) async fn scan(
                 .map(|(f, &rows)| FileRead {
                     location: f.file.location.to_string(),
                     rows,
-                    performance: chunks.next().flatten(),
+                    performance: contributions.next().flatten(),
                 })
                 .collect(),
             pruned: scan.pruned,
             skipped,
+            performance: scan.metrics,
         }
     };
-    let reference = side(reference, reference_files.len(), skipped_reference);
-    let current = side(current, current_files.len(), skipped_current);
+    let mut reference = side(reference, reference_files.len(), skipped_reference);
+    let mut current = side(current, current_files.len(), skipped_current);
+    if inline {
+        // Finished here, as the reduce would: the scores kept for the AUROC are dropped now.
+        computed.performance = Some(performance_of(options, performance_plan.as_ref(), &mut reference, &mut current));
+    }
     Ok(RunPartial {
         format: SHARD_FORMAT_VERSION,
         state_format: PARTIAL_FORMAT_VERSION,
@@ -364,8 +356,8 @@ async fn numeric_pass(
     Ok((state, computed))
 }
 
-/// The classification metrics of both windows from the per-file labels and predictions, in file
-/// order; each file's chunk is dropped once counted.
+/// The classification metrics of both windows from their merged state and their files'
+/// contributions in file order (the state is taken).
 fn performance_of(
     options: &RunOptions,
     plan: Option<&PerformancePlan>,
@@ -374,11 +366,12 @@ fn performance_of(
 ) -> Option<PerformancePair> {
     let p = plan?;
     let window = |read: &mut SideRead| {
-        let mut acc = PerformanceAcc::new(options.positive_threshold, options.score_sketch_past());
-        for chunk in read.files.iter_mut().filter_map(|f| f.performance.take()) {
-            acc.add(&chunk);
-        }
-        acc.finish()
+        let empty = || {
+            PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }
+                .accumulator()
+        };
+        let acc = read.performance.take().unwrap_or_else(empty);
+        read::window_performance(acc, read.files.iter().map(|f| (f.location.as_str(), f.performance.as_ref())))
     };
     Some(PerformancePair {
         reference: window(reference),
@@ -517,6 +510,18 @@ pub fn merge_partials(
         }
         merged.state.merge(&partial.state).map_err(|e| bad(e.to_string()))?;
         for (ours, theirs) in [(&mut merged.reference, partial.reference), (&mut merged.current, partial.current)] {
+            // Files of different kinds (scores, hard predictions) are not merged: they are reported
+            // from the files' own kinds when the metrics are finished.
+            let compatible = |a: &ClassificationAccumulator, b: &ClassificationAccumulator| {
+                a.kind().is_none() || b.kind().is_none() || a.kind() == b.kind()
+            };
+            match (&mut ours.performance, theirs.performance) {
+                (Some(acc), Some(other)) if compatible(acc, &other) => {
+                    acc.merge(&other).map_err(|e| bad(e.to_string()))?;
+                }
+                (ours @ None, Some(other)) => *ours = Some(other),
+                _ => {}
+            }
             ours.matched += theirs.matched;
             ours.pruned += theirs.pruned;
             ours.files.extend(theirs.files);

@@ -275,6 +275,132 @@ fn sketch_mode_is_identical_across_shards_and_within_its_bounds_of_the_exact_val
         checked += 1;
     }
     assert_eq!(checked, 4, "amount, age, score_a and prediction are numeric");
+
+    // The AUROC is sketched too (every other metric exact), within its bound.
+    let (e, s) = (exact.performance.as_ref().unwrap(), single.performance.as_ref().unwrap());
+    for (e, s) in [(&e.reference, &s.reference), (&e.current, &s.current)] {
+        let (e, s) = (e.metrics.as_ref().unwrap(), s.metrics.as_ref().unwrap());
+        let bound = s.auroc_error_bound.expect("sketched");
+        assert!((e.auroc.unwrap() - s.auroc.unwrap()).abs() <= bound + 1e-15);
+        assert_eq!((e.counts, e.accuracy, e.f1, e.log_loss), (s.counts, s.accuracy, s.f1, s.log_loss));
+    }
+}
+
+/// A copy of `batch` with `column` replaced.
+fn with_column(
+    batch: &arrow_array::RecordBatch,
+    column: &str,
+    array: arrow_array::ArrayRef,
+) -> arrow_array::RecordBatch {
+    let schema = batch.schema();
+    let mut fields: Vec<arrow_schema::Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns = batch.columns().to_vec();
+    let i = schema.index_of(column).unwrap();
+    fields[i] = arrow_schema::Field::new(column, array.data_type().clone(), true);
+    columns[i] = array;
+    arrow_array::RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
+}
+
+#[test]
+fn a_file_with_bad_labels_or_another_kind_of_prediction_is_named_the_same_by_every_shard_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = sharded_inputs(dir.path());
+    let part = samples::batch(true).slice(0, 500);
+    let bad_labels = dir.path().join("current-50-labels.parquet");
+    let labels = arrow_array::Int64Array::from(vec![2i64; 500]);
+    samples::write_parquet(&bad_labels, &with_column(&part, "label", std::sync::Arc::new(labels))).unwrap();
+    let hard = dir.path().join("current-60-hard.parquet");
+    // Integer 0/1 predictions: numeric as the reference's scores, so the file is read.
+    let predicted = arrow_array::Int64Array::from(vec![1i64; 500]);
+    samples::write_parquet(&hard, &with_column(&part, "prediction", std::sync::Arc::new(predicted))).unwrap();
+    let entry = |p: &Path| deltaone::sharding::InputFile {
+        uri: p.display().to_string(),
+        bytes: std::fs::metadata(p).unwrap().len(),
+    };
+    manifest.current.insert(3, entry(&bad_labels));
+    manifest.current.insert(5, entry(&hard));
+    let options = base(dir.path());
+    let single = block_on(run_manifest(&options, &manifest, None)).unwrap();
+    let current = &single.performance.as_ref().unwrap().current;
+    let error = current.error.as_deref().unwrap();
+    assert!(error.starts_with(&format!("{}: ", bad_labels.display())) && error.contains("not 0 or 1"), "{error}");
+    assert_eq!(current.metrics, None);
+    assert!(single.performance.as_ref().unwrap().reference.metrics.is_some());
+    for shards in [2, 4, 7] {
+        let m = with_shards(&manifest, shards, dir.path());
+        map_all(&options, &m);
+        assert_eq!(comparable(&block_on(reduce(&options, &m, None)).unwrap()), comparable(&single), "{shards}");
+    }
+
+    // Without the bad labels, the file of hard predictions among files of scores is named.
+    manifest.current.remove(3);
+    let single = block_on(run_manifest(&options, &manifest, None)).unwrap();
+    assert_eq!(single.skipped_files.len(), 1, "only the corrupt file: {:?}", single.skipped_files);
+    let error = single.performance.as_ref().unwrap().current.error.clone().unwrap();
+    assert!(error.contains(&format!("{} holds hard predictions", hard.display())), "{error}");
+    for shards in [2, 7] {
+        let m = with_shards(&manifest, shards, dir.path());
+        map_all(&options, &m);
+        assert_eq!(comparable(&block_on(reduce(&options, &m, None)).unwrap()), comparable(&single), "{shards}");
+    }
+}
+
+#[test]
+fn a_sketch_mode_partial_does_not_grow_with_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = sharded_inputs(dir.path());
+    // The same windows four times over (copies of every file).
+    let mut bigger = manifest.clone();
+    for list in [&mut bigger.reference, &mut bigger.current] {
+        let originals = list.clone();
+        for copy in 1..4 {
+            for f in &originals {
+                let path = format!("{}.copy{copy}.parquet", f.uri);
+                std::fs::copy(&f.uri, &path).unwrap();
+                list.push(deltaone::sharding::InputFile { uri: path, bytes: f.bytes });
+            }
+        }
+    }
+    let mut options = base(dir.path());
+    let size = |options: &RunOptions, manifest: &Manifest, name: &str| {
+        let mut m = manifest.clone();
+        m.output = dir.path().join(name).display().to_string();
+        map_all(options, &m);
+        let bytes = std::fs::read(partial_location(&m, 0).to_string()).unwrap();
+        let partial = RunPartial::decode(&bytes).unwrap();
+        // The state that grows with the data (the lists of files grow with the files).
+        let state = serde_json::to_vec(&(&partial.state, &partial.reference.performance, &partial.current.performance));
+        (state.unwrap().len() as f64, partial)
+    };
+    let (exact_small, _) = size(&options, &manifest, "exact-small");
+    let (exact_big, partial) = size(&options, &bigger, "exact-big");
+    assert_eq!(partial.state.current.rows, 20_000);
+    assert!(exact_big > 3.5 * exact_small, "exact partials keep every value: {exact_small} -> {exact_big} bytes");
+    options.sketch = true;
+    let (sketch_small, small) = size(&options, &manifest, "sketch-small");
+    let (sketch_big, partial) = size(&options, &bigger, "sketch-big");
+    // Four times the rows: the same buckets, with counts a digit longer at most.
+    assert!(
+        sketch_big < 1.25 * sketch_small,
+        "sketch partials hold buckets, not rows: {sketch_small} -> {sketch_big} bytes"
+    );
+    let buckets = |p: &RunPartial| -> Vec<usize> {
+        let window = &p.state.current;
+        let numeric = window.columns.values().filter_map(|c| match c {
+            ColumnPartial::Numeric(NumericPartial { values: NumericValues::Sketch { sketch }, .. }) => {
+                Some(sketch.bucket_count())
+            }
+            _ => None,
+        });
+        numeric.collect()
+    };
+    assert_eq!(buckets(&small), buckets(&partial));
+    assert_eq!(buckets(&partial).len(), 4);
+    let performance = partial.current.performance.as_ref().expect("the samples have labels");
+    assert_eq!(
+        performance.rows(),
+        20_000 - partial.current.files.iter().filter_map(|f| f.performance.as_ref()).map(|f| f.skipped).sum::<u64>()
+    );
 }
 
 #[test]
