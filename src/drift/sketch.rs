@@ -21,12 +21,16 @@
 //!   of the exact quantile, so a bin's reference share differs from its target share `1/bins` by
 //!   at most the share of the two buckets at its edges ([`SketchPsi::edge_share_error`]).
 //!
-//! Why not a sketch crate: the maintained KLL and t-digest implementations compact randomly or by
-//! insertion order, so merging shards in another order gives another sketch (the reduce must not
-//! depend on the order partials arrive in), and DDSketch implementations map values to buckets with a
-//! floating-point logarithm and collapse buckets past a size limit, which breaks the exact,
-//! order-free merge and the monotone mapping the bounds above rely on. Bucketing by the bits of the
-//! `f64` is a few lines and gives all three properties.
+//! Why not a sketch crate: the bounds above need each sketch's *buckets* (their boundaries and
+//! counts), and the merge must be exact so that the reduce does not depend on the order partials
+//! arrive in. The maintained quantile-sketch crates offer neither: KLL and t-digest
+//! implementations compact randomly or by insertion order (another merge order, another sketch);
+//! the DDSketch crates (`sketches-ddsketch` 0.4, `ddsketchy` 0.1, `sketches-rust` 0.2, checked
+//! 2026-11) answer quantile queries only — their stores are private, so neither the KS statistic
+//! nor its bound can be computed from them — map values with a floating-point logarithm (not
+//! guaranteed monotone at bucket edges) and collapse buckets past a size limit; `hdrhistogram`
+//! buckets `u64` values only. Bucketing by the bits of the `f64` is a few lines and gives all the
+//! properties the bounds rely on.
 
 use std::collections::BTreeMap;
 
