@@ -16,7 +16,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
-use deltaone::classification::{ClassificationAccumulator, InputKind};
+use deltaone::classification::{ClassificationAccumulator, InputKind, MetricInputError};
 use deltaone::drift::partial::{NumericPartial, NumericValues};
 use deltaone::drift::sketch::LogHistogram;
 use deltaone::drift::{DataQuality, DriftMethod};
@@ -327,7 +327,8 @@ pub struct PerformancePlan {
 /// the run's file order however the files were sharded.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilePerformance {
-    /// Rows with both a label and a prediction (0 when the file has an error: none counted).
+    /// Rows with both a label and a prediction (0 when the file has an error: its window's
+    /// metrics are then withheld).
     pub rows: u64,
     /// Rows where either is null, or the score NaN.
     pub skipped: u64,
@@ -387,60 +388,90 @@ pub fn window_performance<'a>(
     super::WindowPerformance { rows, skipped_rows: skipped, metrics, error }
 }
 
-/// The file being read's accumulator and contribution.
-struct FileAcc {
-    acc: ClassificationAccumulator,
-    file: FilePerformance,
+/// Adds a batch's labels and predictions to the window's accumulator, and its rows to the file's
+/// contribution; the file's first error stops its accumulation (its rows then do not count: the
+/// window's metrics are withheld, naming the file). Batches whose kind (scores, hard predictions)
+/// differs from the window's so far are counted but not accumulated: the mix is reported from the
+/// files' kinds when the metrics are finished.
+fn add_performance(
+    acc: &mut ClassificationAccumulator,
+    file: &mut FilePerformance,
+    label: &ArrayRef,
+    prediction: &ArrayRef,
+) {
+    if file.error.is_some() {
+        return;
+    }
+    if let Err(e) = add_performance_batch(acc, file, label, prediction) {
+        file.error = Some(e);
+    }
 }
 
-impl FileAcc {
-    /// Adds a batch's labels and predictions; the first error stops the file's accumulation.
-    fn add(&mut self, label: &ArrayRef, prediction: &ArrayRef) {
-        if self.file.error.is_some() {
-            return;
+fn add_performance_batch(
+    acc: &mut ClassificationAccumulator,
+    file: &mut FilePerformance,
+    label: &ArrayRef,
+    prediction: &ArrayRef,
+) -> Result<(), String> {
+    let labels = binary_values(label)?;
+    let mut kept_labels = Vec::with_capacity(labels.len());
+    // Errors name rows by their index among the file's rows with a label and a prediction (not
+    // the window's, which would depend on how files were sharded).
+    let (window_rows, file_rows) = (acc.rows(), file.rows);
+    let in_file = |e: MetricInputError| match e {
+        MetricInputError::NonFiniteScore { row, value } => {
+            MetricInputError::NonFiniteScore { row: row - window_rows + file_rows, value }
         }
-        if let Err(e) = self.add_batch(label, prediction) {
-            self.file.error = Some(e);
+        MetricInputError::ScoreOutOfRange { row, value } => {
+            MetricInputError::ScoreOutOfRange { row: row - window_rows + file_rows, value }
         }
-    }
-
-    fn add_batch(&mut self, label: &ArrayRef, prediction: &ArrayRef) -> Result<(), String> {
-        let labels = binary_values(label)?;
-        let (mut kept_labels, mut kept) = (Vec::with_capacity(labels.len()), 0u64);
-        match prediction.data_type() {
-            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
-                let mut scores = Vec::with_capacity(labels.len());
-                for (l, s) in labels.into_iter().zip(numeric_values(prediction).expect("a float type")) {
-                    match (l, s.filter(|s| !s.is_nan())) {
-                        (Some(l), Some(s)) => {
-                            kept_labels.push(l);
-                            scores.push(s);
-                        }
-                        _ => self.file.skipped += 1,
+        other => other,
+    };
+    let kind = match prediction.data_type() {
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => InputKind::Scores,
+        _ => InputKind::Predictions,
+    };
+    let accumulate = acc.kind().is_none_or(|k| k == kind);
+    let kept = match kind {
+        InputKind::Scores => {
+            let mut scores = Vec::with_capacity(labels.len());
+            for (l, s) in labels.into_iter().zip(numeric_values(prediction).expect("a float type")) {
+                match (l, s.filter(|s| !s.is_nan())) {
+                    (Some(l), Some(s)) => {
+                        kept_labels.push(l);
+                        scores.push(s);
                     }
+                    _ => file.skipped += 1,
                 }
-                kept += scores.len() as u64;
-                self.acc.extend_scores(&kept_labels, &scores).map_err(|e| e.to_string())?;
             }
-            _ => {
-                let predicted_values = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
-                let mut predicted = Vec::with_capacity(labels.len());
-                for (l, p) in labels.into_iter().zip(predicted_values) {
-                    match (l, p) {
-                        (Some(l), Some(p)) => {
-                            kept_labels.push(l);
-                            predicted.push(p);
-                        }
-                        _ => self.file.skipped += 1,
-                    }
-                }
-                kept += predicted.len() as u64;
-                self.acc.extend_predictions(&kept_labels, &predicted).map_err(|e| e.to_string())?;
+            if accumulate {
+                acc.extend_scores(&kept_labels, &scores).map_err(|e| in_file(e).to_string())?;
             }
+            scores.len()
         }
-        self.file.rows += kept;
-        Ok(())
+        InputKind::Predictions => {
+            let predicted_values = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
+            let mut predicted = Vec::with_capacity(labels.len());
+            for (l, p) in labels.into_iter().zip(predicted_values) {
+                match (l, p) {
+                    (Some(l), Some(p)) => {
+                        kept_labels.push(l);
+                        predicted.push(p);
+                    }
+                    _ => file.skipped += 1,
+                }
+            }
+            if accumulate {
+                acc.extend_predictions(&kept_labels, &predicted).map_err(|e| in_file(e).to_string())?;
+            }
+            predicted.len()
+        }
+    };
+    if kept > 0 {
+        file.kind = Some(kind);
     }
+    file.rows += kept as u64;
+    Ok(())
 }
 
 /// The result of the streaming pass over one window.
@@ -645,9 +676,8 @@ struct WindowAcc {
     columns: Vec<ColumnAcc>,
     /// One per file read, when performance is planned.
     file_performance: Vec<Option<FilePerformance>>,
-    /// The file being read's labels and predictions, merged into `metrics` at its end unless it
-    /// has an error (so a bad file contributes nothing, wherever its error is).
-    file: Option<FileAcc>,
+    /// What the file being read contributes.
+    file: Option<FilePerformance>,
     /// The window's classification state.
     metrics: Option<ClassificationAccumulator>,
     file_rows: Vec<u64>,
@@ -682,11 +712,7 @@ impl BatchSink for WindowAcc {
 
     fn start_file(&mut self, opened: &OpenedFile) {
         self.rows = 0;
-        self.file = self.performance.as_ref().filter(|_| opened.performance).map(|(p, options)| {
-            let mut acc = options.accumulator();
-            acc.reserve(score_rows(std::slice::from_ref(opened), p));
-            FileAcc { acc, file: FilePerformance::default() }
-        });
+        self.file = self.performance.as_ref().filter(|_| opened.performance).map(|_| FilePerformance::default());
     }
 
     fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
@@ -700,10 +726,12 @@ impl BatchSink for WindowAcc {
                 counts.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
             }
         }
-        if let (Some((p, _)), Some(file)) = (self.performance.as_ref(), self.file.as_mut()) {
+        if let (Some((p, _)), Some(file), Some(acc)) =
+            (self.performance.as_ref(), self.file.as_mut(), self.metrics.as_mut())
+        {
             let label = batch.column_by_name(&p.label).expect("projected");
             let prediction = batch.column_by_name(&p.prediction).expect("projected");
-            file.add(label, prediction);
+            add_performance(acc, file, label, prediction);
         }
         self.rows += batch.num_rows() as u64;
         Ok(())
@@ -712,17 +740,9 @@ impl BatchSink for WindowAcc {
     fn end_file(&mut self) -> u64 {
         self.file_rows.push(self.rows);
         if self.performance.is_some() {
-            let contribution = self.file.take().map(|FileAcc { acc, mut file }| {
+            let contribution = self.file.take().map(|mut file| {
                 if file.error.is_some() {
                     file.rows = 0;
-                } else {
-                    file.kind = acc.kind();
-                    // Files of another kind than the window's first are reported when the
-                    // metrics are finished (from the files' kinds, in the run's order).
-                    let window = self.metrics.as_mut().expect("planned with performance");
-                    if window.kind().is_none() || window.kind() == acc.kind() {
-                        window.merge(&acc).expect("accumulators of one window share their options");
-                    }
                 }
                 file
             });

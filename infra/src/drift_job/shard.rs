@@ -196,7 +196,7 @@ pub(crate) async fn scan(
         PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() };
     // Files whose pages failed in a numeric pass: the windows are read again without them.
     let mut failed: Vec<(Side, Problem)> = Vec::new();
-    let (mut reference, mut current, state, mut computed) = loop {
+    let (mut reference, mut current, state, mut computed, performance) = loop {
         let keep = |side: Side, files: &[InputFile]| -> Vec<InputFile> {
             let failed_here = |f: &InputFile| failed.iter().any(|(s, p)| *s == side && p.file.location == f.location);
             files.iter().filter(|f| !failed_here(f)).cloned().collect()
@@ -209,9 +209,19 @@ pub(crate) async fn scan(
             read::scan_window(ctx, &reference_files, &plan, &reference_spec, p),
             read::scan_window(ctx, &current_files, &plan, &current_spec, p),
         );
+        // A single process finishes the metrics now, so the scores kept for the AUROC are gone
+        // before the numeric columns are read.
+        let performance = inline.then(|| {
+            performance_plan.as_ref().map(|p| PerformancePair {
+                reference: scanned_performance(options, &mut reference),
+                current: scanned_performance(options, &mut current),
+                label_column: p.label.clone(),
+                prediction_column: p.prediction.clone(),
+            })
+        });
         let specs = (&reference_spec, &current_spec);
         match numeric_pass(ctx, options, &plan, (&mut reference, &mut current), specs, inline).await {
-            Ok((state, computed)) => break (reference, current, state, computed),
+            Ok((state, computed)) => break (reference, current, state, computed, performance),
             Err(NumericFailure::File { side, index, reason }) => {
                 let scan = if side == Side::Reference { &reference } else { &current };
                 let file = scan.files[index].file.clone();
@@ -251,11 +261,10 @@ pub(crate) async fn scan(
             performance: scan.metrics,
         }
     };
-    let mut reference = side(reference, reference_files.len(), skipped_reference);
-    let mut current = side(current, current_files.len(), skipped_current);
-    if inline {
-        // Finished here, as the reduce would: the scores kept for the AUROC are dropped now.
-        computed.performance = Some(performance_of(options, performance_plan.as_ref(), &mut reference, &mut current));
+    let reference = side(reference, reference_files.len(), skipped_reference);
+    let current = side(current, current_files.len(), skipped_current);
+    if let Some(performance) = performance {
+        computed.performance = Some(performance);
     }
     Ok(RunPartial {
         format: SHARD_FORMAT_VERSION,
@@ -354,6 +363,18 @@ async fn numeric_pass(
         }
     }
     Ok((state, computed))
+}
+
+/// A window's classification metrics from its scan, as [`performance_of`] computes them from a
+/// partial (the scan's state is taken).
+fn scanned_performance(options: &RunOptions, scan: &mut read::WindowScan) -> super::WindowPerformance {
+    let acc = scan.metrics.take().unwrap_or_else(|| empty_performance(options));
+    let locations: Vec<String> = scan.files.iter().map(|f| f.file.location.to_string()).collect();
+    read::window_performance(acc, locations.iter().map(String::as_str).zip(scan.performance.iter().map(Option::as_ref)))
+}
+
+fn empty_performance(options: &RunOptions) -> ClassificationAccumulator {
+    PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }.accumulator()
 }
 
 /// The classification metrics of both windows from their merged state and their files'
