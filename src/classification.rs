@@ -422,6 +422,18 @@ impl ClassificationAccumulator {
         self.sketch_now();
     }
 
+    /// Counts scores in log-linear buckets from now on (the exact scores kept so far included),
+    /// as [`sketch_scores_past`](Self::sketch_scores_past) does past its limit: for callers that
+    /// decide on something else than the scored rows (a window's row count, say).
+    pub fn sketch_scores(&mut self) {
+        self.sketch_now();
+    }
+
+    /// Whether scores are counted in buckets (the AUROC then has an error bound).
+    pub fn is_sketched(&self) -> bool {
+        self.sketch.is_some()
+    }
+
     fn sketch_now(&mut self) {
         if self.sketch.is_some() {
             return;
@@ -735,26 +747,31 @@ impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
                         return Err(format!("{class} scores are sketched at precision {}", h.precision()));
                     }
                 }
-                if positives.count() != r.counts.positives() || negatives.count() != r.counts.negatives() {
-                    return Err(format!(
-                        "sketched scores count {} positives and {} negatives, the counts {} and {}",
-                        positives.count(),
-                        negatives.count(),
-                        r.counts.positives(),
-                        r.counts.negatives()
-                    ));
-                }
                 (Vec::new(), Some(ScoreSketch { positives, negatives }))
             }
         };
-        match r.kind {
-            Some(InputKind::Scores) if sketch.is_none() && keys.len() as u64 != rows => {
+        match (r.kind, &sketch) {
+            (Some(InputKind::Scores), None) if keys.len() as u64 != rows => {
                 return Err(format!("{} score keys for {rows} rows", keys.len()));
             }
-            Some(InputKind::Predictions) | None if !keys.is_empty() || sketch.is_some() => {
+            (Some(InputKind::Scores), Some(ScoreSketch { positives, negatives }))
+                if positives.count() != r.counts.positives() || negatives.count() != r.counts.negatives() =>
+            {
+                return Err(format!(
+                    "sketched scores count {} positives and {} negatives, the counts {} and {}",
+                    positives.count(),
+                    negatives.count(),
+                    r.counts.positives(),
+                    r.counts.negatives()
+                ));
+            }
+            (Some(InputKind::Predictions) | None, sketch)
+                if !keys.is_empty()
+                    || sketch.as_ref().is_some_and(|s| s.positives.count() + s.negatives.count() > 0) =>
+            {
                 return Err("scores kept without scored rows".to_owned());
             }
-            None if rows != 0 => return Err(format!("{rows} rows of no kind")),
+            (None, _) if rows != 0 => return Err(format!("{rows} rows of no kind")),
             _ => {}
         }
         Ok(Self {
@@ -1369,6 +1386,19 @@ mod tests {
         // An empty accumulator merges into anything.
         predictions.merge(&ClassificationAccumulator::default()).unwrap();
         assert_eq!(predictions.rows(), 1);
+    }
+
+    #[test]
+    fn sketching_accumulators_without_scores_round_trip() {
+        let mut predictions = ClassificationAccumulator::default();
+        predictions.sketch_scores();
+        predictions.extend_predictions(&[true, false], &[true, true]).unwrap();
+        let empty = ClassificationAccumulator::default().sketch_scores_past(0);
+        for acc in [predictions, empty] {
+            assert!(acc.is_sketched());
+            let back: ClassificationAccumulator = serde_json::from_str(&encoded(&acc)).unwrap();
+            assert_eq!(back, acc);
+        }
     }
 
     #[test]

@@ -88,6 +88,12 @@ pub struct RowSpec {
 }
 
 impl RowSpec {
+    /// Whether rows are selected within files (by time or model), so that row-group metadata
+    /// only bounds the rows read.
+    pub fn filters_rows(&self) -> bool {
+        self.time.is_some() || self.model_name.is_some() || self.model_version.is_some()
+    }
+
     /// Why a file cannot hold matching rows, judged from its Hive partitions alone.
     pub fn prune_partitions(&self, partitions: &BTreeMap<String, String>) -> Option<String> {
         for (name, wanted) in [(MODEL_NAME, &self.model_name), (MODEL_VERSION, &self.model_version)] {

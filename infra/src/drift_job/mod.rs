@@ -517,10 +517,14 @@ impl RunOptions {
         }
     }
 
-    /// Rows of a window whose scores the AUROC keeps exactly: none with `--sketch`, else up to
-    /// `exact_max_rows` (as numeric columns).
-    fn score_sketch_past(&self) -> u64 {
-        if self.sketch { 0 } else { self.exact_max_rows }
+    /// How the classification metrics are accumulated: the AUROC's scores are sketched on the
+    /// same rule as numeric columns (`--sketch`, or a window of more than `exact_max_rows` rows).
+    fn performance_options(&self) -> read::PerformanceOptions {
+        read::PerformanceOptions {
+            threshold: self.positive_threshold,
+            sketch: self.sketch,
+            exact_max_rows: self.exact_max_rows,
+        }
     }
 
     /// The sketch precision for the numeric columns of a window of `rows` rows, `None` for exact.

@@ -339,18 +339,31 @@ pub struct FilePerformance {
     pub error: Option<String>,
 }
 
-/// How a window's classification metrics are accumulated: the threshold, and the scored rows past
-/// which the AUROC is sketched ([`ClassificationAccumulator::sketch_scores_past`]).
+/// How a window's classification metrics are accumulated: the threshold, and when the AUROC's
+/// scores are counted in buckets instead of kept ([`ClassificationAccumulator::sketch_scores`]):
+/// with `sketch`, or once the window has more than `exact_max_rows` rows — the rule of the
+/// numeric columns, so that the outcome depends only on the window's rows, not on how its files
+/// were sharded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct PerformanceOptions {
     pub threshold: f64,
-    pub sketch_past: u64,
+    pub sketch: bool,
+    pub exact_max_rows: u64,
 }
 
 impl PerformanceOptions {
     /// An empty accumulator of these options.
     pub fn accumulator(&self) -> ClassificationAccumulator {
-        ClassificationAccumulator::new(self.threshold).unwrap_or_default().sketch_scores_past(self.sketch_past)
+        let mut acc = ClassificationAccumulator::new(self.threshold).unwrap_or_default();
+        if self.sketch {
+            acc.sketch_scores();
+        }
+        acc
+    }
+
+    /// Whether a window of `rows` rows has its scores sketched.
+    pub fn sketches(&self, rows: u64) -> bool {
+        self.sketch || rows > self.exact_max_rows
     }
 }
 
@@ -566,8 +579,15 @@ pub(crate) async fn scan_window(
     }
     let acc = loop {
         let mut acc = WindowAcc::new(plan, performance);
-        if let (Some(metrics), Some((p, _))) = (acc.metrics.as_mut(), performance) {
-            metrics.reserve(score_rows(&opened, p));
+        if let (Some(metrics), Some((p, options))) = (acc.metrics.as_mut(), performance) {
+            // Without a row filter the row groups' rows are the rows read: a window past the
+            // limit is sketched from its first row instead of keeping scores up to the limit.
+            if !spec.filters_rows() && options.sketches(metadata_rows(&opened)) {
+                metrics.sketch_scores();
+            } else {
+                let limit = usize::try_from(options.exact_max_rows).unwrap_or(usize::MAX);
+                metrics.reserve(score_rows(&opened, p).min(limit));
+            }
         }
         match read_files(ctx, &opened, spec, acc).await {
             Ok(acc) => break acc,
@@ -599,6 +619,13 @@ fn score_rows(files: &[OpenedFile], plan: &PerformancePlan) -> usize {
     let rows =
         |f: &OpenedFile| -> i64 { f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum() };
     files.iter().filter(scored).map(|f| usize::try_from(rows(f)).unwrap_or(0)).sum()
+}
+
+/// The rows of `files`' selected row groups.
+fn metadata_rows(files: &[OpenedFile]) -> u64 {
+    let rows =
+        |f: &OpenedFile| -> i64 { f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum() };
+    files.iter().map(|f| u64::try_from(rows(f)).unwrap_or(0)).sum()
 }
 
 /// The root column indices of `names` in `schema`.
@@ -734,6 +761,12 @@ impl BatchSink for WindowAcc {
             add_performance(acc, file, label, prediction);
         }
         self.rows += batch.num_rows() as u64;
+        if let (Some((_, options)), Some(acc)) = (self.performance.as_ref(), self.metrics.as_mut())
+            && !acc.is_sketched()
+            && options.sketches(self.file_rows.iter().sum::<u64>() + self.rows)
+        {
+            acc.sketch_scores();
+        }
         Ok(())
     }
 

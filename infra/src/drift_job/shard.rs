@@ -22,7 +22,7 @@ use deltaone::drift::partial::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::read::{self, ColumnAcc, FilePerformance, PerformanceOptions, PerformancePlan, Problem, ReadContext};
+use super::read::{self, ColumnAcc, FilePerformance, PerformancePlan, Problem, ReadContext};
 use super::source::{InputFile, Location, parse_s3_url};
 use super::{
     ColumnKind, ColumnPlan, DatasetSummary, DriftJobError, DriftReport, PerformancePair, Quality, QualityPair,
@@ -192,8 +192,7 @@ pub(crate) async fn scan(
         && schema.index_of(&options.prediction_column).is_ok())
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
 
-    let performance_options =
-        PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() };
+    let performance_options = options.performance_options();
     // Files whose pages failed in a numeric pass: the windows are read again without them.
     let mut failed: Vec<(Side, Problem)> = Vec::new();
     let (mut reference, mut current, state, mut computed, performance) = loop {
@@ -374,7 +373,7 @@ fn scanned_performance(options: &RunOptions, scan: &mut read::WindowScan) -> sup
 }
 
 fn empty_performance(options: &RunOptions) -> ClassificationAccumulator {
-    PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }.accumulator()
+    options.performance_options().accumulator()
 }
 
 /// The classification metrics of both windows from their merged state and their files'
@@ -387,11 +386,11 @@ fn performance_of(
 ) -> Option<PerformancePair> {
     let p = plan?;
     let window = |read: &mut SideRead| {
-        let empty = || {
-            PerformanceOptions { threshold: options.positive_threshold, sketch_past: options.score_sketch_past() }
-                .accumulator()
-        };
-        let acc = read.performance.take().unwrap_or_else(empty);
+        let mut acc = read.performance.take().unwrap_or_else(|| empty_performance(options));
+        // Shards below the limit kept their scores; the merged window may be past it.
+        if options.performance_options().sketches(read.files.iter().map(|f| f.rows).sum()) {
+            acc.sketch_scores();
+        }
         read::window_performance(acc, read.files.iter().map(|f| (f.location.as_str(), f.performance.as_ref())))
     };
     Some(PerformancePair {
