@@ -261,7 +261,7 @@ def table(sizes):
                 f"{above:.2f}x  goal <= {RSS_GOAL}x: {verdict(above <= RSS_GOAL)}"
             )
         lines.append(
-            f"{n}: (job peak RSS - decode-only peak {decode['peak_rss_bytes'] / MIB:.0f} MiB) / largest column = "
+            f"{n}: (job peak RSS - decode-only peak {s['decode_only']['peak_rss_bytes'] / MIB:.0f} MiB) / largest column = "
             f"{r['job_rss_above_decode_over_column_one_window']:.2f}x  (for information: the reader's own "
             "footprint as the constant)"
         )

@@ -367,9 +367,10 @@ impl PerformanceOptions {
     }
 }
 
-/// A window's classification metrics from its mergeable state (`acc`, the merge of every file
-/// without an error) and its files' contributions in the run's file order: the same function of
-/// the same inputs in a single process and after a reduce, so both give the same bits.
+/// A window's classification metrics from its mergeable state (`acc`) and its files'
+/// contributions in the run's file order: the same function of the same inputs in a single
+/// process and after a reduce, so both give the same bits. A file's error, or files of different
+/// kinds, withhold the metrics (the state then holds whatever was read before: unused).
 pub fn window_performance<'a>(
     acc: ClassificationAccumulator,
     files: impl IntoIterator<Item = (&'a str, Option<&'a FilePerformance>)>,
