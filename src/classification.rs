@@ -419,22 +419,13 @@ impl ClassificationAccumulator {
         if self.sketch.is_some() || (past > 0 && self.keys.len() as u64 <= past) {
             return;
         }
-        self.sketch_now();
+        self.sketch_scores();
     }
 
     /// Counts scores in log-linear buckets from now on (the exact scores kept so far included),
     /// as [`sketch_scores_past`](Self::sketch_scores_past) does past its limit: for callers that
     /// decide on something else than the scored rows (a window's row count, say).
     pub fn sketch_scores(&mut self) {
-        self.sketch_now();
-    }
-
-    /// Whether scores are counted in buckets (the AUROC then has an error bound).
-    pub fn is_sketched(&self) -> bool {
-        self.sketch.is_some()
-    }
-
-    fn sketch_now(&mut self) {
         if self.sketch.is_some() {
             return;
         }
@@ -444,6 +435,11 @@ impl ClassificationAccumulator {
         }
         self.keys = Vec::new();
         self.sketch = Some(sketch);
+    }
+
+    /// Whether scores are counted in buckets (the AUROC then has an error bound).
+    pub fn is_sketched(&self) -> bool {
+        self.sketch.is_some()
     }
 
     /// Adds the rows of `other` (an accumulator of other rows, with the same threshold and score
@@ -478,7 +474,7 @@ impl ClassificationAccumulator {
         self.log_loss_sum.merge(&other.log_loss_sum);
         match &other.sketch {
             Some(theirs) => {
-                self.sketch_now();
+                self.sketch_scores();
                 self.sketch.as_mut().expect("just sketched").merge(theirs);
             }
             None => match self.sketch.as_mut() {

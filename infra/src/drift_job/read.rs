@@ -617,16 +617,18 @@ fn score_rows(files: &[OpenedFile], plan: &PerformancePlan) -> usize {
                 matches!(field.data_type(), DataType::Float16 | DataType::Float32 | DataType::Float64)
             })
     };
-    let rows =
-        |f: &OpenedFile| -> i64 { f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum() };
-    files.iter().filter(scored).map(|f| usize::try_from(rows(f)).unwrap_or(0)).sum()
+    files.iter().filter(scored).map(|f| usize::try_from(selected_rows(f)).unwrap_or(0)).sum()
+}
+
+/// The rows of a file's selected row groups.
+fn selected_rows(f: &OpenedFile) -> u64 {
+    let rows: i64 = f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum();
+    u64::try_from(rows).unwrap_or(0)
 }
 
 /// The rows of `files`' selected row groups.
 fn metadata_rows(files: &[OpenedFile]) -> u64 {
-    let rows =
-        |f: &OpenedFile| -> i64 { f.row_groups.iter().map(|&g| f.metadata.metadata().row_group(g).num_rows()).sum() };
-    files.iter().map(|f| u64::try_from(rows(f)).unwrap_or(0)).sum()
+    files.iter().map(selected_rows).sum()
 }
 
 /// The root column indices of `names` in `schema`.
