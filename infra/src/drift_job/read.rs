@@ -226,19 +226,43 @@ impl CategoryCounts {
             DataType::Utf8 => self.add_texts(array.as_string::<i32>().iter()),
             DataType::LargeUtf8 => self.add_texts(array.as_string::<i64>().iter()),
             DataType::Utf8View => self.add_texts(array.as_string_view().iter()),
-            DataType::Dictionary(..) => {
+            DataType::Dictionary(key_type, _) => {
                 let dictionary = array.as_any_dictionary();
-                let mut per_key = vec![0u64; dictionary.values().len()];
-                let keys = dictionary.normalized_keys();
-                // A null key, or one outside the dictionary, is a null (as `visit_categories` says).
+                // One slot per category and a last one for keys outside the dictionary, which
+                // are nulls like null keys (as `visit_categories` says).
+                let outside = dictionary.values().len();
+                let mut per_key = vec![0u64; outside + 1];
                 let mut nulls = 0u64;
-                let key_nulls = array.nulls().filter(|n| n.null_count() > 0);
-                for (i, &k) in keys.iter().enumerate() {
-                    match per_key.get_mut(k) {
-                        Some(c) if key_nulls.is_none_or(|n| n.is_valid(i)) => *c += 1,
-                        _ => nulls += 1,
-                    }
+                macro_rules! count_keys {
+                    ($t:ty) => {{
+                        let keys = array.as_dictionary::<$t>().keys();
+                        // A negative key wraps to a huge index: outside.
+                        let slot = |k| (k as usize).min(outside);
+                        match keys.nulls().filter(|n| n.null_count() > 0) {
+                            None => keys.values().iter().for_each(|&k| per_key[slot(k)] += 1),
+                            Some(valid) => {
+                                nulls += valid.null_count() as u64;
+                                for (i, &k) in keys.values().iter().enumerate() {
+                                    if valid.is_valid(i) {
+                                        per_key[slot(k)] += 1;
+                                    }
+                                }
+                            }
+                        }
+                    }};
                 }
+                match key_type.as_ref() {
+                    DataType::Int8 => count_keys!(Int8Type),
+                    DataType::Int16 => count_keys!(Int16Type),
+                    DataType::Int32 => count_keys!(Int32Type),
+                    DataType::Int64 => count_keys!(Int64Type),
+                    DataType::UInt8 => count_keys!(UInt8Type),
+                    DataType::UInt16 => count_keys!(UInt16Type),
+                    DataType::UInt32 => count_keys!(UInt32Type),
+                    DataType::UInt64 => count_keys!(UInt64Type),
+                    other => return Err(format!("dictionary keys of type {other}")),
+                }
+                nulls += per_key[outside];
                 self.nulls += nulls;
                 let mut key = 0;
                 visit_categories(dictionary.values(), &mut |value| {
@@ -696,7 +720,36 @@ async fn open_file(
     }
     let performance =
         performance.is_some_and(|p| schema.index_of(&p.label).is_ok() && schema.index_of(&p.prediction).is_ok());
+    let metadata = categories_as_dictionaries(metadata, plan);
     FileOutcome::Opened(Box::new(OpenedFile { file: file.clone(), metadata, row_groups, performance }))
+}
+
+/// The file's metadata with its categorical text columns read as dictionaries: Parquet writers
+/// dictionary-encode text pages, and a dictionary array is counted per key and each category
+/// named once, where plain text would be materialised and hashed row by row. The reader falls back
+/// to plain pages by itself; if the hint is refused, the file is read as it declares itself.
+fn categories_as_dictionaries(metadata: ArrowReaderMetadata, plan: &[ColumnPlan]) -> ArrowReaderMetadata {
+    let schema = metadata.schema();
+    let categorical = |name: &str| plan.iter().any(|c| c.kind == ColumnKind::Categorical && c.name == name);
+    let mut changed = false;
+    let fields: Vec<arrow_schema::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 if categorical(f.name()) => {
+                changed = true;
+                let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(f.data_type().clone()));
+                Arc::new(f.as_ref().clone().with_data_type(dictionary))
+            }
+            _ => Arc::clone(f),
+        })
+        .collect();
+    if !changed {
+        return metadata;
+    }
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), ArrowReaderOptions::new().with_schema(hinted))
+        .unwrap_or(metadata)
 }
 
 /// What decoding a window's files accumulates, file after file.
@@ -1225,4 +1278,48 @@ pub(crate) fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)
         other => return Err(format!("type {other} is not categorical")),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{DictionaryArray, StringArray};
+
+    use super::*;
+
+    fn counted(arrays: &[ArrayRef]) -> (BTreeMap<String, u64>, u64, u64) {
+        let mut counts = CategoryCounts::default();
+        for a in arrays {
+            counts.add(a).unwrap();
+        }
+        let (total, nulls) = (counts.total, counts.nulls);
+        (counts.into_sorted(), total, nulls)
+    }
+
+    #[test]
+    fn dictionaries_of_every_key_type_count_like_plain_text() {
+        let texts = [Some("b"), None, Some("a"), Some("b"), Some("c"), Some("b"), None];
+        let plain: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
+        let expected = counted(std::slice::from_ref(&plain));
+        assert_eq!(expected.0.get("b"), Some(&3));
+        assert_eq!((expected.1, expected.2), (7, 2));
+        let with_null_keys: DictionaryArray<Int8Type> = texts.iter().copied().collect();
+        let without_nulls: DictionaryArray<UInt16Type> = texts.iter().flatten().copied().collect();
+        // Null keys in one batch, none in the next; keys of other widths.
+        let split =
+            [Arc::new(with_null_keys.slice(0, 3)) as ArrayRef, Arc::new(with_null_keys.slice(3, 4)) as ArrayRef];
+        assert_eq!(counted(&split), expected);
+        let mut without = counted(&[Arc::new(without_nulls) as ArrayRef]);
+        without.1 += 2;
+        without.2 += 2;
+        assert_eq!(without, expected);
+        // A null among the dictionary's values counts as a null wherever a key points at it.
+        let keys = arrow_array::Int64Array::from(vec![0, 1, 1, 2]);
+        let values = Arc::new(StringArray::from(vec![Some("a"), None, Some("b")]));
+        let null_value = DictionaryArray::<Int64Type>::try_new(keys, values).unwrap();
+        let (counts, total, nulls) = counted(&[Arc::new(null_value) as ArrayRef]);
+        assert_eq!(
+            (counts.into_iter().collect::<Vec<_>>(), total, nulls),
+            (vec![("a".into(), 1), ("b".into(), 1)], 4, 2)
+        );
+    }
 }

@@ -211,11 +211,19 @@ pub(crate) async fn scan(
         // A single process finishes the metrics now, so the scores kept for the AUROC are gone
         // before the numeric columns are read.
         let performance = inline.then(|| {
-            performance_plan.as_ref().map(|p| PerformancePair {
-                reference: scanned_performance(options, &mut reference),
-                current: scanned_performance(options, &mut current),
-                label_column: p.label.clone(),
-                prediction_column: p.prediction.clone(),
+            performance_plan.as_ref().map(|p| {
+                // Both windows at once (each sorts its scores for the AUROC).
+                let (reference, current) = std::thread::scope(|s| {
+                    let r = s.spawn(|| scanned_performance(options, &mut reference));
+                    let c = scanned_performance(options, &mut current);
+                    (r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), c)
+                });
+                PerformancePair {
+                    reference,
+                    current,
+                    label_column: p.label.clone(),
+                    prediction_column: p.prediction.clone(),
+                }
             })
         });
         let specs = (&reference_spec, &current_spec);

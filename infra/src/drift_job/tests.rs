@@ -1,5 +1,6 @@
 //! Tests on the sample logs and on small files written here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -622,4 +623,86 @@ fn the_report_draws_each_columns_trend_over_previous_runs() {
     assert!(section.contains("<td>0.0100</td>"), "the previous score: {section}");
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["history"][0]["runs"][1]["run_id"], "r2");
+}
+
+/// Text columns are read as dictionaries (see `read::categories_as_dictionaries`): files whose
+/// pages are dictionary-encoded, plain, or dictionary with a fallback to plain are counted
+/// exactly as their values say.
+#[test]
+fn text_categories_count_the_same_whatever_the_page_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = |n: usize, shift: usize| -> Vec<Option<String>> {
+        (0..n).map(|i| if i % 11 == 0 { None } else { Some(format!("c{}", (i + shift) % 7)) }).collect()
+    };
+    let write_with = |name: &str, values: &[Option<String>], dictionary: bool, page_limit: usize| {
+        let texts: StringArray = values.iter().map(|v| v.as_deref()).collect();
+        let batch = RecordBatch::try_from_iter([("city", Arc::new(texts) as ArrayRef)]).unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_dictionary_enabled(dictionary)
+            .set_dictionary_page_size_limit(page_limit)
+            .build();
+        let path = dir.path().join(name);
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        path.display().to_string()
+    };
+    let (reference, current) = (values(3000, 0), values(2000, 3));
+    // The histogram of a categorical column with few categories: every category, by name, and
+    // its share of the window's non-null values; and the window's null count.
+    let expected = |values: &[Option<String>]| {
+        let mut counts = BTreeMap::new();
+        for v in values.iter().flatten() {
+            *counts.entry(v.clone()).or_insert(0u64) += 1;
+        }
+        let valid = values.iter().flatten().count() as f64;
+        let shares: BTreeMap<String, f64> = counts.into_iter().map(|(k, n)| (k, n as f64 / valid)).collect();
+        (shares, (values.len() as u64 - valid as u64))
+    };
+    // A dictionary page limit of a few bytes makes the writer fall back to plain pages mid-column.
+    let files = [
+        (
+            write_with("r-dict.parquet", &reference, true, 1 << 20),
+            write_with("c-dict.parquet", &current, true, 1 << 20),
+        ),
+        (
+            write_with("r-plain.parquet", &reference, false, 1 << 20),
+            write_with("c-plain.parquet", &current, false, 1 << 20),
+        ),
+        (write_with("r-fallback.parquet", &reference, true, 8), write_with("c-fallback.parquet", &current, true, 8)),
+    ];
+    // What each reference file's pages really are.
+    let encodings = |path: &str| {
+        use parquet::file::reader::FileReader as _;
+        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let pages = reader.get_row_group(0).unwrap().get_column_page_reader(0).unwrap();
+        let data_pages: Vec<parquet::basic::Encoding> = pages
+            .map(|p| p.unwrap())
+            .filter(|p| p.page_type() != parquet::basic::PageType::DICTIONARY_PAGE)
+            .map(|p| p.encoding())
+            .collect();
+        use parquet::basic::Encoding::{PLAIN, RLE_DICTIONARY};
+        (data_pages.contains(&RLE_DICTIONARY), data_pages.contains(&PLAIN))
+    };
+    assert_eq!(encodings(&files[0].0), (true, false));
+    assert_eq!(encodings(&files[1].0), (false, true));
+    assert_eq!(encodings(&files[2].0), (true, true));
+    let mut chi_squares = Vec::new();
+    for (r, c) in files {
+        let report = run(&RunOptions::new(vec![r.clone()], vec![c])).unwrap();
+        let city = column(&report, "city");
+        let histogram = city.histogram.as_ref().unwrap();
+        let shares = |side: &[f64]| -> BTreeMap<String, f64> {
+            histogram.labels.iter().cloned().zip(side.iter().copied()).filter(|(_, s)| *s > 0.0).collect()
+        };
+        let (reference_shares, reference_nulls) = expected(&reference);
+        let (current_shares, current_nulls) = expected(&current);
+        assert_eq!(shares(&histogram.reference), reference_shares, "{r}");
+        assert_eq!(shares(&histogram.current), current_shares, "{r}");
+        assert_eq!((city.quality.reference.nulls, city.quality.current.nulls), (reference_nulls, current_nulls));
+        chi_squares.push(city.score.expect("a score"));
+    }
+    assert!(chi_squares.windows(2).all(|w| w[0] == w[1]), "{chi_squares:?}");
 }
