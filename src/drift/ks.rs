@@ -277,6 +277,9 @@ impl<T: Lattice> Stream<T> {
 /// a pooled value near the middle, so that no run of equal values is cut and both samples still
 /// have a value there. `None` when no such cut exists.
 fn split_point(r: &[f64], c: &[f64]) -> Option<(usize, usize)> {
+    if r.is_empty() || c.is_empty() {
+        return None;
+    }
     let half = (r.len() + c.len()) / 2;
     [r[r.len() / 2], c[c.len() / 2]]
         .into_iter()
@@ -285,48 +288,100 @@ fn split_point(r: &[f64], c: &[f64]) -> Option<(usize, usize)> {
         .min_by_key(|&(i, j)| (i + j).abs_diff(half))
 }
 
-fn walk<T: Lattice>(r: &[f64], c: &[f64]) -> EcdfWalk {
+/// Samples this large (both together) are walked on two threads, two streams each.
+const PARALLEL_WALK_MIN_VALUES: usize = 1 << 18;
+
+fn walk<T: Lattice + Send + Sync>(r: &[f64], c: &[f64]) -> EcdfWalk {
+    if r.len() + c.len() >= PARALLEL_WALK_MIN_VALUES
+        && let Some(cuts) = quarter_cuts(r, c)
+    {
+        return walk_parallel::<T>(r, c, cuts);
+    }
     walk_split::<T>(r, c, split_point(r, c))
+}
+
+/// Three cuts at about a quarter, a half and three quarters of the pooled values, each as
+/// [`split_point`] makes them (ascending, no run of equal values cut, both samples with values
+/// after each); `None` when one of them does not exist.
+fn quarter_cuts(r: &[f64], c: &[f64]) -> Option<[(usize, usize); 3]> {
+    let (i2, j2) = split_point(r, c)?;
+    let (i1, j1) = split_point(&r[..i2], &c[..j2])?;
+    let (i3, j3) = split_point(&r[i2..], &c[j2..])?;
+    Some([(i1, j1), (i2, j2), (i2 + i3, j2 + j3)])
+}
+
+/// The walk in four streams: the first half's two on a second thread, the second half's two on
+/// this one.
+fn walk_parallel<T: Lattice + Send + Sync>(r: &[f64], c: &[f64], [q1, q2, q3]: [(usize, usize); 3]) -> EcdfWalk {
+    let (up, down) = (T::from_count(c.len()), -T::from_count(r.len()));
+    let steps = |(i, j): (usize, usize), (k, l): (usize, usize)| (k + l) - (i + j);
+    let ((first_area, first), (second_area, second)) = std::thread::scope(|scope| {
+        let first_half =
+            scope.spawn(|| two_streams::<T>(r, c, (up, down), ((0, 0), steps((0, 0), q1)), (q1, Some(steps(q1, q2)))));
+        let second_half = two_streams::<T>(r, c, (up, down), (q2, steps(q2, q3)), (q3, None));
+        (first_half.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), second_half)
+    });
+    ecdf_result(r, c, first_area + second_area, first.join(second))
+}
+
+/// Two parts of the walk interleaved: the first from counts `a.0` for `a.1` steps, the second
+/// from `b.0` for `b.1` steps or, `None`, to the end. A part given a number of steps ends before
+/// a cut where both samples still have values, so it never uses one up.
+fn two_streams<T: Lattice>(
+    r: &[f64],
+    c: &[f64],
+    (up, down): (T, T),
+    a: ((usize, usize), usize),
+    b: ((usize, usize), Option<usize>),
+) -> (f64, Maxima<T>) {
+    let mut first = Stream::<T>::at(r, c, a.0.0, a.0.1);
+    let mut second = Stream::<T>::at(r, c, b.0.0, b.0.1);
+    let (first_steps, second_steps) = (a.1, b.1.unwrap_or(usize::MAX));
+    let (mut k, mut second_open) = (0, true);
+    // Each step waits for the comparison before it (a load, a compare, an add), so two
+    // independent streams run in the time of one.
+    while k < first_steps && k < second_steps && second_open {
+        let first_open = first.step(r, c, up, down);
+        debug_assert!(first_open);
+        second_open = second.step(r, c, up, down);
+        k += 1;
+    }
+    for _ in k..first_steps {
+        let first_open = first.step(r, c, up, down);
+        debug_assert!(first_open);
+    }
+    let mut taken = k;
+    while taken < second_steps && second_open {
+        second_open = second.step(r, c, up, down);
+        taken += 1;
+    }
+    if b.1.is_none() {
+        second.finish(r, c, up, down);
+    } else {
+        debug_assert!(second_open, "a part with a number of steps does not use a sample up");
+    }
+    (first.area + second.area, first.maxima.join(second.maxima))
 }
 
 /// The walk, in two streams cut at `split` (from [`split_point`]) or in one.
 fn walk_split<T: Lattice>(r: &[f64], c: &[f64], split: Option<(usize, usize)>) -> EcdfWalk {
-    let (n1, n2) = (r.len(), c.len());
     // s changes by +up for a reference value and by −down for a current one.
-    let (up, down) = (T::from_count(n2), -T::from_count(n1));
-    let mut first = Stream::<T>::at(r, c, 0, 0);
+    let (up, down) = (T::from_count(c.len()), -T::from_count(r.len()));
     let (area, maxima) = match split {
-        // Two streams, interleaved: each step waits for the comparison before it (a load, a
-        // compare, an add), so two independent ones run in the time of one.
-        Some((i, j)) => {
-            let mut second = Stream::<T>::at(r, c, i, j);
-            let first_steps = i + j;
-            let (mut k, mut second_open) = (0, true);
-            // The first stream stops before values of both samples: it never uses one up.
-            while k < first_steps && second_open {
-                let first_open = first.step(r, c, up, down);
-                debug_assert!(first_open);
-                second_open = second.step(r, c, up, down);
-                k += 1;
-            }
-            for _ in k..first_steps {
-                let first_open = first.step(r, c, up, down);
-                debug_assert!(first_open);
-            }
-            while second_open {
-                second_open = second.step(r, c, up, down);
-            }
-            second.finish(r, c, up, down);
-            debug_assert!((first.i, first.j) == (i, j));
-            (first.area + second.area, first.maxima.join(second.maxima))
-        }
+        Some((i, j)) => two_streams::<T>(r, c, (up, down), ((0, 0), i + j), ((i, j), None)),
         None => {
-            while first.step(r, c, up, down) {}
-            first.finish(r, c, up, down);
-            (first.area, first.maxima)
+            let mut only = Stream::<T>::at(r, c, 0, 0);
+            while only.step(r, c, up, down) {}
+            only.finish(r, c, up, down);
+            (only.area, only.maxima)
         }
     };
+    ecdf_result(r, c, area, maxima)
+}
 
+/// The walk's findings from its area and maxima.
+fn ecdf_result<T: Lattice>(r: &[f64], c: &[f64], area: f64, maxima: Maxima<T>) -> EcdfWalk {
+    let (n1, n2) = (r.len(), c.len());
     let mut wasserstein = area / (n1 as f64 * n2 as f64);
     if !wasserstein.is_finite() {
         // |s|·gap overflowed where |s|/(n·m)·gap may not: the textbook sum.
@@ -442,7 +497,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::drift::Side;
+    use crate::drift::{Side, sort_total_order};
 
     fn sample(side: Side, values: &[f64]) -> NumericSample<'static> {
         NumericSample::new(side, values).unwrap()
@@ -578,6 +633,25 @@ mod tests {
             let r: Vec<f64> = (0..n1).map(|i| value(i, 7919)).collect();
             let c: Vec<f64> = (0..n2).map(|i| value(i, 104_729) + 3.0).collect();
             check_walk(&r, &c).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_walk_on_two_threads_finds_what_one_stream_finds() {
+        let value = |i: usize, k: usize| ((i * k) % 1009) as f64 * 0.37 - 150.0 + (i % 3) as f64 * 1e-9;
+        let few = |i: usize, k: usize| ((i * k) % 7) as f64; // long runs of equal values
+        let sizes = [(150_000, 140_001), (262_144, 1), (3, 300_000), (200_000, 200_000)];
+        for (n1, n2) in sizes {
+            for v in [value, few] {
+                let mut r: Vec<f64> = (0..n1).map(|i| v(i, 7919)).collect();
+                let mut c: Vec<f64> = (0..n2).map(|i| v(i, 104_729) + 0.5).collect();
+                sort_total_order(&mut r);
+                sort_total_order(&mut c);
+                if n1.min(n2) > 100 {
+                    assert!(quarter_cuts(&r, &c).is_some(), "{n1} + {n2} values are walked on two threads");
+                }
+                check_walk(&r, &c).unwrap();
+            }
         }
     }
 

@@ -982,23 +982,19 @@ fn binary_values(array: &ArrayRef) -> Result<Vec<Option<bool>>, String> {
     if let DataType::Boolean = array.data_type() {
         return Ok(array.as_boolean().iter().collect());
     }
-    let values: Vec<Option<f64>> = numeric_values(array)
-        .map_err(|_| {
-            format!(
-                "label type {} is not boolean or 0/1 (classification metrics need binary labels)",
-                array.data_type()
-            )
-        })?
-        .collect();
-    values
-        .into_iter()
-        .map(|v| match v {
-            None => Ok(None),
-            Some(0.0) => Ok(Some(false)),
-            Some(1.0) => Ok(Some(true)),
-            Some(x) => Err(format!("label {x} is not 0 or 1 (classification metrics need binary labels)")),
-        })
-        .collect()
+    let values = numeric_values(array).map_err(|_| {
+        format!("label type {} is not boolean or 0/1 (classification metrics need binary labels)", array.data_type())
+    })?;
+    let mut labels = Vec::with_capacity(values.len());
+    for v in values {
+        labels.push(match v {
+            None => None,
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
+            Some(x) => return Err(format!("label {x} is not 0 or 1 (classification metrics need binary labels)")),
+        });
+    }
+    Ok(labels)
 }
 
 /// One numeric column of one window: its data quality and its finite values (sorted), or their
@@ -1084,9 +1080,9 @@ impl ValueSink {
     /// (-0.0 as 0.0, so that the total order of the sorted values is the numeric order).
     fn add(&mut self, array: &ArrayRef, quality: &mut DataQuality) -> Result<(), String> {
         match self {
-            Self::Exact(values) => add_numeric(array, quality, |x| values.push(x)),
+            Self::Exact(values) => add_numeric(array, quality, values),
             Self::Sketch { sketch, buffer } => {
-                add_numeric(array, quality, |x| buffer.push(x))?;
+                add_numeric(array, quality, buffer)?;
                 if buffer.len() >= SKETCH_BUFFER {
                     sketch.extend(buffer);
                     buffer.clear();
@@ -1111,10 +1107,10 @@ impl ValueSink {
     }
 }
 
-/// Calls `keep` with each finite value of a numeric array (as `f64`; 64-bit integers beyond 2⁵³
+/// Appends each finite value of a numeric array to `keep` (as `f64`; 64-bit integers beyond 2⁵³
 /// are rounded) and counts every value into `quality`. Reads the typed values slice and the null
 /// bitmap directly.
-fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: impl FnMut(f64)) -> Result<(), String> {
+fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: &mut Vec<f64>) -> Result<(), String> {
     macro_rules! prim {
         ($t:ty, $conv:expr) => {{
             let a = array.as_primitive::<$t>();
@@ -1155,76 +1151,112 @@ fn count_values<T: Copy>(
     nulls: Option<&arrow_buffer::NullBuffer>,
     to_f64: impl Fn(T) -> f64,
     quality: &mut DataQuality,
-    mut keep: impl FnMut(f64),
+    keep: &mut Vec<f64>,
 ) {
-    let (mut finite, mut nan, mut positive, mut negative) = (0usize, 0usize, 0usize, 0usize);
-    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut one = |x: f64| {
-        if x.is_finite() {
-            finite += 1;
-            min = min.min(x);
-            max = max.max(x);
-            keep(x + 0.0);
-        } else if x.is_nan() {
-            nan += 1;
-        } else if x > 0.0 {
-            positive += 1;
-        } else {
-            negative += 1;
-        }
-    };
+    /// Values checked at once for a block without NaN or infinities (vectorised).
+    const BLOCK: usize = 256;
+    let mut t = Tally { finite: 0, nan: 0, positive: 0, negative: 0, min: f64::INFINITY, max: f64::NEG_INFINITY };
     match nulls.filter(|n| n.null_count() > 0) {
-        None => values.iter().for_each(|&v| one(to_f64(v))),
+        None => {
+            for block in values.chunks(BLOCK) {
+                if block.iter().fold(true, |ok, &v| ok & to_f64(v).is_finite()) {
+                    // The common case: all finite. Comparisons instead of f64::min/max, which
+                    // would look for NaN.
+                    (t.min, t.max) = block.iter().fold((t.min, t.max), |(lo, hi), &v| {
+                        let x = to_f64(v);
+                        (if x < lo { x } else { lo }, if x > hi { x } else { hi })
+                    });
+                    keep.extend(block.iter().map(|&v| to_f64(v) + 0.0));
+                    t.finite += block.len();
+                } else {
+                    block.iter().for_each(|&v| t.one(to_f64(v), keep));
+                }
+            }
+        }
         Some(n) => {
             quality.nulls += n.null_count();
             for (i, &v) in values.iter().enumerate() {
                 if n.is_valid(i) {
-                    one(to_f64(v));
+                    t.one(to_f64(v), keep);
                 }
             }
         }
     }
     quality.total += values.len();
-    quality.finite += finite;
-    quality.nan += nan;
-    quality.positive_infinity += positive;
-    quality.negative_infinity += negative;
-    if finite > 0 {
-        quality.min = Some(quality.min.map_or(min, |m| m.min(min)));
-        quality.max = Some(quality.max.map_or(max, |m| m.max(max)));
+    quality.finite += t.finite;
+    quality.nan += t.nan;
+    quality.positive_infinity += t.positive;
+    quality.negative_infinity += t.negative;
+    if t.finite > 0 {
+        quality.min = Some(quality.min.map_or(t.min, |m| m.min(t.min)));
+        quality.max = Some(quality.max.map_or(t.max, |m| m.max(t.max)));
     }
 }
 
-/// The values of a numeric array as `f64` (64-bit integers beyond 2⁵³ are rounded).
-fn numeric_values(array: &ArrayRef) -> Result<Box<dyn Iterator<Item = Option<f64>> + '_>, String> {
+/// What one batch of a numeric column holds, as [`count_values`] counts it.
+struct Tally {
+    finite: usize,
+    nan: usize,
+    positive: usize,
+    negative: usize,
+    min: f64,
+    max: f64,
+}
+
+impl Tally {
+    /// One value: a finite one is kept (-0.0 as 0.0), the others counted by kind.
+    fn one(&mut self, x: f64, keep: &mut Vec<f64>) {
+        if x.is_finite() {
+            self.finite += 1;
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+            keep.push(x + 0.0);
+        } else if x.is_nan() {
+            self.nan += 1;
+        } else if x > 0.0 {
+            self.positive += 1;
+        } else {
+            self.negative += 1;
+        }
+    }
+}
+
+/// The values of a numeric array as `f64` (64-bit integers beyond 2⁵³ are rounded), nulls as
+/// `None`; from the typed values slice and the null bitmap.
+fn numeric_values(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
     macro_rules! prim {
-        ($t:ty) => {
-            Box::new(array.as_primitive::<$t>().iter().map(|v| v.map(|x| x as f64)))
-        };
+        ($t:ty, $conv:expr) => {{
+            let a = array.as_primitive::<$t>();
+            let conv = $conv;
+            match a.nulls().filter(|n| n.null_count() > 0) {
+                None => a.values().iter().map(|&x| Some(conv(x))).collect(),
+                Some(n) => a.values().iter().enumerate().map(|(i, &x)| n.is_valid(i).then(|| conv(x))).collect(),
+            }
+        }};
     }
     Ok(match array.data_type() {
-        DataType::Int8 => prim!(Int8Type),
-        DataType::Int16 => prim!(Int16Type),
-        DataType::Int32 => prim!(Int32Type),
-        DataType::Int64 => prim!(Int64Type),
-        DataType::UInt8 => prim!(UInt8Type),
-        DataType::UInt16 => prim!(UInt16Type),
-        DataType::UInt32 => prim!(UInt32Type),
-        DataType::UInt64 => prim!(UInt64Type),
-        DataType::Float16 => Box::new(array.as_primitive::<Float16Type>().iter().map(|v| v.map(f64::from))),
-        DataType::Float32 => prim!(Float32Type),
-        DataType::Float64 => prim!(Float64Type),
+        DataType::Int8 => prim!(Int8Type, |x| x as f64),
+        DataType::Int16 => prim!(Int16Type, |x| x as f64),
+        DataType::Int32 => prim!(Int32Type, |x| x as f64),
+        DataType::Int64 => prim!(Int64Type, |x| x as f64),
+        DataType::UInt8 => prim!(UInt8Type, |x| x as f64),
+        DataType::UInt16 => prim!(UInt16Type, |x| x as f64),
+        DataType::UInt32 => prim!(UInt32Type, |x| x as f64),
+        DataType::UInt64 => prim!(UInt64Type, |x| x as f64),
+        DataType::Float16 => prim!(Float16Type, f64::from),
+        DataType::Float32 => prim!(Float32Type, f64::from),
+        DataType::Float64 => prim!(Float64Type, |x| x),
         DataType::Decimal128(_, scale) => {
             let div = 10f64.powi(*scale as i32);
-            Box::new(array.as_primitive::<Decimal128Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+            prim!(Decimal128Type, |x| x as f64 / div)
         }
         DataType::Decimal64(_, scale) => {
             let div = 10f64.powi(*scale as i32);
-            Box::new(array.as_primitive::<Decimal64Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+            prim!(Decimal64Type, |x| x as f64 / div)
         }
         DataType::Decimal32(_, scale) => {
             let div = 10f64.powi(*scale as i32);
-            Box::new(array.as_primitive::<Decimal32Type>().iter().map(move |v| v.map(|x| x as f64 / div)))
+            prim!(Decimal32Type, |x| x as f64 / div)
         }
         other => return Err(format!("type {other} is not numeric")),
     })
