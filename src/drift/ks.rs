@@ -288,11 +288,8 @@ fn split_point(r: &[f64], c: &[f64]) -> Option<(usize, usize)> {
         .min_by_key(|&(i, j)| (i + j).abs_diff(half))
 }
 
-/// Samples this large (both together) are walked on two threads, two streams each.
-const PARALLEL_WALK_MIN_VALUES: usize = 1 << 18;
-
 fn walk<T: Lattice + Send + Sync>(r: &[f64], c: &[f64]) -> EcdfWalk {
-    if r.len() + c.len() >= PARALLEL_WALK_MIN_VALUES
+    if r.len() + c.len() >= super::PARALLEL_MIN_VALUES
         && let Some(cuts) = quarter_cuts(r, c)
     {
         return walk_parallel::<T>(r, c, cuts);
@@ -315,12 +312,11 @@ fn quarter_cuts(r: &[f64], c: &[f64]) -> Option<[(usize, usize); 3]> {
 fn walk_parallel<T: Lattice + Send + Sync>(r: &[f64], c: &[f64], [q1, q2, q3]: [(usize, usize); 3]) -> EcdfWalk {
     let (up, down) = (T::from_count(c.len()), -T::from_count(r.len()));
     let steps = |(i, j): (usize, usize), (k, l): (usize, usize)| (k + l) - (i + j);
-    let ((first_area, first), (second_area, second)) = std::thread::scope(|scope| {
-        let first_half =
-            scope.spawn(|| two_streams::<T>(r, c, (up, down), ((0, 0), steps((0, 0), q1)), (q1, Some(steps(q1, q2)))));
-        let second_half = two_streams::<T>(r, c, (up, down), (q2, steps(q2, q3)), (q3, None));
-        (first_half.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), second_half)
-    });
+    let ((first_area, first), (second_area, second)) = super::join(
+        true,
+        || two_streams::<T>(r, c, (up, down), ((0, 0), steps((0, 0), q1)), (q1, Some(steps(q1, q2)))),
+        || two_streams::<T>(r, c, (up, down), (q2, steps(q2, q3)), (q3, None)),
+    );
     ecdf_result(r, c, first_area + second_area, first.join(second))
 }
 

@@ -56,6 +56,22 @@ pub use sketch::{
 };
 pub use wasserstein::{WASSERSTEIN_MIN_STD, WassersteinDistance, normalised_wasserstein, wasserstein_distance};
 
+/// Samples this large (both together) have their statistics computed on two threads: the
+/// checks and summaries of both sides at once, the ECDF walk in two halves.
+pub(crate) const PARALLEL_MIN_VALUES: usize = 1 << 18;
+
+/// `(a(), b())`, `a` on a second thread when `parallel`.
+pub(crate) fn join<A: Send, B>(parallel: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    if !parallel {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let first = scope.spawn(a);
+        let second = b();
+        (first.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), second)
+    })
+}
+
 /// Which of the two datasets a value or an error belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -33,9 +33,13 @@ impl NumericDrift {
         current: &NumericSample<'_>,
         binning: Binning,
     ) -> Result<Self, DriftError> {
+        let parallel = reference.len() + current.len() >= super::PARALLEL_MIN_VALUES;
+        let (walk, (reference_summary, current_summary)) = super::join(
+            parallel,
+            || ecdf_walk(reference.sorted(), current.sorted()),
+            || (reference.summary(), current.summary()),
+        );
         let bins = bin_shares(reference, current, binning)?;
-        let walk = ecdf_walk(reference.sorted(), current.sorted());
-        let (reference_summary, current_summary) = (reference.summary(), current.summary());
         Ok(Self {
             ks: ks_from_walk(reference.len(), current.len(), &walk),
             wasserstein: WassersteinDistance::new(walk.wasserstein, reference_summary.std),

@@ -370,8 +370,12 @@ pub fn numeric_statistics(
     match (&reference.values, &current.values) {
         (NumericValues::Exact { sorted: r }, NumericValues::Exact { sorted: c }) => {
             // Held sorted already: borrowed, neither copied nor sorted again (checked in one pass).
-            let r = NumericSample::from_sorted_slice(Side::Reference, r)?;
-            let c = NumericSample::from_sorted_slice(Side::Current, c)?;
+            let (r, c) = super::join(
+                r.len() + c.len() >= super::PARALLEL_MIN_VALUES,
+                || NumericSample::from_sorted_slice(Side::Reference, r),
+                || NumericSample::from_sorted_slice(Side::Current, c),
+            );
+            let (r, c) = (r?, c?);
             Ok(NumericStatistics::Exact(Box::new(NumericDrift::compute(&r, &c, binning)?)))
         }
         (r, c) => {
