@@ -229,9 +229,48 @@ impl ExactSum {
     /// Adds a non-negative finite term (bits below 2^-160 are dropped; see the type's
     /// documentation). Negative or non-finite terms are a caller's bug and are ignored.
     pub fn add(&mut self, x: f64) {
+        if let Some((limb, wide)) = Self::place(x) {
+            self.add_at(limb, wide as u64);
+            self.add_at(limb + 1, (wide >> 64) as u64);
+        }
+    }
+
+    /// Adds many terms, exactly as [`add`](Self::add) one by one: each term's two 64-bit pieces
+    /// are first summed per limb in 128-bit lanes without carrying (no branch per term), and the
+    /// lanes carried into the sum at the end — integer addition, so the same bits.
+    pub fn add_all(&mut self, terms: impl IntoIterator<Item = f64>) {
+        let mut lanes = [0u128; 5];
+        // A lane takes 2^64 pieces of below 2^64 before it could overflow.
+        let mut room = u64::MAX;
+        for x in terms {
+            if let Some((limb, wide)) = Self::place(x) {
+                lanes[limb] += u128::from(wide as u64);
+                lanes[limb + 1] += wide >> 64;
+            }
+            room -= 1;
+            if room == 0 {
+                self.carry_lanes(&mut lanes);
+                room = u64::MAX;
+            }
+        }
+        self.carry_lanes(&mut lanes);
+    }
+
+    fn carry_lanes(&mut self, lanes: &mut [u128; 5]) {
+        for (limb, lane) in lanes.iter_mut().enumerate() {
+            self.add_at(limb, *lane as u64);
+            self.add_at(limb + 1, (*lane >> 64) as u64);
+            *lane = 0;
+        }
+    }
+
+    /// Where a term goes: its limb and its bits from there (up to 117 of them), `None` for a term
+    /// that adds nothing.
+    #[inline]
+    fn place(x: f64) -> Option<(usize, u128)> {
         debug_assert!(x.is_finite() && x >= 0.0 && x < 2f64.powi(64), "ExactSum takes terms in [0, 2^64): {x}");
         if !(x > 0.0 && x < 18_446_744_073_709_551_616.0) {
-            return;
+            return None;
         }
         let bits = x.to_bits();
         let biased = (bits >> 52) as i32;
@@ -244,12 +283,10 @@ impl ExactSum {
         } else if position > -64 {
             (mantissa >> -position, 0)
         } else {
-            return;
+            return None;
         };
         let (limb, shift) = ((position / 64) as usize, position % 64);
-        let wide = u128::from(mantissa) << shift;
-        self.add_at(limb, wide as u64);
-        self.add_at(limb + 1, (wide >> 64) as u64);
+        Some((limb, u128::from(mantissa) << shift))
     }
 
     fn add_at(&mut self, mut limb: usize, value: u64) {
@@ -520,6 +557,7 @@ impl ClassificationAccumulator {
         self.check_kind(InputKind::Scores, row)?;
         check_score(row, score)?;
         self.add_score(label, score);
+        self.log_loss_sum.add(log_loss_term(label, score));
         self.sketch_if_past();
         Ok(())
     }
@@ -544,6 +582,7 @@ impl ClassificationAccumulator {
         for (&label, &score) in labels.iter().zip(scores) {
             self.add_score(label, score);
         }
+        self.log_loss_sum.add_all(labels.iter().zip(scores).map(|(&label, &score)| log_loss_term(label, score)));
         self.sketch_if_past();
         Ok(())
     }
@@ -620,7 +659,7 @@ impl ClassificationAccumulator {
         }
     }
 
-    /// Adds a score that passed [`check_score`].
+    /// Adds a score that passed [`check_score`] (its log-loss term is the caller's to add).
     fn add_score(&mut self, label: bool, score: f64) {
         // -0.0 passes the range check; store it as 0.0 so that sorting sees one value.
         let score = if score == 0.0 { 0.0 } else { score };
@@ -630,9 +669,14 @@ impl ClassificationAccumulator {
             Some(sketch) => sketch.insert(label, score),
             None => self.keys.push(score.to_bits() << 1 | u64::from(label)),
         }
-        let probability_of_label = if label { score } else { 1.0 - score };
-        self.log_loss_sum.add(-probability_of_label.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
     }
+}
+
+/// A row's term of the log-loss: `−ln` of the probability given to its true label, clipped to
+/// `[ε, 1 − ε]` as scikit-learn clips it.
+fn log_loss_term(label: bool, score: f64) -> f64 {
+    let probability_of_label = if label { score } else { 1.0 - score };
+    -probability_of_label.clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln()
 }
 
 fn check_score(row: u64, score: f64) -> Result<(), MetricInputError> {
@@ -1309,6 +1353,24 @@ mod tests {
             // The correctly rounded total is within half an ulp of any compensated sum's error.
             let neumaier = terms.iter().sum::<f64>();
             proptest::prop_assert!((forward.total() - neumaier).abs() <= 1e-12 * neumaier.max(1.0));
+        }
+
+        #[test]
+        fn adding_all_at_once_gives_the_bits_of_adding_one_by_one(
+            terms in proptest::collection::vec(prop_oneof![
+                3 => 0.0f64..40.0,
+                1 => (1e-45f64..1e-30),
+                1 => (1e15f64..1.8e19),
+                1 => Just(0.0),
+            ], 0..300),
+            start in proptest::collection::vec(0.0f64..1e19, 0..3),
+        ) {
+            let mut one_by_one = ExactSum::default();
+            start.iter().chain(&terms).for_each(|&t| one_by_one.add(t));
+            let mut at_once = ExactSum::default();
+            start.iter().for_each(|&t| at_once.add(t));
+            at_once.add_all(terms.iter().copied());
+            proptest::prop_assert_eq!(at_once, one_by_one);
         }
     }
 
