@@ -1359,8 +1359,8 @@ mod tests {
         fn adding_all_at_once_gives_the_bits_of_adding_one_by_one(
             terms in proptest::collection::vec(prop_oneof![
                 3 => 0.0f64..40.0,
-                1 => (1e-45f64..1e-30),
-                1 => (1e15f64..1.8e19),
+                1 => 1e-45f64..1e-30,
+                1 => 1e15f64..1.8e19,
                 1 => Just(0.0),
             ], 0..300),
             start in proptest::collection::vec(0.0f64..1e19, 0..3),
