@@ -471,6 +471,14 @@ fn add_performance_batch(
     };
     let accumulate = acc.kind().is_none_or(|k| k == kind);
     let kept = match kind {
+        InputKind::Scores if let Some(scores) = whole_scores(prediction, &labels) => {
+            // The common case: every row has a label and a score; the scores are used in place.
+            kept_labels.extend(labels.iter().flatten());
+            if accumulate {
+                acc.extend_scores(&kept_labels, scores).map_err(|e| in_file(e).to_string())?;
+            }
+            scores.len()
+        }
         InputKind::Scores => {
             let mut scores = Vec::with_capacity(labels.len());
             for (l, s) in labels.into_iter().zip(numeric_values(prediction).expect("a float type")) {
@@ -510,6 +518,15 @@ fn add_performance_batch(
     }
     file.rows += kept as u64;
     Ok(())
+}
+
+/// A batch's `f64` scores when no row lacks its label or its score (null or NaN).
+fn whole_scores<'a>(prediction: &'a ArrayRef, labels: &[Option<bool>]) -> Option<&'a [f64]> {
+    let scores = prediction.as_primitive_opt::<Float64Type>()?;
+    let whole = scores.null_count() == 0
+        && labels.iter().all(Option::is_some)
+        && !scores.values().iter().fold(false, |nan, s| nan | s.is_nan());
+    whole.then(|| scores.values().as_ref())
 }
 
 /// The result of the streaming pass over one window.
