@@ -962,8 +962,15 @@ impl parquet::file::reader::ChunkReader for CountingFile {
         use std::io::{Read, Seek, SeekFrom};
         let mut file = self.file.try_clone()?;
         file.seek(SeekFrom::Start(start))?;
-        let mut buffer = vec![0u8; length];
-        file.read_exact(&mut buffer)?;
+        // Read into the spare capacity: no zeroing of a buffer about to be overwritten.
+        let mut buffer = Vec::with_capacity(length);
+        file.take(length as u64).read_to_end(&mut buffer)?;
+        if buffer.len() != length {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{length} bytes at offset {start} wanted, {} there",
+                buffer.len()
+            )));
+        }
         self.counter.fetch_add(length as u64, Ordering::Relaxed);
         Ok(Bytes::from(buffer))
     }
