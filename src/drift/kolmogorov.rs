@@ -399,8 +399,7 @@ fn birnbaum_tingey_sum(n: u64, d: f64, nd: f64, nd_error: f64, last: u64) -> f64
     }
     let peak = terms.peak(last);
     // Every `step`-th term, times `step`; then the terms halfway between, and so on.
-    let mut step = (((last + 1) / TRAPEZOID_FIRST_SAMPLES).max(1)).next_power_of_two() / 2;
-    step = step.max(1);
+    let mut step = ((last + 1) / TRAPEZOID_FIRST_SAMPLES).next_power_of_two().div_ceil(2);
     // Every term taken so far, once: a lower bound of the whole sum (the terms are positive).
     let mut taken = 0.0;
     let mut sum = step as f64 * grid_sum(&term, peak, 0, step, last, &mut taken);
