@@ -452,7 +452,6 @@ fn add_performance_batch(
     prediction: &ArrayRef,
 ) -> Result<(), String> {
     let labels = binary_values(label)?;
-    let mut kept_labels = Vec::with_capacity(labels.len());
     // Errors name rows by their index among the file's rows with a label and a prediction (not
     // the window's, which would depend on how files were sharded).
     let (window_rows, file_rows) = (acc.rows(), file.rows);
@@ -473,42 +472,26 @@ fn add_performance_batch(
     let kept = match kind {
         InputKind::Scores if let Some(scores) = whole_scores(prediction, &labels) => {
             // The common case: every row has a label and a score; the scores are used in place.
-            kept_labels.extend(labels.iter().flatten());
+            let labels: Vec<bool> = labels.into_iter().flatten().collect();
             if accumulate {
-                acc.extend_scores(&kept_labels, scores).map_err(|e| in_file(e).to_string())?;
+                acc.extend_scores(&labels, scores).map_err(|e| in_file(e).to_string())?;
             }
             scores.len()
         }
         InputKind::Scores => {
-            let mut scores = Vec::with_capacity(labels.len());
-            for (l, s) in labels.into_iter().zip(numeric_values(prediction).expect("a float type")) {
-                match (l, s.filter(|s| !s.is_nan())) {
-                    (Some(l), Some(s)) => {
-                        kept_labels.push(l);
-                        scores.push(s);
-                    }
-                    _ => file.skipped += 1,
-                }
-            }
+            let values = numeric_values(prediction).expect("a float type");
+            let scores = values.into_iter().map(|s| s.filter(|s| !s.is_nan()));
+            let (labels, scores) = both_present(labels, scores, &mut file.skipped);
             if accumulate {
-                acc.extend_scores(&kept_labels, &scores).map_err(|e| in_file(e).to_string())?;
+                acc.extend_scores(&labels, &scores).map_err(|e| in_file(e).to_string())?;
             }
             scores.len()
         }
         InputKind::Predictions => {
-            let predicted_values = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
-            let mut predicted = Vec::with_capacity(labels.len());
-            for (l, p) in labels.into_iter().zip(predicted_values) {
-                match (l, p) {
-                    (Some(l), Some(p)) => {
-                        kept_labels.push(l);
-                        predicted.push(p);
-                    }
-                    _ => file.skipped += 1,
-                }
-            }
+            let predicted = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
+            let (labels, predicted) = both_present(labels, predicted, &mut file.skipped);
             if accumulate {
-                acc.extend_predictions(&kept_labels, &predicted).map_err(|e| in_file(e).to_string())?;
+                acc.extend_predictions(&labels, &predicted).map_err(|e| in_file(e).to_string())?;
             }
             predicted.len()
         }
@@ -518,6 +501,25 @@ fn add_performance_batch(
     }
     file.rows += kept as u64;
     Ok(())
+}
+
+/// The rows that have both a label and a value, as two vectors; the others are counted in `skipped`.
+fn both_present<T>(
+    labels: Vec<Option<bool>>,
+    values: impl IntoIterator<Item = Option<T>>,
+    skipped: &mut u64,
+) -> (Vec<bool>, Vec<T>) {
+    let (mut kept_labels, mut kept) = (Vec::with_capacity(labels.len()), Vec::with_capacity(labels.len()));
+    for (label, value) in labels.into_iter().zip(values) {
+        match (label, value) {
+            (Some(l), Some(v)) => {
+                kept_labels.push(l);
+                kept.push(v);
+            }
+            _ => *skipped += 1,
+        }
+    }
+    (kept_labels, kept)
 }
 
 /// A batch's `f64` scores when no row lacks its label or its score (null or NaN).
@@ -1131,6 +1133,40 @@ impl ValueSink {
     }
 }
 
+/// The `match` on a numeric array's type: `$prim!(arrow type, conversion to f64)` for each numeric
+/// type (64-bit integers beyond 2⁵³ rounded, decimals divided by their scale); any other type
+/// returns an error from the enclosing function.
+macro_rules! numeric_types {
+    ($array:expr, $prim:ident) => {
+        match $array.data_type() {
+            DataType::Int8 => $prim!(Int8Type, |x| x as f64),
+            DataType::Int16 => $prim!(Int16Type, |x| x as f64),
+            DataType::Int32 => $prim!(Int32Type, |x| x as f64),
+            DataType::Int64 => $prim!(Int64Type, |x| x as f64),
+            DataType::UInt8 => $prim!(UInt8Type, |x| x as f64),
+            DataType::UInt16 => $prim!(UInt16Type, |x| x as f64),
+            DataType::UInt32 => $prim!(UInt32Type, |x| x as f64),
+            DataType::UInt64 => $prim!(UInt64Type, |x| x as f64),
+            DataType::Float16 => $prim!(Float16Type, f64::from),
+            DataType::Float32 => $prim!(Float32Type, f64::from),
+            DataType::Float64 => $prim!(Float64Type, |x| x),
+            DataType::Decimal128(_, scale) => {
+                let div = 10f64.powi(*scale as i32);
+                $prim!(Decimal128Type, |x| x as f64 / div)
+            }
+            DataType::Decimal64(_, scale) => {
+                let div = 10f64.powi(*scale as i32);
+                $prim!(Decimal64Type, |x| x as f64 / div)
+            }
+            DataType::Decimal32(_, scale) => {
+                let div = 10f64.powi(*scale as i32);
+                $prim!(Decimal32Type, |x| x as f64 / div)
+            }
+            other => return Err(format!("type {other} is not numeric")),
+        }
+    };
+}
+
 /// Appends each finite value of a numeric array to `keep` (as `f64`; 64-bit integers beyond 2⁵³
 /// are rounded) and counts every value into `quality`. Reads the typed values slice and the null
 /// bitmap directly.
@@ -1141,32 +1177,7 @@ fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: &mut Vec<f64>)
             count_values(a.values(), a.nulls(), $conv, quality, keep)
         }};
     }
-    match array.data_type() {
-        DataType::Int8 => prim!(Int8Type, |x| x as f64),
-        DataType::Int16 => prim!(Int16Type, |x| x as f64),
-        DataType::Int32 => prim!(Int32Type, |x| x as f64),
-        DataType::Int64 => prim!(Int64Type, |x| x as f64),
-        DataType::UInt8 => prim!(UInt8Type, |x| x as f64),
-        DataType::UInt16 => prim!(UInt16Type, |x| x as f64),
-        DataType::UInt32 => prim!(UInt32Type, |x| x as f64),
-        DataType::UInt64 => prim!(UInt64Type, |x| x as f64),
-        DataType::Float16 => prim!(Float16Type, f64::from),
-        DataType::Float32 => prim!(Float32Type, f64::from),
-        DataType::Float64 => prim!(Float64Type, |x| x),
-        DataType::Decimal128(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal128Type, |x| x as f64 / div)
-        }
-        DataType::Decimal64(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal64Type, |x| x as f64 / div)
-        }
-        DataType::Decimal32(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal32Type, |x| x as f64 / div)
-        }
-        other => return Err(format!("type {other} is not numeric")),
-    }
+    numeric_types!(array, prim);
     Ok(())
 }
 
@@ -1269,32 +1280,7 @@ fn numeric_values(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
             }
         }};
     }
-    Ok(match array.data_type() {
-        DataType::Int8 => prim!(Int8Type, |x| x as f64),
-        DataType::Int16 => prim!(Int16Type, |x| x as f64),
-        DataType::Int32 => prim!(Int32Type, |x| x as f64),
-        DataType::Int64 => prim!(Int64Type, |x| x as f64),
-        DataType::UInt8 => prim!(UInt8Type, |x| x as f64),
-        DataType::UInt16 => prim!(UInt16Type, |x| x as f64),
-        DataType::UInt32 => prim!(UInt32Type, |x| x as f64),
-        DataType::UInt64 => prim!(UInt64Type, |x| x as f64),
-        DataType::Float16 => prim!(Float16Type, f64::from),
-        DataType::Float32 => prim!(Float32Type, f64::from),
-        DataType::Float64 => prim!(Float64Type, |x| x),
-        DataType::Decimal128(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal128Type, |x| x as f64 / div)
-        }
-        DataType::Decimal64(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal64Type, |x| x as f64 / div)
-        }
-        DataType::Decimal32(_, scale) => {
-            let div = 10f64.powi(*scale as i32);
-            prim!(Decimal32Type, |x| x as f64 / div)
-        }
-        other => return Err(format!("type {other} is not numeric")),
-    })
+    Ok(numeric_types!(array, prim))
 }
 
 /// Calls `f` with each value of a categorical array as text (`None` for nulls); integers (a
