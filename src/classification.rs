@@ -828,25 +828,16 @@ impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
     }
 }
 
-/// Score keys as base64 of their little-endian bytes.
+/// Score keys as base64 of their little-endian bytes ([`crate::packed`]).
 mod packed_keys {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD as BASE64;
     use serde::Deserialize as _;
 
     pub fn serialize<S: serde::Serializer>(keys: &[u64], s: S) -> Result<S::Ok, S::Error> {
-        let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_le_bytes()).collect();
-        s.serialize_str(&BASE64.encode(bytes))
+        s.serialize_str(&crate::packed::encode(keys.iter().copied()))
     }
 
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
-        use serde::de::Error;
-        let text = String::deserialize(d)?;
-        let bytes = BASE64.decode(text.as_bytes()).map_err(|e| D::Error::custom(format!("keys: {e}")))?;
-        if bytes.len() % 8 != 0 {
-            return Err(D::Error::custom(format!("keys: {} bytes is not a whole number of keys", bytes.len())));
-        }
-        Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+        crate::packed::decode(&String::deserialize(d)?, "keys").map_err(serde::de::Error::custom)
     }
 }
 

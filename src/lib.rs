@@ -8,6 +8,7 @@ pub mod attestation;
 pub mod classification;
 pub mod drift;
 pub mod message;
+mod packed;
 pub mod rule;
 pub mod sharding;
 pub mod signature;

@@ -17,8 +17,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use super::sample::{SortedProblem, check_sorted_finite};
@@ -421,24 +419,19 @@ pub fn exact_summary(partial: &NumericPartial) -> Option<SummaryStats> {
     }
 }
 
-/// Exact values as base64 of their little-endian bytes: lossless and a third of JSON numbers' size.
+/// Exact values as base64 of their little-endian bytes ([`crate::packed`]), checked sorted and
+/// finite when read.
 mod packed_f64 {
     use super::*;
 
     pub fn serialize<S: serde::Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        s.serialize_str(&BASE64.encode(bytes))
+        s.serialize_str(&crate::packed::encode(values.iter().map(|v| v.to_bits())))
     }
 
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
         use serde::de::Error;
-        let text = String::deserialize(d)?;
-        let bytes = BASE64.decode(text.as_bytes()).map_err(|e| D::Error::custom(format!("values: {e}")))?;
-        if bytes.len() % 8 != 0 {
-            return Err(D::Error::custom(format!("values: {} bytes is not a whole number of f64s", bytes.len())));
-        }
-        let values: Vec<f64> =
-            bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect();
+        let words = crate::packed::decode(&String::deserialize(d)?, "values").map_err(D::Error::custom)?;
+        let values: Vec<f64> = words.into_iter().map(f64::from_bits).collect();
         match check_sorted_finite(&values) {
             Ok(()) => Ok(values),
             Err(SortedProblem::NonFinite(i)) => Err(D::Error::custom(format!("values: value {i} is not finite"))),
@@ -449,6 +442,9 @@ mod packed_f64 {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+
     use super::*;
     use proptest::prelude::*;
 
