@@ -48,7 +48,9 @@ pub use kolmogorov::kolmogorov_sf;
 pub use ks::{KS_EXACT_MAX_SAMPLE_SIZE, KsMethod, KsTest, ks_two_sample};
 pub use numeric::NumericDrift;
 pub use quality::DataQuality;
-pub use sample::{NumericSample, SummaryStats, quantile_sorted, sort_finite, sort_total_order};
+pub use sample::{
+    NumericSample, SortedProblem, SortedValues, SummaryStats, quantile_sorted, sort_finite, sort_total_order,
+};
 pub use shares::{Shares, fill_empty_shares};
 pub use sketch::{
     DEFAULT_SKETCH_PRECISION, LogHistogram, SketchKs, SketchPsi, SketchWasserstein, ks_sketch, psi_sketch,

@@ -153,7 +153,7 @@ mod timing {
         let (compute, drift) = best(5, || NumericDrift::compute(&rs, &cs, Binning::default()).unwrap());
         let exact = |s: &NumericSample| NumericPartial {
             quality: Default::default(),
-            values: NumericValues::Exact { sorted: s.sorted().to_vec() },
+            values: NumericValues::Exact { sorted: crate::drift::SortedValues::trusted(s.sorted().to_vec()) },
         };
         let (rp, cp) = (exact(&rs), exact(&cs));
         let (statistics, _) = best(5, || numeric_statistics(&rp, &cp, Binning::default()).unwrap());

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::sample::{SortedProblem, check_sorted_finite};
+use super::sample::SortedValues;
 use super::sketch::{LogHistogram, SketchDriftError, SketchError, SketchKs, SketchPsi, SketchWasserstein};
 use super::{
     Binning, CategoricalDrift, DataQuality, DriftError, NumericDrift, NumericSample, Side, SummaryStats, ks_sketch,
@@ -49,7 +49,7 @@ pub enum NumericValues {
     /// Every finite value, ascending in total order.
     Exact {
         #[serde(with = "packed_f64")]
-        sorted: Vec<f64>,
+        sorted: SortedValues,
     },
     Sketch {
         sketch: LogHistogram,
@@ -66,7 +66,7 @@ pub struct NumericPartial {
 impl NumericPartial {
     /// An empty partial that keeps every value.
     pub fn exact() -> Self {
-        Self { quality: DataQuality::default(), values: NumericValues::Exact { sorted: Vec::new() } }
+        Self { quality: DataQuality::default(), values: NumericValues::Exact { sorted: SortedValues::default() } }
     }
 
     /// An empty partial that sketches values with `precision` mantissa bits per bucket.
@@ -87,7 +87,11 @@ impl NumericPartial {
                 // is held, not a sort of it all again.
                 let mut finite = finite;
                 sort_total_order(&mut finite);
-                *sorted = if sorted.is_empty() { finite } else { merge_sorted(sorted, &finite) };
+                *sorted = if sorted.is_empty() {
+                    SortedValues::trusted(finite)
+                } else {
+                    SortedValues::trusted(merge_sorted(sorted, &finite))
+                };
             }
             NumericValues::Sketch { sketch } => {
                 for v in finite {
@@ -119,10 +123,10 @@ impl NumericPartial {
 
     fn merge(&mut self, other: &NumericPartial) -> Result<(), SketchError> {
         self.quality.merge(&other.quality);
-        let values = std::mem::replace(&mut self.values, NumericValues::Exact { sorted: Vec::new() });
+        let values = std::mem::replace(&mut self.values, NumericValues::Exact { sorted: SortedValues::default() });
         self.values = match (values, &other.values) {
             (NumericValues::Exact { sorted: a }, NumericValues::Exact { sorted: b }) => {
-                NumericValues::Exact { sorted: merge_sorted(&a, b) }
+                NumericValues::Exact { sorted: SortedValues::trusted(merge_sorted(&a, b)) }
             }
             (NumericValues::Sketch { mut sketch }, NumericValues::Sketch { sketch: theirs }) => {
                 sketch.merge(theirs)?;
@@ -367,13 +371,11 @@ pub fn numeric_statistics(
 ) -> Result<NumericStatistics, SketchDriftError> {
     match (&reference.values, &current.values) {
         (NumericValues::Exact { sorted: r }, NumericValues::Exact { sorted: c }) => {
-            // Held sorted already: borrowed, neither copied nor sorted again (checked in one pass).
-            let (r, c) = super::join(
-                r.len() + c.len() >= super::PARALLEL_MIN_VALUES,
-                || NumericSample::from_sorted_slice(Side::Reference, r),
-                || NumericSample::from_sorted_slice(Side::Current, c),
+            // Held sorted already: borrowed, neither copied, sorted nor checked again.
+            let (r, c) = (
+                NumericSample::from_sorted_values(Side::Reference, r)?,
+                NumericSample::from_sorted_values(Side::Current, c)?,
             );
-            let (r, c) = (r?, c?);
             Ok(NumericStatistics::Exact(Box::new(NumericDrift::compute(&r, &c, binning)?)))
         }
         (r, c) => {
@@ -408,12 +410,8 @@ pub fn categorical_statistics(
 /// Summary statistics of an exact partial, as the single-process job reports them.
 pub fn exact_summary(partial: &NumericPartial) -> Option<SummaryStats> {
     match &partial.values {
-        NumericValues::Exact { sorted } if !sorted.is_empty() => {
-            // Borrowed when sorted, as the partial keeps them; a sorted copy otherwise.
-            NumericSample::from_sorted_slice(Side::Reference, sorted)
-                .or_else(|_| NumericSample::new(Side::Reference, sorted))
-                .ok()
-                .map(|s| s.summary())
+        NumericValues::Exact { sorted } => {
+            NumericSample::from_sorted_values(Side::Reference, sorted).ok().map(|s| s.summary())
         }
         _ => None,
     }
@@ -424,19 +422,15 @@ pub fn exact_summary(partial: &NumericPartial) -> Option<SummaryStats> {
 mod packed_f64 {
     use super::*;
 
-    pub fn serialize<S: serde::Serializer>(values: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(values: &SortedValues, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::packed::encode(values.iter().map(|v| v.to_bits())))
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SortedValues, D::Error> {
         use serde::de::Error;
         let words = crate::packed::decode(&String::deserialize(d)?, "values").map_err(D::Error::custom)?;
-        let values: Vec<f64> = words.into_iter().map(f64::from_bits).collect();
-        match check_sorted_finite(&values) {
-            Ok(()) => Ok(values),
-            Err(SortedProblem::NonFinite(i)) => Err(D::Error::custom(format!("values: value {i} is not finite"))),
-            Err(SortedProblem::NotSorted(i)) => Err(D::Error::custom(format!("values: not ascending at {i}"))),
-        }
+        SortedValues::from_sorted(words.into_iter().map(f64::from_bits).collect())
+            .map_err(|problem| D::Error::custom(format!("values: {problem}")))
     }
 }
 

@@ -32,11 +32,78 @@ pub fn sort_finite(values: &mut [f64]) {
 pub fn sort_total_order(values: &mut [f64]) {
     const NEGATIVE_ZERO: u64 = 0x8000_0000_0000_0000;
     let negative_zeros: usize = values.iter().map(|x| usize::from(x.to_bits() == NEGATIVE_ZERO)).sum();
+    sort_counted_zeros(values, negative_zeros);
+}
+
+/// [`sort_total_order`] of finite values holding `negative_zeros` times `-0.0`.
+fn sort_counted_zeros(values: &mut [f64], negative_zeros: usize) {
+    if negative_zeros == 0 {
+        // Nothing for sort_finite's first pass to change.
+        values.voracious_sort();
+        return;
+    }
     sort_finite(values);
-    if negative_zeros > 0 {
-        // The zeros, all +0.0 now, follow the negative values: the first ones become -0.0 again.
-        let zeros = values.partition_point(|&x| x < 0.0);
-        values[zeros..zeros + negative_zeros].fill(-0.0);
+    // The zeros, all +0.0 now, follow the negative values: the first ones become -0.0 again.
+    let zeros = values.partition_point(|&x| x < 0.0);
+    values[zeros..zeros + negative_zeros].fill(-0.0);
+}
+
+/// Finite values ascending in total order (`-0.0` before `+0.0`), as exact statistics and partial
+/// states hold them. Made only by sorting ([`sort`](Self::sort)), by checking
+/// ([`from_sorted`](Self::from_sorted)) or by merging two of them, so that whoever takes one need
+/// not check the values again.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SortedValues(Vec<f64>);
+
+impl SortedValues {
+    /// Sorts `values` in total order ([`sort_total_order`]); an error names the first value that
+    /// is not finite. Checking costs one pass, which also counts the `-0.0`s.
+    pub fn sort(mut values: Vec<f64>) -> Result<Self, SortedProblem> {
+        const NEGATIVE_ZERO: u64 = 0x8000_0000_0000_0000;
+        const BLOCK: usize = 512;
+        let (mut non_finite, mut negative_zeros) = (false, 0);
+        for block in values.chunks(BLOCK) {
+            // No early exit within a block (vectorised).
+            for x in block {
+                non_finite |= !x.is_finite();
+                negative_zeros += usize::from(x.to_bits() == NEGATIVE_ZERO);
+            }
+            if non_finite {
+                break;
+            }
+        }
+        if non_finite {
+            let index = first_non_finite(&values).expect("a value is not finite");
+            return Err(SortedProblem::NonFinite(index));
+        }
+        sort_counted_zeros(&mut values, negative_zeros);
+        Ok(Self(values))
+    }
+
+    /// Values given as sorted, checked in one pass: finite and ascending in total order.
+    pub fn from_sorted(values: Vec<f64>) -> Result<Self, SortedProblem> {
+        check_sorted_finite(&values)?;
+        Ok(Self(values))
+    }
+
+    /// Values the caller sorted itself (a merge of sorted values, a sample's), checked in debug
+    /// builds only.
+    pub(crate) fn trusted(values: Vec<f64>) -> Self {
+        debug_assert_eq!(check_sorted_finite(&values), Ok(()));
+        Self(values)
+    }
+
+    /// The values, for their buffer's reuse.
+    pub fn into_vec(self) -> Vec<f64> {
+        self.0
+    }
+}
+
+impl std::ops::Deref for SortedValues {
+    type Target = [f64];
+
+    fn deref(&self) -> &[f64] {
+        &self.0
     }
 }
 
@@ -54,11 +121,13 @@ fn first_non_finite(values: &[f64]) -> Option<usize> {
 }
 
 /// Why values given as sorted and finite are not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SortedProblem {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SortedProblem {
     /// The first value that is not finite.
+    #[error("value {0} is not finite")]
     NonFinite(usize),
     /// The first value below its predecessor in total order (when all values are finite).
+    #[error("not ascending at {0}")]
     NotSorted(usize),
 }
 
@@ -71,7 +140,7 @@ fn total_order_key(x: f64) -> i64 {
 
 /// Checks that `values` are finite and ascending in total order, in one pass over the data: a
 /// non-finite value anywhere is reported before an order violation, as separate checks would.
-pub(super) fn check_sorted_finite(values: &[f64]) -> Result<(), SortedProblem> {
+pub(crate) fn check_sorted_finite(values: &[f64]) -> Result<(), SortedProblem> {
     const BLOCK: usize = 512;
     let mut first_unsorted = None;
     let mut start = 0;
@@ -139,6 +208,15 @@ impl<'a> NumericSample<'a> {
     /// be finite and not empty (checked in one pass, as [`from_sorted`](Self::from_sorted)).
     pub fn from_sorted_slice(side: Side, sorted: &'a [f64]) -> Result<Self, DriftError> {
         Self::check(side, sorted)?;
+        Ok(Self { sorted: Cow::Borrowed(sorted) })
+    }
+
+    /// The sample of [`SortedValues`], borrowed: neither copied nor checked again. They must not
+    /// be empty.
+    pub fn from_sorted_values(side: Side, sorted: &'a SortedValues) -> Result<Self, DriftError> {
+        if sorted.is_empty() {
+            return Err(DriftError::EmptySample { side });
+        }
         Ok(Self { sorted: Cow::Borrowed(sorted) })
     }
 
@@ -361,6 +439,31 @@ mod tests {
         let mut got = values.to_vec();
         sort_total_order(&mut got);
         assert_bits_eq(&got, &expected, &format!("sort_total_order, {what}"));
+
+        let sorted = SortedValues::sort(values.to_vec()).unwrap();
+        assert_bits_eq(&sorted, &expected, &format!("SortedValues::sort, {what}"));
+        assert_eq!(SortedValues::from_sorted(sorted.clone().into_vec()), Ok(sorted));
+    }
+
+    #[test]
+    fn sorted_values_name_the_first_value_that_is_not_finite_or_in_order() {
+        let values: Vec<f64> = (0..3000).map(|i| f64::from(i % 7) - 3.0).collect();
+        for at in [0, 1, 511, 512, 1500, 2999] {
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut v = values.clone();
+                v[at] = bad;
+                v[2999.min(at + 700)] = f64::NAN;
+                assert_eq!(SortedValues::sort(v.clone()), Err(SortedProblem::NonFinite(at)), "{bad} at {at}");
+                assert_eq!(SortedValues::from_sorted(v), Err(SortedProblem::NonFinite(at)), "{bad} at {at}");
+            }
+        }
+        assert_eq!(SortedValues::from_sorted(values), Err(SortedProblem::NotSorted(7)));
+        assert_eq!(
+            SortedValues::from_sorted(vec![-0.0, 0.0, 0.0]).map(SortedValues::into_vec),
+            Ok(vec![-0.0, 0.0, 0.0])
+        );
+        assert_eq!(SortedValues::from_sorted(vec![0.0, -0.0]), Err(SortedProblem::NotSorted(1)));
+        assert_eq!(SortedValues::sort(Vec::new()).map(|s| s.len()), Ok(0));
     }
 
     #[test]

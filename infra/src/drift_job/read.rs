@@ -19,7 +19,7 @@ use bytes::Bytes;
 use deltaone::classification::{ClassificationAccumulator, InputKind, MetricInputError};
 use deltaone::drift::partial::{NumericPartial, NumericValues};
 use deltaone::drift::sketch::LogHistogram;
-use deltaone::drift::{DataQuality, DriftMethod};
+use deltaone::drift::{DataQuality, DriftMethod, SortedValues};
 use futures::StreamExt;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -1121,8 +1121,9 @@ impl ValueSink {
     /// Exact values sorted in total order, as the statistics (and partial merges) keep them.
     fn finish(self) -> NumericValues {
         match self {
-            Self::Exact(mut sorted) => {
-                deltaone::drift::sort_finite(&mut sorted);
+            Self::Exact(values) => {
+                // `add_numeric` keeps finite values only (-0.0 as 0.0).
+                let sorted = SortedValues::sort(values).expect("the exact sink holds finite values only");
                 NumericValues::Exact { sorted }
             }
             Self::Sketch { mut sketch, buffer } => {

@@ -361,9 +361,9 @@ async fn numeric_pass(
                 [(&mut state.reference, &mut reference_buffer), (&mut state.current, &mut current_buffer)]
             {
                 if let Some(ColumnPartial::Numeric(n)) = window.columns.get_mut(&column.name) {
-                    let values = std::mem::replace(&mut n.values, NumericValues::Exact { sorted: Vec::new() });
+                    let values = std::mem::replace(&mut n.values, NumericValues::Exact { sorted: Default::default() });
                     if let NumericValues::Exact { sorted } = values {
-                        *buffer = sorted;
+                        *buffer = sorted.into_vec();
                     }
                 }
             }
