@@ -154,6 +154,23 @@ impl ConfusionCounts {
             (true, false) => self.false_negatives += 1,
         }
     }
+
+    /// Rows of true labels and scores, predicted positive at `score >= threshold`: counted as
+    /// sums (vectorised) rather than one branch per row, as labels come at random.
+    fn add_scores(&mut self, labels: &[bool], scores: &[f64], threshold: f64) {
+        let (mut positives, mut predicted, mut true_positives) = (0u64, 0u64, 0u64);
+        for (&label, &score) in labels.iter().zip(scores) {
+            let p = score >= threshold;
+            positives += u64::from(label);
+            predicted += u64::from(p);
+            true_positives += u64::from(label & p);
+        }
+        let rows = labels.len().min(scores.len()) as u64;
+        self.true_positives += true_positives;
+        self.false_positives += predicted - true_positives;
+        self.false_negatives += positives - true_positives;
+        self.true_negatives += rows + true_positives - positives - predicted;
+    }
 }
 
 /// `numerator / denominator`, or 0.0 when the denominator is 0 (scikit-learn's
@@ -573,14 +590,17 @@ impl ClassificationAccumulator {
         }
         let first_row = self.rows();
         self.check_kind(InputKind::Scores, first_row)?;
-        for (row, &score) in (first_row..).zip(scores) {
-            check_score(row, score)?;
+        // One vectorised pass finds whether any score is bad; only then is the first one named.
+        if scores.iter().fold(false, |bad, score| bad | !(0.0..=1.0).contains(score)) {
+            for (row, &score) in (first_row..).zip(scores) {
+                check_score(row, score)?;
+            }
         }
-        if self.sketch.is_none() {
-            self.keys.reserve(labels.len());
-        }
-        for (&label, &score) in labels.iter().zip(scores) {
-            self.add_score(label, score);
+        self.kind = Some(InputKind::Scores);
+        self.counts.add_scores(labels, scores, self.threshold);
+        match self.sketch.as_mut() {
+            Some(sketch) => labels.iter().zip(scores).for_each(|(&label, &score)| sketch.insert(label, score + 0.0)),
+            None => self.keys.extend(labels.iter().zip(scores).map(|(&label, &score)| score_key(label, score))),
         }
         self.log_loss_sum.add_all(labels.iter().zip(scores).map(|(&label, &score)| log_loss_term(label, score)));
         self.sketch_if_past();
@@ -661,15 +681,20 @@ impl ClassificationAccumulator {
 
     /// Adds a score that passed [`check_score`] (its log-loss term is the caller's to add).
     fn add_score(&mut self, label: bool, score: f64) {
-        // -0.0 passes the range check; store it as 0.0 so that sorting sees one value.
-        let score = if score == 0.0 { 0.0 } else { score };
+        let score = score + 0.0;
         self.kind = Some(InputKind::Scores);
         self.counts.add(label, score >= self.threshold);
         match self.sketch.as_mut() {
             Some(sketch) => sketch.insert(label, score),
-            None => self.keys.push(score.to_bits() << 1 | u64::from(label)),
+            None => self.keys.push(score_key(label, score)),
         }
     }
+}
+
+/// A row's AUROC key: the score's bits above the label's. -0.0 passes the range check and is
+/// kept as 0.0 (`x + 0.0`), so that sorting sees one value.
+fn score_key(label: bool, score: f64) -> u64 {
+    (score + 0.0).to_bits() << 1 | u64::from(label)
 }
 
 /// A row's term of the log-loss: `−ln` of the probability given to its true label, clipped to
@@ -1040,6 +1065,33 @@ mod tests {
             by_chunk.extend_scores(l, s).unwrap();
         }
         assert_eq!(by_row.finish().unwrap(), by_chunk.finish().unwrap());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn batches_of_scores_count_what_rows_one_by_one_count(
+            rows in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::prop_oneof![
+                    4 => 0.0f64..=1.0,
+                    1 => proptest::sample::select(vec![0.0, -0.0, 1.0, 0.25, 0.5, 0.75]),
+                ]),
+                1..400,
+            ),
+            threshold in proptest::sample::select(vec![0.0, 0.25, 0.5, 1.0]),
+            batch in 1usize..100,
+        ) {
+            let (labels, scores): (Vec<bool>, Vec<f64>) = rows.into_iter().unzip();
+            let mut by_row = ClassificationAccumulator::new(threshold).unwrap();
+            for (&label, &score) in labels.iter().zip(&scores) {
+                by_row.push_score(label, score).unwrap();
+            }
+            let mut by_batch = ClassificationAccumulator::new(threshold).unwrap();
+            for (l, s) in labels.chunks(batch).zip(scores.chunks(batch)) {
+                by_batch.extend_scores(l, s).unwrap();
+            }
+            proptest::prop_assert_eq!(by_batch.rows(), labels.len() as u64);
+            proptest::prop_assert_eq!(by_batch.finish().unwrap(), by_row.finish().unwrap());
+        }
     }
 
     fn pseudo_random_rows(n: usize, seed: u64) -> (Vec<bool>, Vec<f64>) {
