@@ -6,7 +6,8 @@
 #
 #   --rows N           rows per window (repeatable; default: 1000000 and 10000000)
 #   --skip-evidently   time only the job and the decode-only pass
-#   --runs N           timed rounds of the job and the decode-only pass per size (default 3)
+#   --runs N           timed rounds of the job and the decode-only pass per size (default 3;
+#                      as many again after Evidently where it runs)
 #
 # Environment:
 #   BENCH_OUT_NAME            results file name under bench/out/ (default drift, i.e. drift.json)
@@ -24,7 +25,7 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 started=$SECONDS
 
-usage() { sed -n '2,20p' "$here/run.sh" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$here/run.sh" | sed 's/^# \{0,1\}//'; }
 rows=()
 extra=()
 while [ $# -gt 0 ]; do
