@@ -33,8 +33,11 @@ use super::progress::Progress;
 use super::source::{FileReader, InputFile, Location, OpenError};
 use super::{DriftJobError, SkippedColumn};
 
-/// Rows decoded per record batch.
-const BATCH_ROWS: usize = 64 * 1024;
+/// Rows decoded per record batch: a batch of a numeric column (128 KiB) stays in the core's cache
+/// between its decoding and its counting. Measured against 65,536 rows (ten interleaved runs):
+/// 1 M rows per window 0.58 → 0.55 s CPU, peak RSS 47 → 41 MiB; 10 M (sketched) 5.7 → 5.3 s,
+/// 47 → 37 MiB; 8,192 rows no better.
+const BATCH_ROWS: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

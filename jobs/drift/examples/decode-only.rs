@@ -24,7 +24,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 /// Rows per record batch, as the drift job reads them.
-const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
+const DEFAULT_BATCH_ROWS: usize = 16 * 1024;
 
 const USAGE: &str = "usage: decode-only --columns NAME[,NAME...] [--batch-rows N] FILE...
 
@@ -306,6 +306,6 @@ mod tests {
         assert!(parse(&["--columns", "x", "--batch-rows", "0", "f"]).contains("not a positive integer"));
         assert!(parse(&["--columns", "x", "--frobnicate", "f"]).starts_with("unknown option --frobnicate"));
         let ok = parse_args(["--columns", "a, b", "f1", "f2"].map(String::from)).unwrap();
-        assert_eq!((ok.columns, ok.files.len(), ok.batch_rows), (vec!["a".to_owned(), "b".to_owned()], 2, 65536));
+        assert_eq!((ok.columns, ok.files.len(), ok.batch_rows), (vec!["a".to_owned(), "b".to_owned()], 2, 16384));
     }
 }
