@@ -315,6 +315,7 @@ def main():
     results = {
         "started_at": started.isoformat(timespec="seconds"),
         "machine": machine(),
+        "rustflags": os.environ.get("RUSTFLAGS", ""),
         "load_before": loadavg(),
         "goals": {
             "evidently_cpu_over_job_cpu_at_least": EVIDENTLY_GOAL,

@@ -18,6 +18,8 @@
 #   BENCH_JOB_ARGS            extra arguments for the job, e.g. "--exact-max-rows 100000000" (exact
 #                             statistics at 10 M rows; by default the job sketches past 5 M rows)
 #   DELTAONE_DRIFT_BIN, DELTAONE_DECODE_BIN   use these binaries instead of building them
+#   RUSTFLAGS                 default on x86-64 CPUs that have it: -C target-cpu=x86-64-v3, as the
+#                             amd64 image is built; set (even empty) to override
 # Prints a table and the ratios; writes bench/out/drift.json. See README.md.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +27,7 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 started=$SECONDS
 
-usage() { sed -n '2,21p' "$here/run.sh" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$here/run.sh" | sed 's/^# \{0,1\}//'; }
 rows=()
 extra=()
 while [ $# -gt 0 ]; do
@@ -62,7 +64,19 @@ sizes=()
 for n in "${rows[@]}"; do sizes+=(--size "$n=$(dataset "$n")"); done
 probe=$(dataset 10000)
 
-# (c) the binaries, speed-oriented (the batch profile the job's container image uses).
+# (c) the binaries, speed-oriented: the batch profile, and on x86-64 the instruction set the amd64
+# image is built for (x86-64-v3: AVX2, FMA, BMI2) when this CPU has it. Both binaries alike.
+x86_64_v3() {
+  [ "$(uname -m)" = x86_64 ] || return 1
+  local flag
+  for flag in avx2 bmi1 bmi2 fma movbe f16c abm xsave; do
+    grep -qw "$flag" /proc/cpuinfo 2>/dev/null || return 1
+  done
+}
+if [ -z "${RUSTFLAGS+set}" ] && x86_64_v3; then
+  export RUSTFLAGS="-C target-cpu=x86-64-v3"
+fi
+echo "bench: RUSTFLAGS=${RUSTFLAGS:-} (set RUSTFLAGS to override; empty builds for the baseline CPU)" >&2
 if [ -n "${DELTAONE_DRIFT_BIN:-}" ] && [ -n "${DELTAONE_DECODE_BIN:-}" ]; then
   job=$DELTAONE_DRIFT_BIN
   decode=$DELTAONE_DECODE_BIN
