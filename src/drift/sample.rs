@@ -72,8 +72,7 @@ impl SortedValues {
                 break;
             }
         }
-        if non_finite {
-            let index = first_non_finite(&values).expect("a value is not finite");
+        if non_finite && let Some(index) = first_non_finite(&values) {
             return Err(SortedProblem::NonFinite(index));
         }
         sort_counted_zeros(&mut values, negative_zeros);
