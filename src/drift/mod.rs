@@ -58,8 +58,8 @@ pub use sketch::{
 };
 pub use wasserstein::{WASSERSTEIN_MIN_STD, WassersteinDistance, normalised_wasserstein, wasserstein_distance};
 
-/// Samples this large (both together) have their statistics computed on two threads: the
-/// checks and summaries of both sides at once, the ECDF walk in two halves.
+/// Samples this large (both together) have their statistics computed on two threads: the ECDF
+/// walk (itself in two halves) beside both sides' summaries.
 pub(crate) const PARALLEL_MIN_VALUES: usize = 1 << 18;
 
 /// `(a(), b())`, `a` on a second thread when `parallel`.
