@@ -584,10 +584,10 @@ pub(crate) async fn first_schema(ctx: &ReadContext, files: &[InputFile], spec: &
     None
 }
 
-/// Reads one window's files with the categorical and performance columns projected: counts
-/// categories, feeds performance and validates each file (footer, schema, every value of the
-/// projected columns). Footers are read several at a time; data is decoded one file after another,
-/// in input order. A file that fails anywhere contributes nothing: the window is read again
+/// Reads one window's files with the categorical and performance columns projected (in two passes,
+/// see [`read_passes`]): counts categories, feeds performance and validates each file (footer,
+/// schema, every value of the projected columns). Footers are read several at a time; data is
+/// decoded one file after another, in input order. A file that fails anywhere contributes nothing: the window is read again
 /// without it (a rare path: only for a file whose footer reads but whose pages do not).
 pub(crate) async fn scan_window(
     ctx: &ReadContext,
@@ -625,18 +625,7 @@ pub(crate) async fn scan_window(
         }
     }
     let acc = loop {
-        let mut acc = WindowAcc::new(plan, performance);
-        if let (Some(metrics), Some((p, options))) = (acc.metrics.as_mut(), performance) {
-            // Without a row filter the row groups' rows are the rows read: a window past the
-            // limit is sketched from its first row instead of keeping scores up to the limit.
-            if !spec.filters_rows() && options.sketches(metadata_rows(&opened)) {
-                metrics.sketch_scores();
-            } else {
-                let limit = usize::try_from(options.exact_max_rows).unwrap_or(usize::MAX);
-                metrics.reserve(score_rows(&opened, p).min(limit));
-            }
-        }
-        match read_files(ctx, &opened, spec, acc).await {
+        match read_passes(ctx, &opened, spec, plan, performance).await {
             Ok(acc) => break acc,
             Err((index, reason)) => {
                 let failed = opened.remove(index);
@@ -652,6 +641,46 @@ pub(crate) async fn scan_window(
     scan.metrics = acc.metrics;
     scan.file_rows = acc.file_rows;
     scan
+}
+
+/// The scan's passes over a window's opened files: the categorical columns, then the label and the
+/// prediction in a pass of their own, so that the window's scores (kept for the AUROC, a column's
+/// worth of memory) never share the memory with the categorical columns' readers. One pass when
+/// there is nothing to count in the other. Fails with the index of a file either pass could not
+/// read.
+async fn read_passes(
+    ctx: &ReadContext,
+    opened: &[OpenedFile],
+    spec: &RowSpec,
+    plan: &[ColumnPlan],
+    performance: Option<(&PerformancePlan, PerformanceOptions)>,
+) -> Result<WindowAcc, (usize, String)> {
+    let categorical = plan.iter().any(|c| c.kind == ColumnKind::Categorical);
+    let counted = match (categorical, performance) {
+        (false, Some(_)) => None,
+        // The progress display counts each file once: in the last pass.
+        (_, last) => Some(read_files(ctx, opened, spec, WindowAcc::new(plan, None, last.is_none())).await?),
+    };
+    let Some((p, options)) = performance else {
+        return Ok(counted.expect("read when no performance is planned"));
+    };
+    let mut acc = WindowAcc::new(&[], performance, true);
+    if let Some(metrics) = acc.metrics.as_mut() {
+        // Without a row filter the row groups' rows are the rows read: a window past the
+        // limit is sketched from its first row instead of keeping scores up to the limit.
+        if !spec.filters_rows() && options.sketches(metadata_rows(opened)) {
+            metrics.sketch_scores();
+        } else {
+            let limit = usize::try_from(options.exact_max_rows).unwrap_or(usize::MAX);
+            metrics.reserve(score_rows(opened, p).min(limit));
+        }
+    }
+    let mut acc = read_files(ctx, opened, spec, acc).await?;
+    acc.columns = match counted {
+        Some(counted) => counted.columns,
+        None => plan.iter().map(|c| ColumnAcc::new(c.kind)).collect(),
+    };
+    Ok(acc)
 }
 
 /// The rows of `files`' selected row groups whose prediction is a score (a float column): room for
@@ -787,10 +816,12 @@ struct WindowAcc {
     metrics: Option<ClassificationAccumulator>,
     file_rows: Vec<u64>,
     rows: u64,
+    /// Whether its files count in the progress display (not when another pass counts them).
+    reports: bool,
 }
 
 impl WindowAcc {
-    fn new(plan: &[ColumnPlan], performance: Option<(&PerformancePlan, PerformanceOptions)>) -> Self {
+    fn new(plan: &[ColumnPlan], performance: Option<(&PerformancePlan, PerformanceOptions)>, reports: bool) -> Self {
         Self {
             plan: plan.to_vec(),
             performance: performance.map(|(p, o)| (p.clone(), o)),
@@ -800,6 +831,7 @@ impl WindowAcc {
             metrics: performance.map(|(_, o)| o.accumulator()),
             file_rows: Vec::new(),
             rows: 0,
+            reports,
         }
     }
 }
@@ -848,7 +880,7 @@ impl BatchSink for WindowAcc {
         Ok(())
     }
 
-    fn end_file(&mut self) -> u64 {
+    fn end_file(&mut self) -> Option<u64> {
         self.file_rows.push(self.rows);
         if self.performance.is_some() {
             let contribution = self.file.take().map(|mut file| {
@@ -859,7 +891,7 @@ impl BatchSink for WindowAcc {
             });
             self.file_performance.push(contribution);
         }
-        self.rows
+        self.reports.then_some(self.rows)
     }
 }
 
@@ -871,8 +903,9 @@ trait BatchSink: Send + 'static {
     fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String>;
     /// The reason for a batch that does not decode.
     fn corrupt(&self, e: &dyn std::fmt::Display) -> String;
-    /// The file is done; the rows it adds to the progress display.
-    fn end_file(&mut self) -> u64;
+    /// The file is done; the rows it adds to the progress display (`None`: the file is not
+    /// counted there, another pass over it is).
+    fn end_file(&mut self) -> Option<u64>;
 }
 
 /// Feeds every record batch of `files`, one file after another in order, to `sink` and hands it
@@ -896,7 +929,9 @@ async fn read_files<S: BatchSink>(
                     let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
                     sink.add(batch, opened).map_err(|e| (i, e))?;
                 }
-                progress.file_done(sink.end_file());
+                if let Some(rows) = sink.end_file() {
+                    progress.file_done(rows);
+                }
             }
             Ok(sink)
         });
@@ -910,7 +945,9 @@ async fn read_files<S: BatchSink>(
             let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
             sink.add(batch, opened).map_err(|e| (i, e))?;
         }
-        ctx.progress.file_done(sink.end_file());
+        if let Some(rows) = sink.end_file() {
+            ctx.progress.file_done(rows);
+        }
     }
     Ok(sink)
 }
@@ -1070,8 +1107,8 @@ impl BatchSink for NumericSink {
         format!("corrupt data in column {:?}: {e}", self.name)
     }
 
-    fn end_file(&mut self) -> u64 {
-        0
+    fn end_file(&mut self) -> Option<u64> {
+        Some(0)
     }
 }
 

@@ -157,9 +157,11 @@ fn a_file_whose_pages_do_not_decode_is_skipped_and_the_windows_are_read_without_
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read(sample("current.parquet")).unwrap();
     std::fs::write(dir.path().join("a-good.parquet"), &good).unwrap();
-    // Found in the numeric pass (one column at a time) and in the scan (categories).
+    // Found in the numeric pass (one column at a time) and in the scan's two passes (categories;
+    // labels and predictions).
     std::fs::write(dir.path().join("b-numeric.parquet"), with_corrupt_page(&good, "amount")).unwrap();
     std::fs::write(dir.path().join("c-categorical.parquet"), with_corrupt_page(&good, "channel")).unwrap();
+    std::fs::write(dir.path().join("d-label.parquet"), with_corrupt_page(&good, "label")).unwrap();
     let glob = dir.path().join("*.parquet").display().to_string();
 
     let report = run(&options(vec![sample("reference.parquet")], vec![glob])).unwrap();
@@ -168,9 +170,10 @@ fn a_file_whose_pages_do_not_decode_is_skipped_and_the_windows_are_read_without_
         .iter()
         .map(|f| (Path::new(&f.path).file_name().unwrap().to_str().unwrap(), f.reason.as_str()))
         .collect();
-    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
     assert!(skipped.iter().any(|(f, r)| *f == "b-numeric.parquet" && r.contains("\"amount\"")), "{skipped:?}");
     assert!(skipped.iter().any(|(f, r)| *f == "c-categorical.parquet" && r.contains("corrupt")), "{skipped:?}");
+    assert!(skipped.iter().any(|(f, r)| *f == "d-label.parquet" && r.contains("corrupt")), "{skipped:?}");
 
     // Nothing of the bad files counts: the results are those of the good file alone.
     let alone = run(&options(vec![sample("reference.parquet")], vec![sample("current.parquet")])).unwrap();
