@@ -227,6 +227,10 @@ def numeric_cases():
                      "max(n, m) = 10000: still the exact KS path"),
         numeric_case("asymptotic_small_effective_n", rng.normal(0, 1, 10001), rng.normal(0.4, 1, 60), 100,
                      "max(n, m) = 10001 with a small current sample: asymptotic path, round(nm/(n+m)) <= 140"),
+        numeric_case("equal_sizes_exact_large", rng.normal(0, 1, 5000), rng.normal(0.08, 1, 5000), 1000,
+                     "n=m=5000: exact KS path for equal sizes (SciPy's _compute_prob_outside_square)"),
+        numeric_case("equal_sizes_strong_shift", rng.normal(0, 1, 2000), rng.normal(1, 1, 2000), 1000,
+                     "n=m=2000, shift 1: equal sizes, a p-value near 1e-150"),
     ]
     return cases
 
