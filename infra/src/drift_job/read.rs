@@ -587,8 +587,9 @@ pub(crate) async fn first_schema(ctx: &ReadContext, files: &[InputFile], spec: &
 /// Reads one window's files with the categorical and performance columns projected (in two passes,
 /// see [`read_passes`]): counts categories, feeds performance and validates each file (footer,
 /// schema, every value of the projected columns). Footers are read several at a time; data is
-/// decoded one file after another, in input order. A file that fails anywhere contributes nothing: the window is read again
-/// without it (a rare path: only for a file whose footer reads but whose pages do not).
+/// decoded one file after another, in input order. A file that fails anywhere contributes nothing:
+/// the window is read again without it (a rare path: only for a file whose footer reads but whose
+/// pages do not).
 pub(crate) async fn scan_window(
     ctx: &ReadContext,
     files: &[InputFile],
