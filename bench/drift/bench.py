@@ -1,6 +1,6 @@
 """Times the drift job, Evidently 0.7's DataDriftPreset and a decode-only pass on the same Parquet files.
 
-    python3 bench.py --job BIN --decode BIN --python VENV_PYTHON --out FILE
+    python3 bench.py --job BIN --decode BIN --meter BIN --python VENV_PYTHON --out FILE
                      --size ROWS=DIR [--size ...] [--probe DIR] [--runs N]
                      [--evidently-max-rows N] [--skip-evidently]
 
@@ -14,8 +14,11 @@ Each DIR is a data set from gen.py (DIR/reference, DIR/current, DIR/manifest.jso
 4. one run of Evidently's preset (evidently_drift.py) unless skipped or the size exceeds
    --evidently-max-rows.
 
-Every command is a child process measured from outside: wall time (perf_counter around it), CPU
-time (user + sys) and peak RSS (ru_maxrss) from os.wait4's resource usage of that child alone.
+Every command is a child process measured from outside, by the meter (--meter, the peak-rss example):
+wall time, CPU time (user + sys) and peak RSS (ru_maxrss) from wait4's resource usage of that child
+alone. Not os.wait4 from here: Linux counts the address space a process had before exec into its
+ru_maxrss, and a child of this Python starts from this Python's own (about 17 MiB), which hid the
+job's real, smaller peak on the probe.
 The job and decode-only figures are medians over the rounds (peak RSS: the largest). The job's
 constant memory is its peak RSS on the small --probe data set. Standard library only.
 """
@@ -29,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,25 +45,26 @@ class Failed(Exception):
     pass
 
 
+METER = None  # the peak-rss binary (--meter)
+
+
 def measure(argv, env=None):
-    """Runs argv to completion; returns wall, cpu (user+sys), peak RSS and its stdout/stderr."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
+    """Runs argv to completion under the meter; returns wall, cpu (user+sys), peak RSS and its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage.json"
+        child = subprocess.run([METER, str(usage_file), *map(str, argv)], stdout=out, stderr=err, env=env)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if child.returncode != 0:
-        raise Failed(f"{' '.join(map(str, argv))} exited {child.returncode}:\n{stderr[-3000:]}")
+        if child.returncode != 0:
+            raise Failed(f"{' '.join(map(str, argv))} exited {child.returncode}:\n{stderr[-3000:]}")
+        usage = json.loads(usage_file.read_text())
     return {
-        "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "user_s": usage.ru_utime,
-        "sys_s": usage.ru_stime,
-        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "wall_s": usage["wall_s"],
+        "cpu_s": usage["user_s"] + usage["sys_s"],
+        "user_s": usage["user_s"],
+        "sys_s": usage["sys_s"],
+        "peak_rss_bytes": usage["maxrss_kib"] * 1024,
         "stdout": stdout,
     }
 
@@ -299,6 +302,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--job", required=True, help="the deltaone-drift binary")
     parser.add_argument("--decode", required=True, help="the decode-only example binary")
+    parser.add_argument("--meter", required=True, help="the peak-rss example binary, which runs and measures each command")
     parser.add_argument("--python", required=True, help="the bench virtualenv's python (with evidently)")
     parser.add_argument("--out", required=True, type=Path, help="the JSON results file")
     parser.add_argument("--size", action="append", required=True, help="ROWS=DIR, a data set from gen.py")
@@ -310,6 +314,8 @@ def main():
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    global METER
+    METER = args.meter
 
     started = datetime.datetime.now(datetime.timezone.utc)
     results = {

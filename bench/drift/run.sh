@@ -77,23 +77,26 @@ if [ -z "${RUSTFLAGS+set}" ] && x86_64_v3; then
   export RUSTFLAGS="-C target-cpu=x86-64-v3"
 fi
 echo "bench: RUSTFLAGS=${RUSTFLAGS:-} (set RUSTFLAGS to override; empty builds for the baseline CPU)" >&2
-if [ -n "${DELTAONE_DRIFT_BIN:-}" ] && [ -n "${DELTAONE_DECODE_BIN:-}" ]; then
+if [ -n "${DELTAONE_DRIFT_BIN:-}" ] && [ -n "${DELTAONE_DECODE_BIN:-}" ] && [ -n "${DELTAONE_METER_BIN:-}" ]; then
   job=$DELTAONE_DRIFT_BIN
   decode=$DELTAONE_DECODE_BIN
+  meter=$DELTAONE_METER_BIN
 else
-  echo "bench: building deltaone-drift and the decode-only example (--profile batch; minutes when cold)" >&2
-  cargo build --profile batch -p deltaone-drift --bin deltaone-drift --example decode-only
+  echo "bench: building deltaone-drift and the decode-only and peak-rss examples (--profile batch; minutes when cold)" >&2
+  cargo build --profile batch -p deltaone-drift --bin deltaone-drift --example decode-only --example peak-rss
   target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   job=$target_dir/batch/deltaone-drift
   decode=$target_dir/batch/examples/decode-only
+  meter=$target_dir/batch/examples/peak-rss
 fi
 [ -x "$job" ] || { echo "bench: no deltaone-drift binary at $job" >&2; exit 1; }
 [ -x "$decode" ] || { echo "bench: no decode-only binary at $decode" >&2; exit 1; }
+[ -x "$meter" ] || { echo "bench: no peak-rss meter at $meter" >&2; exit 1; }
 
 # (d), (e) time all three, print the table and the ratios, write the JSON.
 read -r -a job_args <<<"${BENCH_JOB_ARGS:-}"
 for arg in ${job_args[@]+"${job_args[@]}"}; do extra+=(--job-arg="$arg"); done
-python3 "$here/bench.py" --job "$job" --decode "$decode" --python "$python" \
+python3 "$here/bench.py" --job "$job" --decode "$decode" --meter "$meter" --python "$python" \
   --out "$root/bench/out/${BENCH_OUT_NAME:-drift}.json" --probe "$probe" \
   --evidently-max-rows "${BENCH_EVIDENTLY_MAX_ROWS:-1000000}" "${sizes[@]}" ${extra[@]+"${extra[@]}"}
 echo "bench: done in $((SECONDS - started))s" >&2
