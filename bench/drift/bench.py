@@ -344,17 +344,26 @@ def main():
         sys.exit(1)
     results["sizes"] = sizes
     results["load_after"] = loadavg()
-    if len(sizes) >= 2:
-        a, b = sizes[0], sizes[-1]
-        grown = b["job"]["peak_rss_bytes"] - a["job"]["peak_rss_bytes"]
-        results["job_rss_bytes_per_row"] = grown / (b["rows_per_window"] - a["rows_per_window"])
+    # The growth of the peak per row, between the smallest and the largest size the job ran in
+    # the same mode (exact mode holds values, sketch mode does not: across modes it means nothing).
+    by_mode = {}
+    for s in sizes:
+        by_mode.setdefault(s["job"]["mode"] == "exact", []).append(s)
+    growth = {}
+    for exact, same in by_mode.items():
+        a, b = same[0], same[-1]
+        if b["rows_per_window"] > a["rows_per_window"]:
+            grown = b["job"]["peak_rss_bytes"] - a["job"]["peak_rss_bytes"]
+            growth["exact" if exact else "sketch"] = (a, b, grown / (b["rows_per_window"] - a["rows_per_window"]))
+    results["job_rss_bytes_per_row"] = {mode: g[2] for mode, g in growth.items()}
     text = table(sizes)
-    if "job_rss_bytes_per_row" in results:
-        per_row = results["job_rss_bytes_per_row"]
+    for mode, (a, b, per_row) in growth.items():
         text += (
-            f"\njob peak RSS grows by {per_row:.1f} bytes per row per window between the sizes "
-            f"= {per_row / 8:.2f} float64 columns of one window"
+            f"\njob peak RSS ({mode} mode) grows by {per_row:.1f} bytes per row per window from "
+            f"{a['rows_per_window']:,} to {b['rows_per_window']:,} rows = {per_row / 8:.2f} float64 columns of one window"
         )
+    if not growth and len(sizes) >= 2:
+        text += "\njob peak RSS growth per row: no two sizes ran in the same mode (see BENCH_JOB_ARGS)"
     text += f"\nload average (1 min): {results['load_before']:.1f} before, {results['load_after']:.1f} after"
     text += f", {os.cpu_count()} cores"
     print(text)
