@@ -19,7 +19,7 @@ impl Progress {
     pub fn new(enabled: bool) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix:>18} [{bar:28}] {pos}/{len} files  {msg}")
+            let style = ProgressStyle::with_template("{prefix:>18} [{bar:28}] {pos}/{len} file reads  {msg}")
                 .expect("a valid template")
                 .progress_chars("=> ");
             bar.set_style(style);
@@ -53,20 +53,27 @@ impl Progress {
         }
     }
 
-    /// One file of the current pass done, with its rows.
-    pub fn file_done(&self, rows: u64) {
+    /// `files` steps of the current pass done, with `rows` rows: a file read (its rows counted in
+    /// the last pass that reads it, 0 in the others), or a file left out of every pass.
+    pub fn files_done(&self, files: u64, rows: u64) {
         let total = self.rows.fetch_add(rows, Ordering::Relaxed) + rows;
         let bytes = self.bytes_read();
         match &self.bar {
             Some(bar) => {
-                bar.inc(1);
+                bar.inc(files);
                 bar.set_message(format!("{total} rows, {}", human_bytes(bytes)));
             }
             None => {
                 let stage = self.stage.lock().expect("not poisoned").clone();
-                tracing::debug!(stage, rows, total_rows = total, bytes_read = bytes, "file read");
+                tracing::debug!(stage, files, rows, total_rows = total, bytes_read = bytes, "file read");
             }
         }
+    }
+
+    /// Files done in the current pass, when a bar is shown.
+    #[cfg(test)]
+    fn position(&self) -> Option<u64> {
+        self.bar.as_ref().map(ProgressBar::position)
     }
 
     pub fn finish(&self) {
@@ -104,9 +111,23 @@ mod tests {
         let p = Progress::hidden();
         p.bytes().fetch_add(10, Ordering::Relaxed);
         p.stage("scan", 2);
-        p.file_done(5);
-        p.file_done(7);
+        p.files_done(1, 5);
+        p.files_done(1, 7);
         assert_eq!((p.bytes_read(), p.rows.load(Ordering::Relaxed)), (10, 12));
         p.finish();
+    }
+
+    #[test]
+    fn every_step_moves_the_bar_and_only_counted_rows_add_up() {
+        let bar = ProgressBar::hidden();
+        let p = Progress { bar: Some(bar), ..Progress::hidden() };
+        p.stage("scan", 6);
+        p.files_done(1, 0); // a file read in the categorical pass
+        p.files_done(1, 5); // the same file in the last pass, with its rows
+        p.files_done(2, 0); // a file left out of both passes
+        assert_eq!(p.position(), Some(4));
+        assert_eq!(p.rows.load(Ordering::Relaxed), 5);
+        p.stage("numeric columns", 2);
+        assert_eq!(p.position(), Some(0));
     }
 }

@@ -615,12 +615,12 @@ pub(crate) async fn scan_window(
         match outcome {
             FileOutcome::Opened(file) => opened.push(*file),
             FileOutcome::Pruned(reason) => {
-                ctx.progress.file_done(0);
+                ctx.progress.files_done(scan_passes(plan, performance.is_some()), 0);
                 tracing::debug!(file = %file.location, %reason, "not read: outside the window");
                 scan.pruned += 1;
             }
             FileOutcome::Problem { reason, quarantine } => {
-                ctx.progress.file_done(0);
+                ctx.progress.files_done(scan_passes(plan, performance.is_some()), 0);
                 scan.problems.push(Problem { file: file.clone(), reason, quarantine });
             }
         }
@@ -644,6 +644,13 @@ pub(crate) async fn scan_window(
     scan
 }
 
+/// How many passes the scan makes over each file ([`read_passes`]): two when there are both
+/// categorical columns and performance columns to read, one otherwise.
+pub(crate) fn scan_passes(plan: &[ColumnPlan], performance: bool) -> u64 {
+    let categorical = plan.iter().any(|c| c.kind == ColumnKind::Categorical);
+    if categorical && performance { 2 } else { 1 }
+}
+
 /// The scan's passes over a window's opened files: the categorical columns, then the label and the
 /// prediction in a pass of their own, so that the window's scores (kept for the AUROC, a column's
 /// worth of memory) never share the memory with the categorical columns' readers. One pass when
@@ -659,7 +666,7 @@ async fn read_passes(
     let categorical = plan.iter().any(|c| c.kind == ColumnKind::Categorical);
     let counted = match (categorical, performance) {
         (false, Some(_)) => None,
-        // The progress display counts each file once: in the last pass.
+        // Rows are counted once, in the last pass (every pass moves the progress display).
         (_, last) => Some(read_files(ctx, opened, spec, WindowAcc::new(plan, None, last.is_none())).await?),
     };
     let Some((p, options)) = performance else {
@@ -817,7 +824,7 @@ struct WindowAcc {
     metrics: Option<ClassificationAccumulator>,
     file_rows: Vec<u64>,
     rows: u64,
-    /// Whether its files count in the progress display (not when another pass counts them).
+    /// Whether its files' rows count in the progress display (not when another pass counts them).
     reports: bool,
 }
 
@@ -881,7 +888,7 @@ impl BatchSink for WindowAcc {
         Ok(())
     }
 
-    fn end_file(&mut self) -> Option<u64> {
+    fn end_file(&mut self) -> u64 {
         self.file_rows.push(self.rows);
         if self.performance.is_some() {
             let contribution = self.file.take().map(|mut file| {
@@ -892,7 +899,7 @@ impl BatchSink for WindowAcc {
             });
             self.file_performance.push(contribution);
         }
-        self.reports.then_some(self.rows)
+        if self.reports { self.rows } else { 0 }
     }
 }
 
@@ -904,9 +911,9 @@ trait BatchSink: Send + 'static {
     fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String>;
     /// The reason for a batch that does not decode.
     fn corrupt(&self, e: &dyn std::fmt::Display) -> String;
-    /// The file is done; the rows it adds to the progress display (`None`: the file is not
-    /// counted there, another pass over it is).
-    fn end_file(&mut self) -> Option<u64>;
+    /// The file is done; returns the rows it adds to the progress display's count (0 where
+    /// another pass over the file counts them).
+    fn end_file(&mut self) -> u64;
 }
 
 /// Feeds every record batch of `files`, one file after another in order, to `sink` and hands it
@@ -930,9 +937,7 @@ async fn read_files<S: BatchSink>(
                     let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
                     sink.add(batch, opened).map_err(|e| (i, e))?;
                 }
-                if let Some(rows) = sink.end_file() {
-                    progress.file_done(rows);
-                }
+                progress.files_done(1, sink.end_file());
             }
             Ok(sink)
         });
@@ -946,9 +951,7 @@ async fn read_files<S: BatchSink>(
             let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
             sink.add(batch, opened).map_err(|e| (i, e))?;
         }
-        if let Some(rows) = sink.end_file() {
-            ctx.progress.file_done(rows);
-        }
+        ctx.progress.files_done(1, sink.end_file());
     }
     Ok(sink)
 }
@@ -1108,8 +1111,8 @@ impl BatchSink for NumericSink {
         format!("corrupt data in column {:?}: {e}", self.name)
     }
 
-    fn end_file(&mut self) -> Option<u64> {
-        Some(0)
+    fn end_file(&mut self) -> u64 {
+        0
     }
 }
 

@@ -202,7 +202,8 @@ pub(crate) async fn scan(
         };
         let (reference_files, current_files) =
             (keep(Side::Reference, reference_files), keep(Side::Current, current_files));
-        ctx.progress.stage("scan", reference_files.len() + current_files.len());
+        let passes = read::scan_passes(&plan, performance_plan.is_some());
+        ctx.progress.stage("scan", (reference_files.len() + current_files.len()) * passes as usize);
         let p = performance_plan.as_ref().map(|p| (p, performance_options));
         let (mut reference, mut current) = futures::join!(
             read::scan_window(ctx, &reference_files, &plan, &reference_spec, p),
