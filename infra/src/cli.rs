@@ -324,6 +324,7 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
                 .expect("valid template")
                 .progress_chars("=> "),
         );
+        crate::telemetry::show_bar(Some(bar.clone()));
         bar
     } else {
         ProgressBar::hidden()
@@ -348,6 +349,7 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         }
     }
     progress.finish_and_clear();
+    crate::telemetry::show_bar(None);
     if failures > 0 {
         eprintln!("{failures} model(s) could not be checked");
         return Ok(ExitCode::FAILURE);

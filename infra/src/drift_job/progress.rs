@@ -25,6 +25,14 @@ impl Progress {
             bar.set_style(style);
             bar
         });
+        Self::with_bar(bar)
+    }
+
+    /// A display through `bar`, which log lines then wait for (see [`crate::telemetry::show_bar`]).
+    fn with_bar(bar: Option<ProgressBar>) -> Self {
+        if let Some(bar) = &bar {
+            crate::telemetry::show_bar(Some(bar.clone()));
+        }
         Self { bar, bytes: Arc::new(AtomicU64::new(0)), rows: AtomicU64::new(0), stage: Default::default() }
     }
 
@@ -84,6 +92,15 @@ impl Progress {
     }
 }
 
+impl Drop for Progress {
+    /// Log lines no longer wait for the bar, also when the run ends in an error.
+    fn drop(&mut self) {
+        if self.bar.is_some() {
+            crate::telemetry::show_bar(None);
+        }
+    }
+}
+
 fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
@@ -119,8 +136,7 @@ mod tests {
 
     #[test]
     fn every_step_moves_the_bar_and_only_counted_rows_add_up() {
-        let bar = ProgressBar::hidden();
-        let p = Progress { bar: Some(bar), ..Progress::hidden() };
+        let p = Progress::with_bar(Some(ProgressBar::hidden()));
         p.stage("scan", 6);
         p.files_done(1, 0); // a file read in the categorical pass
         p.files_done(1, 5); // the same file in the last pass, with its rows
