@@ -58,10 +58,25 @@ const HISTOGRAM_BINS: usize = 20;
 /// Categories drawn per categorical histogram; the rest are summed as `(other)`.
 const HISTOGRAM_CATEGORIES: usize = 15;
 
+/// What an empty window's inputs were: nothing found, or files none of whose rows could be used.
+fn empty_window_detail(files: usize, skipped: usize) -> String {
+    match (files, skipped) {
+        (0, _) => "no input file found".to_owned(),
+        (files, 0) => format!("{files} input file(s), no row of them in the window"),
+        (files, skipped) if skipped == files => {
+            format!("{files} input file(s), all skipped as unreadable: the warnings above give each reason")
+        }
+        (files, skipped) => format!(
+            "{files} input file(s): {skipped} skipped as unreadable (the warnings above give each reason), \
+             no row of the others in the window"
+        ),
+    }
+}
+
 /// Why the job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriftJobError {
-    #[error("the {side} window has no readable rows ({files} file(s) matched, {skipped} skipped as unreadable)")]
+    #[error("the {side} window has no readable rows ({})", empty_window_detail(*files, *skipped))]
     EmptyWindow { side: Side, files: usize, skipped: usize },
     #[error("input {pattern:?}: {reason}")]
     BadInput { pattern: String, reason: String },

@@ -259,10 +259,16 @@ fn an_empty_window_is_a_typed_error() {
 
     let err = run(&options(vec![sample("reference.parquet")], vec![garbage.clone()])).unwrap_err();
     assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, files: 1, skipped: 1 }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the current window has no readable rows \
+         (1 input file(s), all skipped as unreadable: the warnings above give each reason)"
+    );
 
     let nothing = dir.path().join("none-*.parquet").display().to_string();
     let err = run(&options(vec![sample("reference.parquet")], vec![nothing])).unwrap_err();
     assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, files: 0, .. }), "{err}");
+    assert_eq!(err.to_string(), "the current window has no readable rows (no input file found)");
 
     let err = run(&options(vec![garbage], vec![sample("current.parquet")])).unwrap_err();
     assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Reference, .. }), "{err}");
@@ -509,6 +515,10 @@ fn timestamp_windows_prune_row_groups_and_filter_rows_of_one_file() {
     o.current_window = Some("2027-01-01T00:00:00Z..2027-01-02T00:00:00Z".parse().unwrap());
     let err = run(&o).unwrap_err();
     assert!(matches!(err, DriftJobError::EmptyWindow { side: Side::Current, .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the current window has no readable rows (1 input file(s), no row of them in the window)"
+    );
 
     o.timestamp_column = None;
     assert!(matches!(run(&o).unwrap_err(), DriftJobError::InvalidOption(m) if m.contains("--timestamp-column")));
@@ -708,4 +718,14 @@ fn text_categories_count_the_same_whatever_the_page_encoding() {
         chi_squares.push(city.score.expect("a score"));
     }
     assert!(chi_squares.windows(2).all(|w| w[0] == w[1]), "{chi_squares:?}");
+}
+
+#[test]
+fn an_empty_window_says_whether_files_were_missing_unreadable_or_outside_it() {
+    assert_eq!(super::empty_window_detail(0, 0), "no input file found");
+    assert_eq!(super::empty_window_detail(2, 0), "2 input file(s), no row of them in the window");
+    assert_eq!(
+        super::empty_window_detail(3, 1),
+        "3 input file(s): 1 skipped as unreadable (the warnings above give each reason), no row of the others in the window"
+    );
 }
