@@ -87,11 +87,7 @@ impl NumericPartial {
                 // is held, not a sort of it all again.
                 let mut finite = finite;
                 sort_total_order(&mut finite);
-                *sorted = if sorted.is_empty() {
-                    SortedValues::trusted(finite)
-                } else {
-                    SortedValues::trusted(merge_sorted(sorted, &finite))
-                };
+                *sorted = SortedValues::trusted(if sorted.is_empty() { finite } else { merge_sorted(sorted, &finite) });
             }
             NumericValues::Sketch { sketch } => {
                 for v in finite {
