@@ -7,8 +7,9 @@
 //!   --columns num_0,num_1,cat_0,prediction reference/*.parquet current/*.parquet
 //! ```
 //!
-//! Prints one JSON line: files, rows, values decoded, nulls and the checksum. Exit code 1 (with the
-//! reason on stderr) when a file cannot be read or lacks a column, 2 on invalid usage.
+//! Prints one JSON line: files, rows, values decoded, nulls and the checksum; with `--column-bytes`
+//! also each column's in-memory size as Arrow holds it once decoded (`column_bytes`). Exit code 1
+//! (with the reason on stderr) when a file cannot be read or lacks a column, 2 on invalid usage.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -26,11 +27,15 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 /// Rows per record batch, as the drift job reads them.
 const DEFAULT_BATCH_ROWS: usize = 16 * 1024;
 
-const USAGE: &str = "usage: decode-only --columns NAME[,NAME...] [--batch-rows N] FILE...
+const USAGE: &str = "usage: decode-only --columns NAME[,NAME...] [--batch-rows N] [--column-bytes] FILE...
 
 Reads each Parquet FILE with only the named columns projected, decodes every value and prints
 {\"files\", \"rows\", \"values\", \"nulls\", \"checksum\"} as one JSON line. Numeric columns (integers,
-floats), strings, booleans and dictionaries of strings are decoded; other types are an error.";
+floats), strings, booleans and dictionaries of strings are decoded; other types are an error.
+
+--column-bytes adds {\"column_bytes\": {NAME: BYTES, ...}}: each column's in-memory size over all
+FILEs as Arrow holds it decoded (values, string offsets and bytes, validity bitmaps where there are
+nulls; pyarrow's nbytes), the yardstick of the bench's memory goal. Off in timed runs.";
 
 #[derive(Debug, thiserror::Error)]
 enum DecodeError {
@@ -43,12 +48,14 @@ enum DecodeError {
 struct Args {
     columns: Vec<String>,
     batch_rows: usize,
+    column_bytes: bool,
     files: Vec<PathBuf>,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, DecodeError> {
     let mut columns = Vec::new();
     let mut batch_rows = DEFAULT_BATCH_ROWS;
+    let mut column_bytes = false;
     let mut files = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -64,6 +71,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, DecodeErro
                         DecodeError::Usage(format!("--batch-rows {value:?} is not a positive integer"))
                     })?;
             }
+            "--column-bytes" => column_bytes = true,
             "-h" | "--help" => return Err(DecodeError::Usage("help".into())),
             flag if flag.starts_with("--") => return Err(DecodeError::Usage(format!("unknown option {flag}"))),
             _ => files.push(PathBuf::from(arg)),
@@ -75,16 +83,18 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, DecodeErro
     if files.is_empty() {
         return Err(DecodeError::Usage("no input files".into()));
     }
-    Ok(Args { columns, batch_rows, files })
+    Ok(Args { columns, batch_rows, column_bytes, files })
 }
 
-/// What the pass saw; `checksum` mixes every decoded value.
+/// What the pass saw; `checksum` mixes every decoded value. `bytes`: the in-memory size of what
+/// was decoded (counted only with `--column-bytes`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Tally {
     rows: u64,
     values: u64,
     nulls: u64,
     checksum: u64,
+    bytes: u64,
 }
 
 impl Tally {
@@ -110,7 +120,8 @@ impl Tally {
 
 /// Decodes one file into `tallies`, one per column of `columns` (so that the checksum does not
 /// depend on where batches end); returns its rows.
-fn decode_file(path: &Path, columns: &[String], batch_rows: usize, tallies: &mut [Tally]) -> Result<u64, DecodeError> {
+fn decode_file(path: &Path, args: &Args, tallies: &mut [Tally]) -> Result<u64, DecodeError> {
+    let columns = &args.columns;
     let err = |reason: String| DecodeError::File { path: path.display().to_string(), reason };
     let file = File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
     let builder =
@@ -121,13 +132,18 @@ fn decode_file(path: &Path, columns: &[String], batch_rows: usize, tallies: &mut
         .map(|name| schema.index_of(name).map_err(|_| err(format!("no column {name:?}"))))
         .collect::<Result<Vec<_>, _>>()?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    let reader = builder.with_projection(mask).with_batch_size(batch_rows).build().map_err(|e| err(e.to_string()))?;
+    let reader =
+        builder.with_projection(mask).with_batch_size(args.batch_rows).build().map_err(|e| err(e.to_string()))?;
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| err(format!("corrupt data after {rows} rows: {e}")))?;
         for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
             let index = columns.iter().position(|c| c == field.name()).expect("projected from these columns");
             decode_array(array, &mut tallies[index]).map_err(&err)?;
+            if args.column_bytes {
+                let bytes = array.to_data().get_slice_memory_size().map_err(|e| err(e.to_string()))?;
+                tallies[index].bytes += bytes as u64;
+            }
         }
         rows += batch.num_rows() as u64;
     }
@@ -187,18 +203,37 @@ fn decode_array(array: &ArrayRef, tally: &mut Tally) -> Result<(), String> {
     Ok(())
 }
 
-fn run(args: &Args) -> Result<Tally, DecodeError> {
+/// The whole pass: the total, and each column's tally in `--columns` order.
+fn run(args: &Args) -> Result<(Tally, Vec<Tally>), DecodeError> {
     let mut tallies = vec![Tally::default(); args.columns.len()];
     let mut total = Tally::default();
     for path in &args.files {
-        total.rows += decode_file(path, &args.columns, args.batch_rows, &mut tallies)?;
+        total.rows += decode_file(path, args, &mut tallies)?;
     }
-    for t in tallies {
+    for t in &tallies {
         total.values += t.values;
         total.nulls += t.nulls;
+        total.bytes += t.bytes;
         total.checksum = total.checksum.rotate_left(17) ^ t.checksum;
     }
-    Ok(total)
+    Ok((total, tallies))
+}
+
+/// The JSON line printed on success.
+fn report(args: &Args, total: &Tally, columns: &[Tally]) -> String {
+    let mut line = serde_json::json!({
+        "files": args.files.len(),
+        "rows": total.rows,
+        "values": total.values,
+        "nulls": total.nulls,
+        "checksum": format!("{:016x}", total.checksum),
+    });
+    if args.column_bytes {
+        let sizes: serde_json::Map<_, _> =
+            args.columns.iter().zip(columns).map(|(name, t)| (name.clone(), t.bytes.into())).collect();
+        line["column_bytes"] = sizes.into();
+    }
+    line.to_string()
 }
 
 fn main() -> ExitCode {
@@ -214,15 +249,8 @@ fn main() -> ExitCode {
         }
     };
     match run(&args) {
-        Ok(t) => {
-            println!(
-                "{{\"files\":{},\"rows\":{},\"values\":{},\"nulls\":{},\"checksum\":\"{:016x}\"}}",
-                args.files.len(),
-                t.rows,
-                t.values,
-                t.nulls,
-                t.checksum
-            );
+        Ok((total, columns)) => {
+            println!("{}", report(&args, &total, &columns));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -261,7 +289,7 @@ mod tests {
     }
 
     fn args(columns: &[&str], files: Vec<PathBuf>, batch_rows: usize) -> Args {
-        Args { columns: columns.iter().map(|c| c.to_string()).collect(), batch_rows, files }
+        Args { columns: columns.iter().map(|c| c.to_string()).collect(), batch_rows, column_bytes: false, files }
     }
 
     #[test]
@@ -269,10 +297,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), "a.parquet", vec![Some(1.0), None, Some(f64::NAN), Some(4.0), Some(5.0)]);
         let b = write(dir.path(), "b.parquet", vec![Some(-1.0), Some(2.5)]);
-        let t = run(&args(&["x", "text", "dict"], vec![a.clone(), b], 2)).unwrap();
+        let (t, _) = run(&args(&["x", "text", "dict"], vec![a.clone(), b], 2)).unwrap();
         // 7 rows × 3 columns; nulls: one in x, rows 0 and 3 of a and row 0 of b in text.
         assert_eq!((t.rows, t.values, t.nulls), (7, 21, 4));
-        let only_x = run(&args(&["x"], vec![a], 64)).unwrap();
+        let (only_x, _) = run(&args(&["x"], vec![a], 64)).unwrap();
         assert_eq!((only_x.rows, only_x.values, only_x.nulls), (5, 5, 1));
     }
 
@@ -281,9 +309,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = write(dir.path(), "a.parquet", vec![Some(1.0), Some(2.0), Some(3.0)]);
         let b = write(dir.path(), "b.parquet", vec![Some(1.0), Some(2.0), Some(3.5)]);
-        let sum = |path: &PathBuf, rows| run(&args(&["x", "dict"], vec![path.clone()], rows)).unwrap().checksum;
+        let sum = |path: &PathBuf, rows| run(&args(&["x", "dict"], vec![path.clone()], rows)).unwrap().0.checksum;
         assert_eq!(sum(&a, 1), sum(&a, 1024));
         assert_ne!(sum(&a, 1024), sum(&b, 1024));
+    }
+
+    #[test]
+    fn column_bytes_are_the_decoded_size_as_arrow_holds_it_and_printed_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a.parquet", vec![Some(1.0), None, Some(f64::NAN), Some(4.0), Some(5.0)]);
+        let mut with_sizes = args(&["text", "x", "dict"], vec![a], 64);
+        let (_, plain) = run(&with_sizes).unwrap();
+        assert!(plain.iter().all(|t| t.bytes == 0), "not counted unless asked");
+        with_sizes.column_bytes = true;
+        let (total, columns) = run(&with_sizes).unwrap();
+        // text: 6 offsets of 4 B, "v1" "v2" "v4" (6 B), a validity bitmap (1 B: rows 0 and 3 are null).
+        // x: 5 float64 and a bitmap. dict: 5 int32 keys and the dictionary ["a", "bb"] (3 offsets, 3 B).
+        let bytes: Vec<u64> = columns.iter().map(|t| t.bytes).collect();
+        assert_eq!(bytes, vec![6 * 4 + 6 + 1, 5 * 8 + 1, 5 * 4 + 3 * 4 + 3]);
+        assert_eq!(total.bytes, bytes.iter().sum::<u64>());
+        let line: serde_json::Value = serde_json::from_str(&report(&with_sizes, &total, &columns)).unwrap();
+        assert_eq!(line["column_bytes"], serde_json::json!({"text": 31, "x": 41, "dict": 35}));
+        assert_eq!((line["rows"].as_u64(), line["nulls"].as_u64()), (Some(5), Some(3)));
+        with_sizes.column_bytes = false;
+        let line: serde_json::Value = serde_json::from_str(&report(&with_sizes, &total, &columns)).unwrap();
+        assert!(line.get("column_bytes").is_none(), "{line}");
     }
 
     #[test]
@@ -307,5 +357,7 @@ mod tests {
         assert!(parse(&["--columns", "x", "--frobnicate", "f"]).starts_with("unknown option --frobnicate"));
         let ok = parse_args(["--columns", "a, b", "f1", "f2"].map(String::from)).unwrap();
         assert_eq!((ok.columns, ok.files.len(), ok.batch_rows), (vec!["a".to_owned(), "b".to_owned()], 2, 16384));
+        assert!(!ok.column_bytes);
+        assert!(parse_args(["--column-bytes", "--columns", "a", "f"].map(String::from)).unwrap().column_bytes);
     }
 }
