@@ -9,7 +9,8 @@ Each DIR is a data set from gen.py (DIR/reference, DIR/current, DIR/manifest.jso
 1. one untimed run of the job, which warms the page cache and tells, through its drift.json, which
    columns it analyses (and whether it reads the label: a non-empty `performance` section);
 2. one untimed decode-only pass over exactly those columns of every file, checked to see as many
-   rows as the job;
+   rows as the job, and one per window with --column-bytes: each column's in-memory size as Arrow
+   holds it, the memory goal's yardstick (the largest column of one window, and of both);
 3. --runs rounds alternating the job and the decode-only pass;
 4. one run of Evidently's preset (evidently_drift.py) unless skipped or the size exceeds
    --evidently-max-rows.
