@@ -28,9 +28,12 @@
 //! the DDSketch crates (`sketches-ddsketch` 0.4, `ddsketchy` 0.1, `sketches-rust` 0.2, checked
 //! 2026-11) answer quantile queries only — their stores are private, so neither the KS statistic
 //! nor its bound can be computed from them — map values with a floating-point logarithm (not
-//! guaranteed monotone at bucket edges) and collapse buckets past a size limit; `hdrhistogram`
-//! buckets `u64` values only. Bucketing by the bits of the `f64` is a few lines and gives all the
-//! properties the bounds rely on.
+//! guaranteed monotone at bucket edges) and collapse buckets past a size limit (`sketches-ddsketch`
+//! also decodes its portable encoding into a 2,048-bin collapsing store); `hdrhistogram` buckets
+//! `u64` values only, and so does `histogram` 1.x (its value-to-bucket index is crate-private,
+//! and a dense histogram covering the `f64` range at this resolution would need ~24 M buckets).
+//! Bucketing by the bits of the `f64` is a few lines and gives all the properties the bounds rely
+//! on.
 
 use std::collections::BTreeMap;
 
