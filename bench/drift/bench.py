@@ -8,9 +8,9 @@ Each DIR is a data set from gen.py (DIR/reference, DIR/current, DIR/manifest.jso
 
 1. one untimed run of the job, which warms the page cache and tells, through its drift.json, which
    columns it analyses (and whether it reads the label: a non-empty `performance` section);
-2. one untimed decode-only pass over exactly those columns of every file, checked to see as many
-   rows as the job, and one per window with --column-bytes: each column's in-memory size as Arrow
-   holds it, the memory goal's yardstick (the largest column of one window, and of both);
+2. one untimed decode-only pass per window over exactly those columns, checked to see as many
+   rows as the job, with --column-bytes: each column's in-memory size as Arrow holds it, the
+   memory goal's yardstick (the largest column of one window, and of both);
 3. --runs rounds alternating the job and the decode-only pass;
 4. one run of Evidently's preset (evidently_drift.py) unless skipped or the size exceeds
    --evidently-max-rows.
@@ -128,12 +128,19 @@ def bench_size(args, rows, data, constant_rss):
         raise Failed(f"the job read {job_rows} rows, the data set has {2 * rows}")
     columns = columns_read(report)
     size["columns"] = [{"name": c, "kind": k} for c, k in columns]
-    decode_argv = [args.decode, "--columns", ",".join(c for c, _ in columns), *files]
-    check = json.loads(measure(decode_argv)["stdout"])
-    if check["rows"] != job_rows:
-        raise Failed(f"decode-only read {check['rows']} rows, the job {job_rows}")
-    size["decode_only_checksum"] = check["checksum"]
-    size["column_bytes"] = column_bytes(args.decode, data, [c for c, _ in columns])
+    decode_columns = [args.decode, "--columns", ",".join(c for c, _ in columns)]
+    decode_argv = [*decode_columns, *files]
+    # Untimed, one window at a time: the columns' in-memory sizes, and a check that decode-only
+    # sees every row the job read.
+    passes = {
+        window: json.loads(measure([*decode_columns, "--column-bytes", *window_files(data, window)])["stdout"])
+        for window in ("reference", "current")
+    }
+    decoded = sum(p["rows"] for p in passes.values())
+    if decoded != job_rows:
+        raise Failed(f"decode-only read {decoded} rows, the job {job_rows}")
+    size["decode_only_checksum"] = {window: p["checksum"] for window, p in passes.items()}
+    size["column_bytes"] = {window: p["column_bytes"] for window, p in passes.items()}
 
     jobs, decodes = [], []
 
@@ -223,18 +230,9 @@ def bench_size(args, rows, data, constant_rss):
     return size
 
 
-def column_bytes(decode, data, columns):
-    """Each read column's in-memory size per window, as Arrow holds it decoded (decode-only's
-    --column-bytes: values, string offsets and bytes, validity bitmaps; pyarrow's nbytes)."""
-    sizes = {}
-    for window in ("reference", "current"):
-        argv = [decode, "--column-bytes", "--columns", ",".join(columns), *window_files(data, window)]
-        sizes[window] = json.loads(measure(argv)["stdout"])["column_bytes"]
-    return sizes
-
-
 def largest_columns(sizes, kinds):
-    """The memory goal's yardstick, "the in-memory size of the largest single column", read two
+    """From decode-only's --column-bytes per window (values, string offsets and bytes, validity
+    bitmaps: pyarrow's nbytes), the memory goal's yardstick, "the in-memory size of the largest single column", read two
     ways: the largest column of one window, and the largest column of the job's input (reference
     and current together: what a two-sample statistic holds at once). Also the largest numeric
     column, whose values exact KS and Wasserstein hold (8 B per row for float64)."""
