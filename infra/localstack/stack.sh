@@ -3,7 +3,7 @@
 # loopback ports. Source this file, then:
 #
 #   stack_start            # starts both in the background, waits until healthy, exports the endpoints
-#   stack_stop             # stops them (also registered on EXIT by stack_start)
+#   stack_stop             # stops them (also registered on EXIT by stack_start, unless DELTAONE_STACK_TRAPS=0)
 #
 # Exports for the tests and tools:
 #   DELTAONE_TEST_MOTO_URL    http://127.0.0.1:PORT   (AWS_ENDPOINT_URL for the SDK clients)
@@ -52,8 +52,11 @@ stack_start() {
   fi
   export DELTAONE_STACK_DIR
   mkdir -p "$DELTAONE_STACK_DIR/mlflow-artifacts"
-  trap stack_stop EXIT
-  trap 'exit 130' INT TERM
+  # A caller with exit traps of its own sets DELTAONE_STACK_TRAPS=0 and calls stack_stop from them.
+  if [ "${DELTAONE_STACK_TRAPS:-1}" = 1 ]; then
+    trap stack_stop EXIT
+    trap 'exit 130' INT TERM
+  fi
 
   local moto_port mlflow_port
   moto_port=$(_stack_free_port)

@@ -189,7 +189,7 @@ pub fn deltaone_binary() -> std::path::PathBuf {
     let bin = dir.join(format!("deltaone{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} not built: run the tests with `bash tests/run.sh` (it builds the workspace)",
+        "{} not built: run the tests with `bash tests/run.sh`, which builds every binary first (or `cargo build --workspace --all-targets`)",
         bin.display()
     );
     bin
