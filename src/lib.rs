@@ -6,7 +6,9 @@
 
 pub mod attestation;
 pub mod classification;
+pub mod confidence;
 pub mod drift;
+pub mod evidence;
 pub mod message;
 mod packed;
 pub mod rule;
@@ -19,7 +21,7 @@ pub mod version;
 
 pub use rule::{BaselineSource, Direction, Policy, Scale, Selection, VersionFacts, judge, select};
 pub use value::{MetricValue, ValueError};
-pub use verdict::{Outcome, Verdict};
+pub use verdict::{Confidence, ConfidenceStatus, GuardrailResult, GuardrailStatus, Outcome, Verdict};
 pub use version::{VersionNumber, VersionParseError};
 
 /// Tags by name, as the registry stores them (keys and values are strings).

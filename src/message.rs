@@ -27,11 +27,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::attestation::{Contributor, SignedStatement};
-use crate::verdict::{Outcome, Verdict};
+use crate::verdict::{Allowance, Confidence, ConfidenceStatus, GuardrailResult, Outcome, Verdict};
 use crate::version::VersionNumber;
 
-/// The schema every message carries.
+/// The schema every message carries unless it has v2's fields.
 pub const MESSAGE_SCHEMA: &str = "deltaone.message/v1";
+
+/// The schema of a DeltaOne message whose verdict carries a confidence interval or guardrails
+/// (`schemas/message.v2.schema.json`: v1 plus the optional body fields `confidence` and
+/// `guardrails`). Messages without them stay v1, byte for byte, so v1 consumers keep working.
+pub const MESSAGE_SCHEMA_V2: &str = "deltaone.message/v2";
 
 /// Longest subject: SNS wants subjects "less than 100 characters long".
 pub const SUBJECT_MAX_CHARS: usize = 99;
@@ -141,6 +146,12 @@ pub struct DeltaOneBody {
     pub contributors: Vec<Contributor>,
     /// The signed statement of the verdict, when one was made (boxed: it is most of the body).
     pub attestation: Option<Box<SignedStatement>>,
+    /// v2: the delta's confidence interval, when the check looked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// v2: every declared guardrail with its values and result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailResult>,
 }
 
 /// The time range of the data a drift run looked at (RFC 3339 strings).
@@ -202,8 +213,13 @@ impl Message {
                 Severity::Warning
             }
         };
+        let schema = if verdict.confidence.is_some() || !verdict.guardrails.is_empty() {
+            MESSAGE_SCHEMA_V2
+        } else {
+            MESSAGE_SCHEMA
+        };
         Self {
-            schema: MESSAGE_SCHEMA.to_owned(),
+            schema: schema.to_owned(),
             id: id.into(),
             event_type,
             occurred_at: occurred_at.into(),
@@ -223,6 +239,8 @@ impl Message {
                 reason: verdict.reason.clone(),
                 contributors,
                 attestation: attestation.map(Box::new),
+                confidence: verdict.confidence.clone(),
+                guardrails: verdict.guardrails.clone(),
             }),
         }
     }
@@ -362,6 +380,13 @@ impl Message {
                         format!("{} (threshold {} pp)", signed_pp(delta), body.threshold_pp.normalize()),
                     ));
                 }
+                if let Some(c) = &body.confidence {
+                    facts.push(("Confidence", confidence_text(c)));
+                }
+                if !body.guardrails.is_empty() {
+                    let lines: Vec<String> = body.guardrails.iter().map(guardrail_text).collect();
+                    facts.push(("Guardrails", lines.join("; ")));
+                }
                 if !body.contributors.is_empty() {
                     let names: Vec<String> = body.contributors.iter().map(contributor_text).collect();
                     facts.push(("Contributors", names.join(", ")));
@@ -430,6 +455,56 @@ fn percent(share: f64) -> String {
 
 fn plural(count: usize, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+/// "95 % interval [+0.2, +2.1] pp (mcnemar_exact, 500 paired rows), not significant", or why none.
+pub fn confidence_text(c: &Confidence) -> String {
+    let level = crate::evidence::level_text(c.level);
+    match (c.status, c.lower_pp, c.upper_pp) {
+        (ConfidenceStatus::Computed, Some(lower), Some(upper)) => format!(
+            "{level} interval [{}, {}] pp ({}, {} paired rows), {}",
+            signed(lower),
+            signed(upper),
+            c.method.map(|m| m.as_str()).unwrap_or("unknown method"),
+            c.rows.unwrap_or_default(),
+            if c.significant == Some(true) { "significant" } else { "not significant" }
+        ),
+        (status, _, _) => {
+            format!("no {level} interval ({}): {}", status.as_str(), c.reason.as_deref().unwrap_or("no reason given"))
+        }
+    }
+}
+
+/// "latency_ms (lower is better): 108 vs 100, regression 8 % of 10 % allowed: passed".
+pub fn guardrail_text(g: &GuardrailResult) -> String {
+    let (limit, unit) = match g.allowed {
+        Allowance::AbsolutePp(x) => (x, "pp"),
+        Allowance::RelativePercent(x) => (x, "%"),
+    };
+    let values = match (g.candidate_value, g.baseline_value, g.regression) {
+        (Some(c), Some(b), Some(r)) => {
+            format!(
+                "{} vs {}, regression {} {unit} of {} {unit} allowed",
+                c.normalize(),
+                b.normalize(),
+                r,
+                limit.normalize()
+            )
+        }
+        _ => format!("{} {unit} allowed", limit.normalize()),
+    };
+    let status = match g.status {
+        crate::verdict::GuardrailStatus::Passed => "passed",
+        crate::verdict::GuardrailStatus::Regressed => "regressed",
+        crate::verdict::GuardrailStatus::Missing => "missing",
+        crate::verdict::GuardrailStatus::Invalid => "invalid",
+    };
+    format!("{} ({} is better): {values}: {status}", g.metric, g.direction)
+}
+
+fn signed(x: Decimal) -> String {
+    let x = x.normalize();
+    if x > Decimal::ZERO { format!("+{x}") } else { x.to_string() }
 }
 
 fn contributor_text(c: &Contributor) -> String {
@@ -864,5 +939,69 @@ mod tests {
         let blocks = slack["blocks"].as_array().unwrap();
         assert_eq!(blocks[1]["text"]["text"], "*Top features*\n• age: ks 0.0012 (drifted)\n• country: chi_square 0.31");
         assert!(blocks[3]["elements"][0]["text"].as_str().unwrap().contains("critical"));
+    }
+
+    const SCHEMA_V2_TEXT: &str = include_str!("../schemas/message.v2.schema.json");
+
+    /// A verdict with a computed interval and two guardrails (one regressed), via the real rule.
+    fn guarded_verdict() -> Verdict {
+        use crate::confidence::{PairedRows, Predictions};
+        use crate::evidence::{Evidence, GUARDRAILS_TAG, judge_with_evidence};
+        let labels: Vec<bool> = (0..200).map(|i| i % 2 == 0).collect();
+        let c: Vec<bool> = labels.iter().enumerate().map(|(i, &l)| if i % 10 == 0 { !l } else { l }).collect();
+        let b: Vec<bool> = labels.iter().enumerate().map(|(i, &l)| if i % 7 == 0 { !l } else { l }).collect();
+        let rows = PairedRows::new(labels, Predictions::Labels(c), Predictions::Labels(b)).unwrap();
+        let versions = [
+            VersionFacts::new(n(6))
+                .with_tag(tags::BENCHMARK_VALUE, "0.855")
+                .with_tag(tags::BENCHMARK_METRIC, "accuracy")
+                .with_tag("latency_ms", "100")
+                .with_tag(
+                    GUARDRAILS_TAG,
+                    r#"[{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10},
+                        {"metric": "ece", "direction": "lower", "max_regression_pp": 1}]"#,
+                ),
+            VersionFacts::new(n(7)).with_metric("accuracy", 0.9).with_metric("latency_ms", 130.0),
+        ];
+        let evidence = Evidence { paired: Some(Ok(rows)) };
+        judge_with_evidence(
+            &select("fraud-detector", &versions, None),
+            &Default::default(),
+            &Policy::default(),
+            &evidence,
+        )
+    }
+
+    #[test]
+    fn a_verdict_with_confidence_or_guardrails_is_a_v2_message_valid_against_the_v2_schema_only() {
+        let v = guarded_verdict();
+        assert_eq!(v.outcome, Outcome::MetricMissing, "ece has no value: {}", v.reason);
+        let m = Message::from_verdict("id-1", "2026-05-01T12:00:00Z", &v, vec![], None, None);
+        assert_eq!(m.schema, MESSAGE_SCHEMA_V2);
+        let instance = serde_json::to_value(&m).unwrap();
+        assert_eq!(instance["body"]["confidence"]["method"], "mcnemar_exact");
+        assert_eq!(instance["body"]["guardrails"][0]["status"], "regressed");
+        assert_eq!(instance["body"]["guardrails"][1]["status"], "missing");
+        let v2_schema: Value = serde_json::from_str(SCHEMA_V2_TEXT).unwrap();
+        jsonschema::meta::validate(&v2_schema).expect("valid against the 2020-12 meta-schema");
+        let v2 = jsonschema::draft202012::new(&v2_schema).unwrap();
+        let errors: Vec<String> = v2.iter_errors(&instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert_eq!(errors, Vec::<String>::new());
+        assert!(!schema_errors(&instance).is_empty(), "a v1 validator must not accept v2 fields");
+        // v1 messages are untouched and still valid v2 bodies apart from the schema name.
+        assert_eq!(achieved().schema, MESSAGE_SCHEMA);
+        let mut bad = instance.clone();
+        bad["body"]["confidence"]["status"] = json!("guessed");
+        assert!(!v2.is_valid(&bad));
+
+        let text = m.render_text();
+        assert!(text.contains("Confidence: 95 % interval ["), "{text}");
+        assert!(
+            text.contains("latency_ms (lower is better): 130 vs 100, regression 30 % of 10 % allowed: regressed"),
+            "{text}"
+        );
+        let slack = m.render_slack();
+        let fields = slack["blocks"][2]["fields"].as_array().unwrap();
+        assert!(fields.iter().any(|f| f["text"].as_str().unwrap().starts_with("*Guardrails*")), "{fields:?}");
     }
 }

@@ -96,6 +96,12 @@ pub struct Policy {
     threshold_pp: Decimal,
     pub scale: Option<Scale>,
     pub direction: Direction,
+    /// When on, "achieved" also needs the delta's confidence interval to clear the threshold
+    /// (its lower bound at least the threshold). Off by default: the rule users know.
+    pub require_confidence: bool,
+    confidence_level: Decimal,
+    /// Guardrails declared in the configuration; a registry tag replaces them per model.
+    pub guardrails: Vec<crate::evidence::Guardrail>,
 }
 
 /// A threshold that is negative or not a finite number.
@@ -109,7 +115,14 @@ pub enum ThresholdError {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { threshold_pp: Decimal::ONE, scale: None, direction: Direction::Higher }
+        Self {
+            threshold_pp: Decimal::ONE,
+            scale: None,
+            direction: Direction::Higher,
+            require_confidence: false,
+            confidence_level: Decimal::new(95, 2),
+            guardrails: Vec::new(),
+        }
     }
 }
 
@@ -125,6 +138,30 @@ impl Policy {
 
     pub fn threshold_pp(&self) -> Decimal {
         self.threshold_pp
+    }
+
+    /// Sets the two-sided confidence level (strictly between 0 and 1; 0.95 by default).
+    pub fn with_confidence_level(mut self, level: f64) -> Result<Self, crate::confidence::ConfidenceError> {
+        crate::confidence::Level::new(level)?;
+        self.confidence_level =
+            MetricValue::from_f64(level).map_err(|_| crate::confidence::ConfidenceError::BadLevel(level))?.decimal();
+        Ok(self)
+    }
+
+    /// The same policy with `require_confidence` set.
+    pub fn requiring_confidence(mut self, on: bool) -> Self {
+        self.require_confidence = on;
+        self
+    }
+
+    /// The same policy with configured guardrails.
+    pub fn with_guardrails(mut self, guardrails: Vec<crate::evidence::Guardrail>) -> Self {
+        self.guardrails = guardrails;
+        self
+    }
+
+    pub fn confidence_level(&self) -> Decimal {
+        self.confidence_level
     }
 }
 
@@ -190,9 +227,14 @@ impl Selection {
     /// metric, scale and direction itself. Lets adapters skip a slow registry call.
     pub fn needs_model_tags(&self) -> bool {
         match &self.baseline {
-            Some((baseline, _)) => [tags::BENCHMARK_METRIC, tags::BENCHMARK_SCALE, tags::BENCHMARK_DIRECTION]
-                .iter()
-                .any(|key| !baseline.tags.contains_key(*key)),
+            Some((baseline, _)) => [
+                tags::BENCHMARK_METRIC,
+                tags::BENCHMARK_SCALE,
+                tags::BENCHMARK_DIRECTION,
+                crate::evidence::GUARDRAILS_TAG,
+            ]
+            .iter()
+            .any(|key| !baseline.tags.contains_key(*key)),
             None => false,
         }
     }
@@ -237,6 +279,8 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
         threshold_pp: policy.threshold_pp,
         direction: None,
         scale: None,
+        confidence: None,
+        guardrails: Vec::new(),
     };
     let finish = |mut verdict: Verdict, outcome: Outcome, reason: String| {
         verdict.outcome = outcome;
@@ -369,7 +413,7 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
 
 /// A version's value for `metric`: its run's metric, else a version tag of that name. The error
 /// says whether the value is missing or unusable.
-fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (Outcome, String)> {
+pub(crate) fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (Outcome, String)> {
     let v = version.number();
     if let Some(x) = version.run_metrics.as_ref().and_then(|m| m.get(metric)) {
         return MetricValue::from_f64(*x)
@@ -387,7 +431,7 @@ fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (O
     Err((Outcome::MetricMissing, format!("version {v} has no value for {metric:?}: {run} and no tag of that name")))
 }
 
-fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candidate: Decimal) -> Result<Scale, String> {
+pub(crate) fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candidate: Decimal) -> Result<Scale, String> {
     let in_fraction = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE;
     let in_percent_range = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE_HUNDRED;
     let looks_percent = |x: Decimal| x > Decimal::ONE && x <= Decimal::ONE_HUNDRED;
@@ -688,7 +732,8 @@ mod tests {
     fn selection_skips_model_tags_when_the_baseline_names_everything() {
         let full = baseline(1, "0.9")
             .with_tag(tags::BENCHMARK_SCALE, "fraction")
-            .with_tag(tags::BENCHMARK_DIRECTION, "higher");
+            .with_tag(tags::BENCHMARK_DIRECTION, "higher")
+            .with_tag(crate::evidence::GUARDRAILS_TAG, "[]");
         assert!(!select("m", &[full, candidate(2, 0.9)], None).needs_model_tags());
         assert!(select("m", &[baseline(1, "0.9"), candidate(2, 0.9)], None).needs_model_tags());
         assert!(!select("m", &[candidate(1, 0.9)], None).needs_model_tags());
