@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 
 use deltaone::attestation::{AttestationError, Contributor, Statement, sign};
-use deltaone::{BaselineSource, Policy, Tags, Verdict, VersionNumber, judge, select};
+use deltaone::evidence::judge_with_evidence;
+use deltaone::{BaselineSource, Policy, Tags, Verdict, VersionNumber, select};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,6 +21,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::credits::{CreditLedger, CreditsError};
 use crate::mlflow::MlflowError;
 use crate::notify::{Notifier, NotifyError};
+use crate::objects::ObjectError;
+use crate::paired::PredictionsReader;
 use crate::registry::{Registry, RegistryError, WriteBack};
 use crate::store::{Chained, Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
@@ -82,6 +85,8 @@ pub enum CheckError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Credits(#[from] CreditsError),
+    #[error("cannot read predictions for the confidence interval: {0}")]
+    Predictions(#[from] ObjectError),
     #[error("cannot attest the verdict: {0}")]
     Attestation(#[from] AttestationError),
     #[error(
@@ -97,6 +102,7 @@ impl CheckError {
             Self::Store(e) => e.is_retryable(),
             Self::Notify(e) => e.is_retryable(),
             Self::Credits(e) => e.is_retryable(),
+            Self::Predictions(e) => e.is_retryable(),
             Self::NoStore | Self::Attestation(_) => false,
         }
     }
@@ -110,6 +116,7 @@ pub struct Checker {
     notifier: Option<Arc<dyn Notifier>>,
     credits: Option<Arc<dyn CreditLedger>>,
     signing_key: Option<Arc<ed25519_dalek::SigningKey>>,
+    predictions: PredictionsReader,
     policy: Policy,
 }
 
@@ -169,12 +176,27 @@ pub fn now_rfc3339() -> String {
 
 impl Checker {
     pub fn new(registry: Arc<dyn Registry>, store: Option<Arc<dyn VerdictStore>>, policy: Policy) -> Self {
-        Self { registry, store, notifier: None, credits: None, signing_key: None, policy }
+        Self {
+            registry,
+            store,
+            notifier: None,
+            credits: None,
+            signing_key: None,
+            predictions: PredictionsReader::default(),
+            policy,
+        }
     }
 
     /// Every recorded comparison verdict carries an Ed25519-signed statement of itself.
     pub fn with_signing_key(mut self, key: Arc<ed25519_dalek::SigningKey>) -> Self {
         self.signing_key = Some(key);
+        self
+    }
+
+    /// Versions' predictions files (their `predictions_uri` tags) are read through this reader for
+    /// the delta's confidence interval. Without it only local paths are read.
+    pub fn with_predictions(mut self, predictions: PredictionsReader) -> Self {
+        self.predictions = predictions;
         self
     }
 
@@ -188,6 +210,10 @@ impl Checker {
     pub fn with_credits(mut self, credits: Arc<dyn CreditLedger>) -> Self {
         self.credits = Some(credits);
         self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub fn registry(&self) -> &Arc<dyn Registry> {
@@ -229,7 +255,12 @@ impl Checker {
         let model_tags =
             if selection.needs_model_tags() { self.registry.model_tags(model).await? } else { Tags::new() };
         let run_id = selection.candidate.as_ref().and_then(|c| c.run_id.clone());
-        Ok((judge(&selection, &model_tags, &self.policy), run_id))
+        let paired = match (&selection.candidate, &selection.baseline) {
+            (Some(candidate), Some((baseline, _))) => self.predictions.pair(candidate, baseline).await?,
+            _ => None,
+        };
+        let evidence = deltaone::evidence::Evidence { paired };
+        Ok((judge_with_evidence(&selection, &model_tags, &self.policy, &evidence), run_id))
     }
 
     async fn metrics_of(&self, run_id: Option<String>) -> Result<Option<deltaone::Metrics>, CheckError> {

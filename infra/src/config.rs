@@ -40,6 +40,20 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_DIRECTION", global = true, value_name = "higher|lower")]
     pub direction: Option<String>,
 
+    /// Achieved also needs the delta's confidence interval (from paired predictions) to clear the
+    /// threshold: its lower bound at least the threshold [default: false].
+    #[arg(long, env = "DELTAONE_REQUIRE_CONFIDENCE", global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub require_confidence: Option<bool>,
+
+    /// Two-sided level of the delta's confidence interval, strictly between 0 and 1 [default: 0.95].
+    #[arg(long, env = "DELTAONE_CONFIDENCE_LEVEL", global = true, value_name = "LEVEL")]
+    pub confidence_level: Option<f64>,
+
+    /// Guardrail metrics as JSON, for models whose registry has no deltaone_guardrails tag, e.g.
+    /// [{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10}].
+    #[arg(long, env = "DELTAONE_GUARDRAILS", global = true, value_name = "JSON")]
+    pub guardrails: Option<String>,
+
     /// DynamoDB table for verdicts.
     #[arg(long, env = "DELTAONE_VERDICT_TABLE", global = true, value_name = "TABLE")]
     pub verdict_table: Option<String>,
@@ -96,6 +110,9 @@ struct FileSettings {
     threshold_pp: Option<f64>,
     scale: Option<String>,
     direction: Option<String>,
+    require_confidence: Option<bool>,
+    confidence_level: Option<f64>,
+    guardrails: Option<String>,
     verdict_table: Option<String>,
     credits_table: Option<String>,
     drift_table: Option<String>,
@@ -182,6 +199,16 @@ impl SettingsArgs {
         if let Some(text) = self.direction.clone().or(file.direction) {
             policy.direction =
                 text.parse::<Direction>().map_err(|e| invalid("direction", "DELTAONE_DIRECTION", e.to_string()))?;
+        }
+        policy.require_confidence = self.require_confidence.or(file.require_confidence).unwrap_or(false);
+        if let Some(level) = self.confidence_level.or(file.confidence_level) {
+            policy = policy
+                .with_confidence_level(level)
+                .map_err(|e| invalid("confidence_level", "DELTAONE_CONFIDENCE_LEVEL", e.to_string()))?;
+        }
+        if let Some(json) = self.guardrails.clone().or(file.guardrails).filter(|g| !g.trim().is_empty()) {
+            policy.guardrails = deltaone::evidence::parse_guardrails(&json)
+                .map_err(|e| invalid("guardrails", "DELTAONE_GUARDRAILS", e.to_string()))?;
         }
 
         let timeout = self.mlflow_timeout_secs.or(file.mlflow_timeout_secs).unwrap_or(10.0);

@@ -17,6 +17,7 @@ pub mod drift_store;
 pub mod mlflow;
 pub mod notify;
 pub mod objects;
+pub mod paired;
 pub mod predictions;
 pub mod query;
 pub mod registry;

@@ -98,6 +98,19 @@ pub trait Registry: Send + Sync {
         version: VersionNumber,
         metrics: &BTreeMap<String, f64>,
     ) -> Result<(), RegistryError>;
+
+    /// Sets one version tag, e.g. `predictions_uri` after an evaluation read the version's
+    /// predictions. Registries that cannot write say so.
+    async fn set_version_tag(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        key: &str,
+        value: &str,
+    ) -> Result<(), RegistryError> {
+        let _ = (key, value);
+        Err(RegistryError::Snapshot(format!("this registry is read-only: cannot tag {model} version {version}")))
+    }
 }
 
 /// MLflow as the registry.
@@ -195,6 +208,16 @@ impl Registry for MlflowRegistry {
             self.client.log_batch(run, &metrics).await?;
         }
         Ok(())
+    }
+
+    async fn set_version_tag(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        key: &str,
+        value: &str,
+    ) -> Result<(), RegistryError> {
+        Ok(self.client.set_version_tag(model, version, key, value).await?)
     }
 
     async fn log_evaluation(

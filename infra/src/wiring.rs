@@ -102,6 +102,9 @@ impl Wiring {
         if let Some(credits) = self.credits().await {
             checker = checker.with_credits(credits);
         }
+        // Predictions files named by versions' predictions_uri tags are read from S3 (or locally).
+        let s3 = crate::objects::LazyS3Objects::new(self.settings.aws_endpoint_url.clone());
+        checker = checker.with_predictions(crate::paired::PredictionsReader::new(Some(Arc::new(s3))));
         Ok(checker)
     }
 
