@@ -11,6 +11,7 @@ pub mod drift;
 pub mod evidence;
 pub mod message;
 mod packed;
+pub mod promotion;
 pub mod rule;
 pub mod sharding;
 pub mod signature;
@@ -19,7 +20,9 @@ pub mod value;
 pub mod verdict;
 pub mod version;
 
-pub use rule::{BaselineSource, Direction, Policy, Scale, Selection, VersionFacts, judge, select};
+pub use rule::{
+    BaselineSource, Direction, Policy, Scale, Selection, VersionFacts, judge, select, select_with_baseline,
+};
 pub use value::{MetricValue, ValueError};
 pub use verdict::{Confidence, ConfidenceStatus, GuardrailResult, GuardrailStatus, Outcome, Verdict};
 pub use version::{VersionNumber, VersionParseError};

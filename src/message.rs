@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::attestation::{Contributor, SignedStatement};
+use crate::promotion::Promotion;
 use crate::verdict::{Allowance, Confidence, ConfidenceStatus, GuardrailResult, Outcome, Verdict};
 use crate::version::VersionNumber;
 
@@ -152,6 +153,9 @@ pub struct DeltaOneBody {
     /// v2: every declared guardrail with its values and result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<GuardrailResult>,
+    /// v2: what the check did with the registry alias, when promotion is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
 }
 
 /// The time range of the data a drift run looked at (RFC 3339 strings).
@@ -241,8 +245,18 @@ impl Message {
                 attestation: attestation.map(Box::new),
                 confidence: verdict.confidence.clone(),
                 guardrails: verdict.guardrails.clone(),
+                promotion: None,
             }),
         }
+    }
+
+    /// The same DeltaOne message with the check's promotion decision (a v2 message).
+    pub fn with_promotion(mut self, promotion: Option<Promotion>) -> Self {
+        if let (EventBody::DeltaOne(body), Some(p)) = (&mut self.body, promotion) {
+            body.promotion = Some(p);
+            self.schema = MESSAGE_SCHEMA_V2.to_owned();
+        }
+        self
     }
 
     /// The message of a drift run: `drift.detected` when the dataset drifted, else `drift.report`.
@@ -387,6 +401,9 @@ impl Message {
                     let lines: Vec<String> = body.guardrails.iter().map(guardrail_text).collect();
                     facts.push(("Guardrails", lines.join("; ")));
                 }
+                if let Some(p) = &body.promotion {
+                    facts.push(("Promotion", promotion_text(p)));
+                }
                 if !body.contributors.is_empty() {
                     let names: Vec<String> = body.contributors.iter().map(contributor_text).collect();
                     facts.push(("Contributors", names.join(", ")));
@@ -500,6 +517,18 @@ pub fn guardrail_text(g: &GuardrailResult) -> String {
         crate::verdict::GuardrailStatus::Invalid => "invalid",
     };
     format!("{} ({} is better): {values}: {status}", g.metric, g.direction)
+}
+
+/// "champion: 1 -> 3, promoted (re-checked against 2)".
+pub fn promotion_text(p: &Promotion) -> String {
+    let at = |v: Option<VersionNumber>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "unset".to_owned());
+    let mut text =
+        format!("{}: {} -> {}, {}", p.alias, at(p.from_version), at(p.to_version), p.status.as_str().replace('_', " "));
+    if !p.rechecked_against.is_empty() {
+        let list: Vec<String> = p.rechecked_against.iter().map(|v| format!("v{v}")).collect();
+        text.push_str(&format!(" (re-checked against {})", list.join(", ")));
+    }
+    text
 }
 
 fn signed(x: Decimal) -> String {

@@ -211,6 +211,8 @@ pub enum BaselineSource {
     Tagged,
     /// No older version is tagged: the model's first version.
     FirstVersion,
+    /// The version behind a registry alias (e.g. `champion`), when the check was asked to use it.
+    Alias,
 }
 
 /// The versions a check compares.
@@ -260,6 +262,25 @@ pub fn select(model: &str, versions: &[VersionFacts], requested: Option<VersionN
             .or_else(|| older().min_by_key(|v| v.version).map(|v| (v.clone(), BaselineSource::FirstVersion)))
     });
     Selection { model: model.to_owned(), requested, candidate: candidate.cloned(), baseline }
+}
+
+/// Like [`select`], but the baseline is `baseline` (the version behind an alias such as
+/// `champion`), whatever its tags, when it is among `versions` and is not the candidate itself;
+/// otherwise the baseline is chosen as [`select`] does.
+pub fn select_with_baseline(
+    model: &str,
+    versions: &[VersionFacts],
+    requested: Option<VersionNumber>,
+    baseline: Option<VersionNumber>,
+) -> Selection {
+    let mut selection = select(model, versions, requested);
+    let candidate = selection.candidate.as_ref().and_then(|c| c.version);
+    if let Some(wanted) = baseline.filter(|b| Some(*b) != candidate)
+        && let Some(found) = versions.iter().find(|v| v.version == Some(wanted))
+    {
+        selection.baseline = Some((found.clone(), BaselineSource::Alias));
+    }
+    selection
 }
 
 /// Decides the verdict for a selection. `model_tags` are the registered model's tags (pass an empty
@@ -314,6 +335,7 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
                 tags::BENCHMARK_VALUE
             )
         }
+        BaselineSource::Alias => format!(" (baseline version {bv} is the version behind the baseline alias)"),
     };
 
     // A setting read from the baseline's tags, else the model's tags.
@@ -356,6 +378,13 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
             })
         }
         BaselineSource::FirstVersion => version_value(baseline, &metric),
+        // The champion's benchmark value when it has one, else its own metric.
+        BaselineSource::Alias => match baseline.tags.get(tags::BENCHMARK_VALUE) {
+            Some(text) => MetricValue::parse(text).map_err(|e| {
+                (Outcome::NonFiniteValue, format!("{} tag of baseline version {bv}: {e}", tags::BENCHMARK_VALUE))
+            }),
+            None => version_value(baseline, &metric),
+        },
     };
     let baseline_value = match baseline_value {
         Ok(v) => v,
@@ -737,6 +766,21 @@ mod tests {
         assert!(!select("m", &[full, candidate(2, 0.9)], None).needs_model_tags());
         assert!(select("m", &[baseline(1, "0.9"), candidate(2, 0.9)], None).needs_model_tags());
         assert!(!select("m", &[candidate(1, 0.9)], None).needs_model_tags());
+    }
+
+    #[test]
+    fn an_alias_baseline_replaces_the_tagged_one_and_may_be_newer_than_the_candidate() {
+        let champion = candidate(4, 0.90).with_tag(tags::BENCHMARK_METRIC, "accuracy");
+        let versions = [baseline(1, "0.8"), candidate(2, 0.95), candidate(3, 0.91), champion];
+        let v = judge(&select_with_baseline("m", &versions, Some(n(2)), Some(n(4))), &Tags::new(), &Policy::default());
+        assert_eq!((v.baseline_version, v.baseline_source), (Some(n(4)), Some(BaselineSource::Alias)));
+        assert_eq!(v.delta_pp, Some(dec("5")), "{}", v.reason);
+        assert!(v.reason.contains("behind the baseline alias"), "{}", v.reason);
+        // An alias on the candidate itself, or on an unknown version, leaves the ordinary baseline.
+        let v = judge(&select_with_baseline("m", &versions, Some(n(2)), Some(n(2))), &Tags::new(), &Policy::default());
+        assert_eq!(v.baseline_source, Some(BaselineSource::Tagged));
+        let s = select_with_baseline("m", &versions, Some(n(2)), Some(n(9)));
+        assert_eq!(s.baseline.unwrap().1, BaselineSource::Tagged);
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_GUARDRAILS", global = true, value_name = "JSON")]
     pub guardrails: Option<String>,
 
+    /// Registry alias of the model's champion (e.g. champion): the check compares with the version
+    /// behind it and, on "achieved", moves it to the candidate (promotions serialised per model in
+    /// the DynamoDB verdict table, which this needs) [default: off].
+    #[arg(long, env = "DELTAONE_CHAMPION_ALIAS", global = true, value_name = "ALIAS")]
+    pub champion_alias: Option<String>,
+
     /// DynamoDB table for verdicts.
     #[arg(long, env = "DELTAONE_VERDICT_TABLE", global = true, value_name = "TABLE")]
     pub verdict_table: Option<String>,
@@ -113,6 +119,7 @@ struct FileSettings {
     require_confidence: Option<bool>,
     confidence_level: Option<f64>,
     guardrails: Option<String>,
+    champion_alias: Option<String>,
     verdict_table: Option<String>,
     credits_table: Option<String>,
     drift_table: Option<String>,
@@ -164,6 +171,8 @@ pub struct Settings {
     /// DynamoDB table of drift results.
     pub drift_table: Option<String>,
     pub policy: Policy,
+    /// The champion alias to compare with and promote (needs the DynamoDB verdict table).
+    pub champion_alias: Option<String>,
     pub topic_arn: Option<String>,
     pub dead_letter_queue_url: Option<String>,
     pub attestation_key: Option<AttestationKey>,
@@ -313,12 +322,22 @@ impl SettingsArgs {
                 ))),
                 None => None,
             };
+        let champion_alias =
+            self.champion_alias.clone().or(file.champion_alias).map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        if champion_alias.is_some() && !matches!(store, Some(StoreTarget::Dynamo { .. })) {
+            return Err(invalid(
+                "champion_alias",
+                "DELTAONE_CHAMPION_ALIAS",
+                "promotions are serialised in the DynamoDB verdict table: set verdict_table too",
+            ));
+        }
         Ok(Settings {
             registry,
             store,
             credits_table,
             drift_table,
             policy,
+            champion_alias,
             topic_arn,
             dead_letter_queue_url,
             attestation_key,

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod objects;
 pub mod paired;
 pub mod predictions;
+pub mod promotion;
 pub mod query;
 pub mod registry;
 pub mod s3event;

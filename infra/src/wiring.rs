@@ -103,6 +103,13 @@ impl Wiring {
             checker = checker.with_credits(credits);
         }
         // Predictions files named by versions' predictions_uri tags are read from S3 (or locally).
+        if let (Some(alias), Some(StoreTarget::Dynamo { table })) =
+            (&self.settings.champion_alias, &self.settings.store)
+        {
+            let lock =
+                crate::promotion::DynamoPromotionLock::new(aws_sdk_dynamodb::Client::new(self.aws().await), table);
+            checker = checker.with_champion(alias.clone(), Arc::new(lock));
+        }
         let s3 = crate::objects::LazyS3Objects::new(self.settings.aws_endpoint_url.clone());
         checker = checker.with_predictions(crate::paired::PredictionsReader::new(Some(Arc::new(s3))));
         Ok(checker)

@@ -105,6 +105,7 @@ fn record(m: usize, v: u64) -> VerdictRecord {
         notified: v.is_multiple_of(3),
         attestation: None,
         contributors,
+        promotion: None,
     }
 }
 
