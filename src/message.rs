@@ -333,6 +333,44 @@ impl Message {
         text
     }
 
+    /// Self-contained HTML for e-mail clients that show HTML: the subject as a heading, the facts
+    /// as a table, the reason (or the top drift features), the link and the event's identity. Every
+    /// value is escaped; no scripts, styles inline.
+    pub fn render_html(&self) -> String {
+        let mut html = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+        html.push_str(&escape_html(&self.subject));
+        html.push_str("</title></head>\n<body style=\"font-family: sans-serif\">\n<h2>");
+        html.push_str(&escape_html(&self.subject));
+        html.push_str("</h2>\n<table style=\"border-collapse: collapse\">\n");
+        for (label, value) in self.facts() {
+            html.push_str(&format!(
+                "<tr><th style=\"text-align: left; padding: 2px 12px 2px 0; vertical-align: top\">{}</th><td>{}</td></tr>\n",
+                escape_html(label),
+                escape_html(&value)
+            ));
+        }
+        html.push_str("</table>\n");
+        match &self.body {
+            EventBody::DeltaOne(body) => html.push_str(&format!("<p>{}</p>\n", escape_html(&body.reason))),
+            EventBody::Drift(body) if !body.top_features.is_empty() => {
+                html.push_str("<h3>Top features</h3>\n<ul>\n");
+                for f in &body.top_features {
+                    html.push_str(&format!("<li>{}</li>\n", escape_html(&feature_line(f))));
+                }
+                html.push_str("</ul>\n");
+            }
+            EventBody::Drift(_) => {}
+        }
+        if let Some(link) = &self.link {
+            html.push_str(&format!("<p><a href=\"{0}\">{0}</a></p>\n", escape_html(link)));
+        }
+        html.push_str(&format!(
+            "<p style=\"color: #666; font-size: small\">{}</p>\n</body></html>\n",
+            escape_html(&self.footer())
+        ));
+        html
+    }
+
     /// Slack Block Kit: a `text` fallback (for notifications) and `blocks`: a header (the subject),
     /// a section with the summary, a section of up to ten fields, and a context line with the
     /// event type, severity, link and id. Text is escaped for mrkdwn (`&`, `<`, `>`).
@@ -549,6 +587,10 @@ fn contributor_text(c: &Contributor) -> String {
 
 fn feature_line(f: &FeatureScore) -> String {
     format!("{}: {} {}{}", f.column, f.method, f.score, if f.drifted { " (drifted)" } else { "" })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 fn escape_mrkdwn(text: &str) -> String {
@@ -1032,5 +1074,55 @@ mod tests {
         let slack = m.render_slack();
         let fields = slack["blocks"][2]["fields"].as_array().unwrap();
         assert!(fields.iter().any(|f| f["text"].as_str().unwrap().starts_with("*Guardrails*")), "{fields:?}");
+    }
+
+    /// The committed samples (`samples/messages/`) are what the code renders today; regenerate them
+    /// with `DELTAONE_BLESS_SAMPLES=1 cargo nextest run -p deltaone -E 'test(samples_are)'`.
+    #[test]
+    fn samples_are_what_the_renderings_produce() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/messages");
+        let promotion = crate::promotion::Promotion {
+            alias: "champion".into(),
+            status: crate::promotion::PromotionStatus::NotPromoted,
+            from_version: Some(n(6)),
+            to_version: Some(n(6)),
+            rechecked_against: vec![n(6)],
+            reason:
+                "champion moved to version 6 during the check; against it version 7 is metric missing: champion stays"
+                    .into(),
+        };
+        let m = Message::from_verdict(
+            "deltaone:fraud-detector:7:2026-05-01T12:00:00Z",
+            "2026-05-01T12:00:00Z",
+            &guarded_verdict(),
+            contributors(),
+            None,
+            Some("https://mlflow.example.com/#/models/fraud-detector/versions/7".into()),
+        )
+        .with_promotion(Some(promotion));
+        let rendered = [
+            ("deltaone-v2.json", serde_json::to_string_pretty(&m).unwrap() + "\n"),
+            ("deltaone-v2.txt", m.render_text()),
+            ("deltaone-v2.slack.json", serde_json::to_string_pretty(&m.render_slack()).unwrap() + "\n"),
+            ("deltaone-v2.html", m.render_html()),
+        ];
+        let v2_schema: Value = serde_json::from_str(SCHEMA_V2_TEXT).unwrap();
+        assert!(jsonschema::draft202012::new(&v2_schema).unwrap().is_valid(&serde_json::to_value(&m).unwrap()));
+        for (name, text) in rendered {
+            let path = dir.join(name);
+            if std::env::var_os("DELTAONE_BLESS_SAMPLES").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(committed, text, "{} differs from the rendering (see this test's doc)", path.display());
+        }
+        let html = m.render_html();
+        assert!(
+            html.contains(
+                "<th style=\"text-align: left; padding: 2px 12px 2px 0; vertical-align: top\">Confidence</th>"
+            )
+        );
+        assert!(html.contains("Ada &lt;ada@example.com&gt;"), "escaped");
     }
 }

@@ -75,6 +75,9 @@ pub struct CheckReport {
     pub wrote_back: bool,
     /// Whether this check notified subscribers.
     pub notified: bool,
+    /// What the check did with the champion alias (the recorded decision), when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +238,11 @@ impl Checker {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The champion alias this checker compares with and promotes, if any.
+    pub fn champion_alias(&self) -> Option<&str> {
+        self.champion.as_ref().map(|c| c.alias.as_str())
     }
 
     pub fn registry(&self) -> &Arc<dyn Registry> {
@@ -423,7 +431,14 @@ impl Checker {
         }
         let checked_at = now_rfc3339();
         let Some(store) = store else {
-            return Ok(CheckReport { verdict, checked_at, stored: Stored::DryRun, wrote_back: false, notified: false });
+            return Ok(CheckReport {
+                verdict,
+                checked_at,
+                stored: Stored::DryRun,
+                wrote_back: false,
+                notified: false,
+                promotion: None,
+            });
         };
         let Some(version) = verdict.candidate_version else {
             return Ok(CheckReport {
@@ -432,6 +447,7 @@ impl Checker {
                 stored: Stored::NotStored,
                 wrote_back: false,
                 notified: false,
+                promotion: None,
             });
         };
         let contributors = evidence.contributors.clone();
@@ -501,7 +517,14 @@ impl Checker {
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
             stored = ?stored, wrote_back, notified, "DeltaOne check"
         );
-        Ok(CheckReport { verdict: record.verdict, checked_at: record.checked_at, stored, wrote_back, notified })
+        Ok(CheckReport {
+            verdict: record.verdict,
+            checked_at: record.checked_at,
+            stored,
+            wrote_back,
+            notified,
+            promotion: record.promotion,
+        })
     }
 
     async fn write_back(&self, record: &VerdictRecord) -> Result<(), CheckError> {

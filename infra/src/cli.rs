@@ -316,7 +316,7 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         let report = checker.check(&request).await.map_err(|e| e.to_string())?;
         print_report(&report, args.json);
         if args.explain && !args.json {
-            for line in explain(&report.verdict, checker.policy()) {
+            for line in explain(&report.verdict, report.promotion.as_ref(), checker) {
                 println!("    {line}");
             }
         }
@@ -436,7 +436,12 @@ pub fn headline(verdict: &Verdict) -> String {
 }
 
 /// What `check --explain` adds: the confidence interval, each guardrail, and the policy.
-pub fn explain(verdict: &Verdict, policy: &deltaone::Policy) -> Vec<String> {
+pub fn explain(
+    verdict: &Verdict,
+    promotion: Option<&deltaone::promotion::Promotion>,
+    checker: &Checker,
+) -> Vec<String> {
+    let policy = checker.policy();
     let mut lines = Vec::new();
     let level = deltaone::evidence::level_text(policy.confidence_level());
     lines.push(match &verdict.confidence {
@@ -455,6 +460,13 @@ pub fn explain(verdict: &Verdict, policy: &deltaone::Policy) -> Vec<String> {
         lines.push(format!("guardrails ({}):", verdict.guardrails.len()));
         lines.extend(verdict.guardrails.iter().map(|g| format!("  - {}", deltaone::message::guardrail_text(g))));
     }
+    lines.push(match (promotion, checker.champion_alias()) {
+        (Some(p), _) => format!("promotion: {} ({})", deltaone::message::promotion_text(p), p.reason),
+        (None, Some(alias)) => {
+            format!("promotion: {alias} not moved (the verdict is not achieved, or this was a dry run)")
+        }
+        (None, None) => "promotion: off (no champion alias configured)".to_owned(),
+    });
     lines
 }
 

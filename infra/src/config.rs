@@ -427,6 +427,36 @@ mod tests {
     }
 
     #[test]
+    fn confidence_guardrail_and_champion_settings_are_validated_once() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "require_confidence = true\nconfidence_level = 0.9\nguardrails = '[{{\"metric\": \"latency_ms\", \"direction\": \"lower\", \"max_regression_pct\": 10}}]'\nverdict_table = \"verdicts\"\nchampion_alias = \"champion\""
+        )
+        .unwrap();
+        let settings = SettingsArgs { config: Some(file.path().into()), ..Default::default() }.resolve().unwrap();
+        assert!(settings.policy.require_confidence);
+        assert_eq!(settings.policy.confidence_level().to_string(), "0.9");
+        assert_eq!(settings.policy.guardrails.len(), 1);
+        assert_eq!(settings.champion_alias.as_deref(), Some("champion"));
+
+        let err = SettingsArgs { confidence_level: Some(1.0), ..Default::default() }.resolve().unwrap_err();
+        assert!(
+            err.to_string().contains("DELTAONE_CONFIDENCE_LEVEL") && err.to_string().contains("strictly between"),
+            "{err}"
+        );
+        let err = SettingsArgs { guardrails: Some("[{\"metric\": \"x\"}]".into()), ..Default::default() }
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("DELTAONE_GUARDRAILS") && err.to_string().contains("exactly one of"), "{err}");
+        let err = SettingsArgs { champion_alias: Some("champion".into()), ..Default::default() }.resolve().unwrap_err();
+        assert!(
+            err.to_string().contains("DELTAONE_CHAMPION_ALIAS") && err.to_string().contains("verdict_table"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn attestation_keys_are_validated_and_never_printed() {
         let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
         let settings = SettingsArgs { attestation_key: Some(seed.into()), ..Default::default() }.resolve().unwrap();

@@ -111,6 +111,25 @@ impl PromotionLock for DynamoPromotionLock {
     }
 }
 
+/// The lock of a checker that only decides (`--dry-run`): it compares with the champion but never
+/// promotes, so taking the lock is an error that cannot happen in use.
+pub struct DecideOnly;
+
+#[async_trait]
+impl PromotionLock for DecideOnly {
+    async fn try_acquire(&self, model: &str, _holder: &str) -> Result<bool, LockError> {
+        Err(LockError {
+            table: String::new(),
+            message: format!("a deciding-only check never promotes {model}"),
+            retryable: false,
+        })
+    }
+
+    async fn release(&self, _model: &str, _holder: &str) -> Result<(), LockError> {
+        Ok(())
+    }
+}
+
 /// Takes the lock, waiting (with growing pauses) up to [`LOCK_WAIT`] for another holder.
 pub async fn acquire(lock: &dyn PromotionLock, model: &str, holder: &str) -> Result<(), LockError> {
     let started = std::time::Instant::now();

@@ -117,6 +117,10 @@ impl Wiring {
 
     /// A checker that only decides: registry, no store, no notifier, no AWS.
     pub fn deciding_checker(&self) -> Result<Checker, String> {
-        Ok(Checker::new(self.registry()?, None, self.settings.policy.clone()))
+        let checker = Checker::new(self.registry()?, None, self.settings.policy.clone());
+        Ok(match &self.settings.champion_alias {
+            Some(alias) => checker.with_champion(alias.clone(), Arc::new(crate::promotion::DecideOnly)),
+            None => checker,
+        })
     }
 }
