@@ -149,13 +149,13 @@ pub struct DeltaOneBody {
     pub attestation: Option<Box<SignedStatement>>,
     /// v2: the delta's confidence interval, when the check looked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<Confidence>,
+    pub confidence: Option<Box<Confidence>>,
     /// v2: every declared guardrail with its values and result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guardrails: Vec<GuardrailResult>,
     /// v2: what the check did with the registry alias, when promotion is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub promotion: Option<Promotion>,
+    pub promotion: Option<Box<Promotion>>,
 }
 
 /// The time range of the data a drift run looked at (RFC 3339 strings).
@@ -243,7 +243,7 @@ impl Message {
                 reason: verdict.reason.clone(),
                 contributors,
                 attestation: attestation.map(Box::new),
-                confidence: verdict.confidence.clone(),
+                confidence: verdict.confidence.clone().map(Box::new),
                 guardrails: verdict.guardrails.clone(),
                 promotion: None,
             }),
@@ -253,7 +253,7 @@ impl Message {
     /// The same DeltaOne message with the check's promotion decision (a v2 message).
     pub fn with_promotion(mut self, promotion: Option<Promotion>) -> Self {
         if let (EventBody::DeltaOne(body), Some(p)) = (&mut self.body, promotion) {
-            body.promotion = Some(p);
+            body.promotion = Some(Box::new(p));
             self.schema = MESSAGE_SCHEMA_V2.to_owned();
         }
         self
