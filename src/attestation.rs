@@ -87,6 +87,10 @@ pub struct Statement {
     pub input_hashes: BTreeMap<String, String>,
     /// [`Statement::hash`] of the previous statement for the same model; `None` for the first.
     pub previous_hash: Option<String>,
+    /// What the check did with a registry alias (absent unless promotion is configured, so that
+    /// statements without one hash exactly as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<crate::promotion::Promotion>,
 }
 
 /// A statement with its Ed25519 signature over [`Statement::canonical_bytes`].
@@ -187,6 +191,7 @@ impl Statement {
             contributors,
             input_hashes,
             previous_hash,
+            promotion: None,
         })
     }
 

@@ -6,9 +6,12 @@
 
 pub mod attestation;
 pub mod classification;
+pub mod confidence;
 pub mod drift;
+pub mod evidence;
 pub mod message;
 mod packed;
+pub mod promotion;
 pub mod rule;
 pub mod sharding;
 pub mod signature;
@@ -17,9 +20,11 @@ pub mod value;
 pub mod verdict;
 pub mod version;
 
-pub use rule::{BaselineSource, Direction, Policy, Scale, Selection, VersionFacts, judge, select};
+pub use rule::{
+    BaselineSource, Direction, Policy, Scale, Selection, VersionFacts, judge, select, select_with_baseline,
+};
 pub use value::{MetricValue, ValueError};
-pub use verdict::{Outcome, Verdict};
+pub use verdict::{Confidence, ConfidenceStatus, GuardrailResult, GuardrailStatus, Outcome, Verdict};
 pub use version::{VersionNumber, VersionParseError};
 
 /// Tags by name, as the registry stores them (keys and values are strings).

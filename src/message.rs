@@ -27,11 +27,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::attestation::{Contributor, SignedStatement};
-use crate::verdict::{Outcome, Verdict};
+use crate::promotion::Promotion;
+use crate::verdict::{Allowance, Confidence, ConfidenceStatus, GuardrailResult, Outcome, Verdict};
 use crate::version::VersionNumber;
 
-/// The schema every message carries.
+/// The schema every message carries unless it has v2's fields.
 pub const MESSAGE_SCHEMA: &str = "deltaone.message/v1";
+
+/// The schema of a DeltaOne message whose verdict carries a confidence interval or guardrails
+/// (`schemas/message.v2.schema.json`: v1 plus the optional body fields `confidence` and
+/// `guardrails`). Messages without them stay v1, byte for byte, so v1 consumers keep working.
+pub const MESSAGE_SCHEMA_V2: &str = "deltaone.message/v2";
 
 /// Longest subject: SNS wants subjects "less than 100 characters long".
 pub const SUBJECT_MAX_CHARS: usize = 99;
@@ -141,6 +147,15 @@ pub struct DeltaOneBody {
     pub contributors: Vec<Contributor>,
     /// The signed statement of the verdict, when one was made (boxed: it is most of the body).
     pub attestation: Option<Box<SignedStatement>>,
+    /// v2: the delta's confidence interval, when the check looked for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Box<Confidence>>,
+    /// v2: every declared guardrail with its values and result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailResult>,
+    /// v2: what the check did with the registry alias, when promotion is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Box<Promotion>>,
 }
 
 /// The time range of the data a drift run looked at (RFC 3339 strings).
@@ -202,8 +217,13 @@ impl Message {
                 Severity::Warning
             }
         };
+        let schema = if verdict.confidence.is_some() || !verdict.guardrails.is_empty() {
+            MESSAGE_SCHEMA_V2
+        } else {
+            MESSAGE_SCHEMA
+        };
         Self {
-            schema: MESSAGE_SCHEMA.to_owned(),
+            schema: schema.to_owned(),
             id: id.into(),
             event_type,
             occurred_at: occurred_at.into(),
@@ -223,8 +243,20 @@ impl Message {
                 reason: verdict.reason.clone(),
                 contributors,
                 attestation: attestation.map(Box::new),
+                confidence: verdict.confidence.clone().map(Box::new),
+                guardrails: verdict.guardrails.clone(),
+                promotion: None,
             }),
         }
+    }
+
+    /// The same DeltaOne message with the check's promotion decision (a v2 message).
+    pub fn with_promotion(mut self, promotion: Option<Promotion>) -> Self {
+        if let (EventBody::DeltaOne(body), Some(p)) = (&mut self.body, promotion) {
+            body.promotion = Some(Box::new(p));
+            self.schema = MESSAGE_SCHEMA_V2.to_owned();
+        }
+        self
     }
 
     /// The message of a drift run: `drift.detected` when the dataset drifted, else `drift.report`.
@@ -301,6 +333,44 @@ impl Message {
         text
     }
 
+    /// Self-contained HTML for e-mail clients that show HTML: the subject as a heading, the facts
+    /// as a table, the reason (or the top drift features), the link and the event's identity. Every
+    /// value is escaped; no scripts, styles inline.
+    pub fn render_html(&self) -> String {
+        let mut html = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+        html.push_str(&escape_html(&self.subject));
+        html.push_str("</title></head>\n<body style=\"font-family: sans-serif\">\n<h2>");
+        html.push_str(&escape_html(&self.subject));
+        html.push_str("</h2>\n<table style=\"border-collapse: collapse\">\n");
+        for (label, value) in self.facts() {
+            html.push_str(&format!(
+                "<tr><th style=\"text-align: left; padding: 2px 12px 2px 0; vertical-align: top\">{}</th><td>{}</td></tr>\n",
+                escape_html(label),
+                escape_html(&value)
+            ));
+        }
+        html.push_str("</table>\n");
+        match &self.body {
+            EventBody::DeltaOne(body) => html.push_str(&format!("<p>{}</p>\n", escape_html(&body.reason))),
+            EventBody::Drift(body) if !body.top_features.is_empty() => {
+                html.push_str("<h3>Top features</h3>\n<ul>\n");
+                for f in &body.top_features {
+                    html.push_str(&format!("<li>{}</li>\n", escape_html(&feature_line(f))));
+                }
+                html.push_str("</ul>\n");
+            }
+            EventBody::Drift(_) => {}
+        }
+        if let Some(link) = &self.link {
+            html.push_str(&format!("<p><a href=\"{0}\">{0}</a></p>\n", escape_html(link)));
+        }
+        html.push_str(&format!(
+            "<p style=\"color: #666; font-size: small\">{}</p>\n</body></html>\n",
+            escape_html(&self.footer())
+        ));
+        html
+    }
+
     /// Slack Block Kit: a `text` fallback (for notifications) and `blocks`: a header (the subject),
     /// a section with the summary, a section of up to ten fields, and a context line with the
     /// event type, severity, link and id. Text is escaped for mrkdwn (`&`, `<`, `>`).
@@ -361,6 +431,16 @@ impl Message {
                         "Delta",
                         format!("{} (threshold {} pp)", signed_pp(delta), body.threshold_pp.normalize()),
                     ));
+                }
+                if let Some(c) = &body.confidence {
+                    facts.push(("Confidence", confidence_text(c)));
+                }
+                if !body.guardrails.is_empty() {
+                    let lines: Vec<String> = body.guardrails.iter().map(guardrail_text).collect();
+                    facts.push(("Guardrails", lines.join("; ")));
+                }
+                if let Some(p) = &body.promotion {
+                    facts.push(("Promotion", promotion_text(p)));
                 }
                 if !body.contributors.is_empty() {
                     let names: Vec<String> = body.contributors.iter().map(contributor_text).collect();
@@ -432,6 +512,68 @@ fn plural(count: usize, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
+/// "95 % interval [+0.2, +2.1] pp (mcnemar_exact, 500 paired rows), not significant", or why none.
+pub fn confidence_text(c: &Confidence) -> String {
+    let level = crate::evidence::level_text(c.level);
+    match (c.status, c.lower_pp, c.upper_pp) {
+        (ConfidenceStatus::Computed, Some(lower), Some(upper)) => format!(
+            "{level} interval [{}, {}] pp ({}, {} paired rows), {}",
+            signed(lower),
+            signed(upper),
+            c.method.map(|m| m.as_str()).unwrap_or("unknown method"),
+            c.rows.unwrap_or_default(),
+            if c.significant == Some(true) { "significant" } else { "not significant" }
+        ),
+        (status, _, _) => {
+            format!("no {level} interval ({}): {}", status.as_str(), c.reason.as_deref().unwrap_or("no reason given"))
+        }
+    }
+}
+
+/// "latency_ms (lower is better): 108 vs 100, regression 8 % of 10 % allowed: passed".
+pub fn guardrail_text(g: &GuardrailResult) -> String {
+    let (limit, unit) = match g.allowed {
+        Allowance::AbsolutePp(x) => (x, "pp"),
+        Allowance::RelativePercent(x) => (x, "%"),
+    };
+    let values = match (g.candidate_value, g.baseline_value, g.regression) {
+        (Some(c), Some(b), Some(r)) => {
+            format!(
+                "{} vs {}, regression {} {unit} of {} {unit} allowed",
+                c.normalize(),
+                b.normalize(),
+                r,
+                limit.normalize()
+            )
+        }
+        _ => format!("{} {unit} allowed", limit.normalize()),
+    };
+    let status = match g.status {
+        crate::verdict::GuardrailStatus::Passed => "passed",
+        crate::verdict::GuardrailStatus::Regressed => "regressed",
+        crate::verdict::GuardrailStatus::Missing => "missing",
+        crate::verdict::GuardrailStatus::Invalid => "invalid",
+    };
+    format!("{} ({} is better): {values}: {status}", g.metric, g.direction)
+}
+
+/// "champion: 1 -> 3, promoted (re-checked against 2)".
+pub fn promotion_text(p: &Promotion) -> String {
+    let at = |v: Option<VersionNumber>| v.map(|v| format!("v{v}")).unwrap_or_else(|| "unset".to_owned());
+    let mut text =
+        format!("{}: {} -> {}, {}", p.alias, at(p.from_version), at(p.to_version), p.status.as_str().replace('_', " "));
+    if !p.rechecked_against.is_empty() {
+        let list: Vec<String> = p.rechecked_against.iter().map(|v| format!("v{v}")).collect();
+        text.push_str(&format!(" (re-checked against {})", list.join(", ")));
+    }
+    text
+}
+
+fn signed(x: Decimal) -> String {
+    let x = x.normalize();
+    if x > Decimal::ZERO { format!("+{x}") } else { x.to_string() }
+}
+
 fn contributor_text(c: &Contributor) -> String {
     let mut text = match &c.name {
         Some(name) => format!("{name} <{}>", c.id),
@@ -445,6 +587,10 @@ fn contributor_text(c: &Contributor) -> String {
 
 fn feature_line(f: &FeatureScore) -> String {
     format!("{}: {} {}{}", f.column, f.method, f.score, if f.drifted { " (drifted)" } else { "" })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 fn escape_mrkdwn(text: &str) -> String {
@@ -864,5 +1010,119 @@ mod tests {
         let blocks = slack["blocks"].as_array().unwrap();
         assert_eq!(blocks[1]["text"]["text"], "*Top features*\n• age: ks 0.0012 (drifted)\n• country: chi_square 0.31");
         assert!(blocks[3]["elements"][0]["text"].as_str().unwrap().contains("critical"));
+    }
+
+    const SCHEMA_V2_TEXT: &str = include_str!("../schemas/message.v2.schema.json");
+
+    /// A verdict with a computed interval and two guardrails (one regressed), via the real rule.
+    fn guarded_verdict() -> Verdict {
+        use crate::confidence::{PairedRows, Predictions};
+        use crate::evidence::{Evidence, GUARDRAILS_TAG, judge_with_evidence};
+        let labels: Vec<bool> = (0..200).map(|i| i % 2 == 0).collect();
+        let c: Vec<bool> = labels.iter().enumerate().map(|(i, &l)| if i % 10 == 0 { !l } else { l }).collect();
+        let b: Vec<bool> = labels.iter().enumerate().map(|(i, &l)| if i % 7 == 0 { !l } else { l }).collect();
+        let rows = PairedRows::new(labels, Predictions::Labels(c), Predictions::Labels(b)).unwrap();
+        let versions = [
+            VersionFacts::new(n(6))
+                .with_tag(tags::BENCHMARK_VALUE, "0.855")
+                .with_tag(tags::BENCHMARK_METRIC, "accuracy")
+                .with_tag("latency_ms", "100")
+                .with_tag(
+                    GUARDRAILS_TAG,
+                    r#"[{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10},
+                        {"metric": "ece", "direction": "lower", "max_regression_pp": 1}]"#,
+                ),
+            VersionFacts::new(n(7)).with_metric("accuracy", 0.9).with_metric("latency_ms", 130.0),
+        ];
+        let evidence = Evidence { paired: Some(Ok(rows)) };
+        judge_with_evidence(
+            &select("fraud-detector", &versions, None),
+            &Default::default(),
+            &Policy::default(),
+            &evidence,
+        )
+    }
+
+    #[test]
+    fn a_verdict_with_confidence_or_guardrails_is_a_v2_message_valid_against_the_v2_schema_only() {
+        let v = guarded_verdict();
+        assert_eq!(v.outcome, Outcome::MetricMissing, "ece has no value: {}", v.reason);
+        let m = Message::from_verdict("id-1", "2026-05-01T12:00:00Z", &v, vec![], None, None);
+        assert_eq!(m.schema, MESSAGE_SCHEMA_V2);
+        let instance = serde_json::to_value(&m).unwrap();
+        assert_eq!(instance["body"]["confidence"]["method"], "mcnemar_exact");
+        assert_eq!(instance["body"]["guardrails"][0]["status"], "regressed");
+        assert_eq!(instance["body"]["guardrails"][1]["status"], "missing");
+        let v2_schema: Value = serde_json::from_str(SCHEMA_V2_TEXT).unwrap();
+        jsonschema::meta::validate(&v2_schema).expect("valid against the 2020-12 meta-schema");
+        let v2 = jsonschema::draft202012::new(&v2_schema).unwrap();
+        let errors: Vec<String> = v2.iter_errors(&instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert_eq!(errors, Vec::<String>::new());
+        assert!(!schema_errors(&instance).is_empty(), "a v1 validator must not accept v2 fields");
+        // v1 messages are untouched and still valid v2 bodies apart from the schema name.
+        assert_eq!(achieved().schema, MESSAGE_SCHEMA);
+        let mut bad = instance.clone();
+        bad["body"]["confidence"]["status"] = json!("guessed");
+        assert!(!v2.is_valid(&bad));
+
+        let text = m.render_text();
+        assert!(text.contains("Confidence: 95 % interval ["), "{text}");
+        assert!(
+            text.contains("latency_ms (lower is better): 130 vs 100, regression 30 % of 10 % allowed: regressed"),
+            "{text}"
+        );
+        let slack = m.render_slack();
+        let fields = slack["blocks"][2]["fields"].as_array().unwrap();
+        assert!(fields.iter().any(|f| f["text"].as_str().unwrap().starts_with("*Guardrails*")), "{fields:?}");
+    }
+
+    /// The committed samples (`samples/messages/`) are what the code renders today; regenerate them
+    /// with `DELTAONE_BLESS_SAMPLES=1 cargo nextest run -p deltaone -E 'test(samples_are)'`.
+    #[test]
+    fn samples_are_what_the_renderings_produce() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/messages");
+        let promotion = crate::promotion::Promotion {
+            alias: "champion".into(),
+            status: crate::promotion::PromotionStatus::NotPromoted,
+            from_version: Some(n(6)),
+            to_version: Some(n(6)),
+            rechecked_against: vec![n(6)],
+            reason:
+                "champion moved to version 6 during the check; against it version 7 is metric missing: champion stays"
+                    .into(),
+        };
+        let m = Message::from_verdict(
+            "deltaone:fraud-detector:7:2026-05-01T12:00:00Z",
+            "2026-05-01T12:00:00Z",
+            &guarded_verdict(),
+            contributors(),
+            None,
+            Some("https://mlflow.example.com/#/models/fraud-detector/versions/7".into()),
+        )
+        .with_promotion(Some(promotion));
+        let rendered = [
+            ("deltaone-v2.json", serde_json::to_string_pretty(&m).unwrap() + "\n"),
+            ("deltaone-v2.txt", m.render_text()),
+            ("deltaone-v2.slack.json", serde_json::to_string_pretty(&m.render_slack()).unwrap() + "\n"),
+            ("deltaone-v2.html", m.render_html()),
+        ];
+        let v2_schema: Value = serde_json::from_str(SCHEMA_V2_TEXT).unwrap();
+        assert!(jsonschema::draft202012::new(&v2_schema).unwrap().is_valid(&serde_json::to_value(&m).unwrap()));
+        for (name, text) in rendered {
+            let path = dir.join(name);
+            if std::env::var_os("DELTAONE_BLESS_SAMPLES").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert_eq!(committed, text, "{} differs from the rendering (see this test's doc)", path.display());
+        }
+        let html = m.render_html();
+        assert!(
+            html.contains(
+                "<th style=\"text-align: left; padding: 2px 12px 2px 0; vertical-align: top\">Confidence</th>"
+            )
+        );
+        assert!(html.contains("Ada &lt;ada@example.com&gt;"), "escaped");
     }
 }

@@ -96,6 +96,12 @@ pub struct Policy {
     threshold_pp: Decimal,
     pub scale: Option<Scale>,
     pub direction: Direction,
+    /// When on, "achieved" also needs the delta's confidence interval to clear the threshold
+    /// (its lower bound at least the threshold). Off by default: the rule users know.
+    pub require_confidence: bool,
+    confidence_level: Decimal,
+    /// Guardrails declared in the configuration; a registry tag replaces them per model.
+    pub guardrails: Vec<crate::evidence::Guardrail>,
 }
 
 /// A threshold that is negative or not a finite number.
@@ -109,7 +115,14 @@ pub enum ThresholdError {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { threshold_pp: Decimal::ONE, scale: None, direction: Direction::Higher }
+        Self {
+            threshold_pp: Decimal::ONE,
+            scale: None,
+            direction: Direction::Higher,
+            require_confidence: false,
+            confidence_level: Decimal::new(95, 2),
+            guardrails: Vec::new(),
+        }
     }
 }
 
@@ -125,6 +138,30 @@ impl Policy {
 
     pub fn threshold_pp(&self) -> Decimal {
         self.threshold_pp
+    }
+
+    /// Sets the two-sided confidence level (strictly between 0 and 1; 0.95 by default).
+    pub fn with_confidence_level(mut self, level: f64) -> Result<Self, crate::confidence::ConfidenceError> {
+        crate::confidence::Level::new(level)?;
+        self.confidence_level =
+            MetricValue::from_f64(level).map_err(|_| crate::confidence::ConfidenceError::BadLevel(level))?.decimal();
+        Ok(self)
+    }
+
+    /// The same policy with `require_confidence` set.
+    pub fn requiring_confidence(mut self, on: bool) -> Self {
+        self.require_confidence = on;
+        self
+    }
+
+    /// The same policy with configured guardrails.
+    pub fn with_guardrails(mut self, guardrails: Vec<crate::evidence::Guardrail>) -> Self {
+        self.guardrails = guardrails;
+        self
+    }
+
+    pub fn confidence_level(&self) -> Decimal {
+        self.confidence_level
     }
 }
 
@@ -174,6 +211,8 @@ pub enum BaselineSource {
     Tagged,
     /// No older version is tagged: the model's first version.
     FirstVersion,
+    /// The version behind a registry alias (e.g. `champion`), when the check was asked to use it.
+    Alias,
 }
 
 /// The versions a check compares.
@@ -190,9 +229,14 @@ impl Selection {
     /// metric, scale and direction itself. Lets adapters skip a slow registry call.
     pub fn needs_model_tags(&self) -> bool {
         match &self.baseline {
-            Some((baseline, _)) => [tags::BENCHMARK_METRIC, tags::BENCHMARK_SCALE, tags::BENCHMARK_DIRECTION]
-                .iter()
-                .any(|key| !baseline.tags.contains_key(*key)),
+            Some((baseline, _)) => [
+                tags::BENCHMARK_METRIC,
+                tags::BENCHMARK_SCALE,
+                tags::BENCHMARK_DIRECTION,
+                crate::evidence::GUARDRAILS_TAG,
+            ]
+            .iter()
+            .any(|key| !baseline.tags.contains_key(*key)),
             None => false,
         }
     }
@@ -220,6 +264,25 @@ pub fn select(model: &str, versions: &[VersionFacts], requested: Option<VersionN
     Selection { model: model.to_owned(), requested, candidate: candidate.cloned(), baseline }
 }
 
+/// Like [`select`], but the baseline is `baseline` (the version behind an alias such as
+/// `champion`), whatever its tags, when it is among `versions` and is not the candidate itself;
+/// otherwise the baseline is chosen as [`select`] does.
+pub fn select_with_baseline(
+    model: &str,
+    versions: &[VersionFacts],
+    requested: Option<VersionNumber>,
+    baseline: Option<VersionNumber>,
+) -> Selection {
+    let mut selection = select(model, versions, requested);
+    let candidate = selection.candidate.as_ref().and_then(|c| c.version);
+    if let Some(wanted) = baseline.filter(|b| Some(*b) != candidate)
+        && let Some(found) = versions.iter().find(|v| v.version == Some(wanted))
+    {
+        selection.baseline = Some((found.clone(), BaselineSource::Alias));
+    }
+    selection
+}
+
 /// Decides the verdict for a selection. `model_tags` are the registered model's tags (pass an empty
 /// map when [`Selection::needs_model_tags`] is false).
 pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdict {
@@ -237,6 +300,8 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
         threshold_pp: policy.threshold_pp,
         direction: None,
         scale: None,
+        confidence: None,
+        guardrails: Vec::new(),
     };
     let finish = |mut verdict: Verdict, outcome: Outcome, reason: String| {
         verdict.outcome = outcome;
@@ -270,6 +335,7 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
                 tags::BENCHMARK_VALUE
             )
         }
+        BaselineSource::Alias => format!(" (baseline version {bv} is the version behind the baseline alias)"),
     };
 
     // A setting read from the baseline's tags, else the model's tags.
@@ -312,6 +378,13 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
             })
         }
         BaselineSource::FirstVersion => version_value(baseline, &metric),
+        // The champion's benchmark value when it has one, else its own metric.
+        BaselineSource::Alias => match baseline.tags.get(tags::BENCHMARK_VALUE) {
+            Some(text) => MetricValue::parse(text).map_err(|e| {
+                (Outcome::NonFiniteValue, format!("{} tag of baseline version {bv}: {e}", tags::BENCHMARK_VALUE))
+            }),
+            None => version_value(baseline, &metric),
+        },
     };
     let baseline_value = match baseline_value {
         Ok(v) => v,
@@ -369,7 +442,7 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
 
 /// A version's value for `metric`: its run's metric, else a version tag of that name. The error
 /// says whether the value is missing or unusable.
-fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (Outcome, String)> {
+pub(crate) fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (Outcome, String)> {
     let v = version.number();
     if let Some(x) = version.run_metrics.as_ref().and_then(|m| m.get(metric)) {
         return MetricValue::from_f64(*x)
@@ -387,7 +460,7 @@ fn version_value(version: &VersionFacts, metric: &str) -> Result<MetricValue, (O
     Err((Outcome::MetricMissing, format!("version {v} has no value for {metric:?}: {run} and no tag of that name")))
 }
 
-fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candidate: Decimal) -> Result<Scale, String> {
+pub(crate) fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candidate: Decimal) -> Result<Scale, String> {
     let in_fraction = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE;
     let in_percent_range = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE_HUNDRED;
     let looks_percent = |x: Decimal| x > Decimal::ONE && x <= Decimal::ONE_HUNDRED;
@@ -688,10 +761,26 @@ mod tests {
     fn selection_skips_model_tags_when_the_baseline_names_everything() {
         let full = baseline(1, "0.9")
             .with_tag(tags::BENCHMARK_SCALE, "fraction")
-            .with_tag(tags::BENCHMARK_DIRECTION, "higher");
+            .with_tag(tags::BENCHMARK_DIRECTION, "higher")
+            .with_tag(crate::evidence::GUARDRAILS_TAG, "[]");
         assert!(!select("m", &[full, candidate(2, 0.9)], None).needs_model_tags());
         assert!(select("m", &[baseline(1, "0.9"), candidate(2, 0.9)], None).needs_model_tags());
         assert!(!select("m", &[candidate(1, 0.9)], None).needs_model_tags());
+    }
+
+    #[test]
+    fn an_alias_baseline_replaces_the_tagged_one_and_may_be_newer_than_the_candidate() {
+        let champion = candidate(4, 0.90).with_tag(tags::BENCHMARK_METRIC, "accuracy");
+        let versions = [baseline(1, "0.8"), candidate(2, 0.95), candidate(3, 0.91), champion];
+        let v = judge(&select_with_baseline("m", &versions, Some(n(2)), Some(n(4))), &Tags::new(), &Policy::default());
+        assert_eq!((v.baseline_version, v.baseline_source), (Some(n(4)), Some(BaselineSource::Alias)));
+        assert_eq!(v.delta_pp, Some(dec("5")), "{}", v.reason);
+        assert!(v.reason.contains("behind the baseline alias"), "{}", v.reason);
+        // An alias on the candidate itself, or on an unknown version, leaves the ordinary baseline.
+        let v = judge(&select_with_baseline("m", &versions, Some(n(2)), Some(n(2))), &Tags::new(), &Policy::default());
+        assert_eq!(v.baseline_source, Some(BaselineSource::Tagged));
+        let s = select_with_baseline("m", &versions, Some(n(2)), Some(n(9)));
+        assert_eq!(s.baseline.unwrap().1, BaselineSource::Tagged);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::confidence::Method;
 use crate::rule::{BaselineSource, Direction, Scale};
 use crate::version::VersionNumber;
 
@@ -74,10 +75,107 @@ pub struct Verdict {
     pub threshold_pp: Decimal,
     pub direction: Option<Direction>,
     pub scale: Option<Scale>,
+    /// How sure the delta is, from paired predictions; absent when none were looked for (old
+    /// records and consumers never see the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
+    /// Every declared guardrail with its values and result; empty when none are declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailResult>,
 }
 
 impl Verdict {
     pub fn achieved(&self) -> bool {
         self.outcome == Outcome::Achieved
     }
+}
+
+/// Whether an interval could be computed, and if not, why (typed, with a reason in the verdict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfidenceStatus {
+    /// The interval was computed from paired predictions.
+    Computed,
+    /// No predictions of one or both versions were found.
+    NoPredictions,
+    /// The two predictions files do not cover the same rows (or cannot be paired at all).
+    Unpaired,
+    /// The files cover the same rows but disagree on labels, or hold unusable values.
+    Mismatched,
+    /// Too few paired rows (or too few of a class) for the method.
+    TooSmall,
+    /// The metric has no paired interval here, or needs scores that the files do not hold.
+    Unsupported,
+}
+
+impl ConfidenceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Computed => "computed",
+            Self::NoPredictions => "no_predictions",
+            Self::Unpaired => "unpaired",
+            Self::Mismatched => "mismatched",
+            Self::TooSmall => "too_small",
+            Self::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// The delta's confidence interval in percentage points, positive is better (flipped for
+/// lower-is-better metrics like the delta itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confidence {
+    pub status: ConfidenceStatus,
+    /// Two-sided level, e.g. 0.95.
+    pub level: Decimal,
+    pub lower_pp: Option<Decimal>,
+    pub upper_pp: Option<Decimal>,
+    pub method: Option<Method>,
+    /// Paired rows the interval rests on.
+    pub rows: Option<u64>,
+    /// The paired point estimate of the delta on those rows.
+    pub estimate_pp: Option<Decimal>,
+    /// Whether the lower bound reaches the threshold.
+    pub significant: Option<bool>,
+    /// Why there is no interval, when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How much worse a guardrail metric may get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Allowance {
+    /// Percentage points on the metric's own scale (fractions are multiplied by 100).
+    AbsolutePp(Decimal),
+    /// Percent of the baseline's value.
+    RelativePercent(Decimal),
+}
+
+/// One guardrail's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailStatus {
+    /// Within the allowed regression (or better).
+    Passed,
+    /// Worse than the allowed regression.
+    Regressed,
+    /// A version has no value for the metric.
+    Missing,
+    /// A value is not a finite number, or the values are on no common scale.
+    Invalid,
+}
+
+/// A guardrail metric as the verdict reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardrailResult {
+    pub metric: String,
+    pub direction: Direction,
+    pub allowed: Allowance,
+    pub baseline_value: Option<Decimal>,
+    pub candidate_value: Option<Decimal>,
+    /// How much worse the candidate is, in the allowance's unit (pp or %); negative is better.
+    pub regression: Option<Decimal>,
+    pub status: GuardrailStatus,
+    pub reason: String,
 }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 
 use deltaone::attestation::{AttestationError, Contributor, Statement, sign};
-use deltaone::{BaselineSource, Policy, Tags, Verdict, VersionNumber, judge, select};
+use deltaone::evidence::judge_with_evidence;
+use deltaone::promotion::{Promotion, PromotionStatus, Step as PromotionStep, next_step};
+use deltaone::{BaselineSource, Policy, Tags, Verdict, VersionFacts, VersionNumber, select_with_baseline};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -20,6 +22,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::credits::{CreditLedger, CreditsError};
 use crate::mlflow::MlflowError;
 use crate::notify::{Notifier, NotifyError};
+use crate::objects::ObjectError;
+use crate::paired::PredictionsReader;
+use crate::promotion::{LockError, PromotionLock};
 use crate::registry::{Registry, RegistryError, WriteBack};
 use crate::store::{Chained, Recorded, Step, StoreError, VerdictRecord, VerdictStore};
 
@@ -70,6 +75,9 @@ pub struct CheckReport {
     pub wrote_back: bool,
     /// Whether this check notified subscribers.
     pub notified: bool,
+    /// What the check did with the champion alias (the recorded decision), when one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<Promotion>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +90,10 @@ pub enum CheckError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Credits(#[from] CreditsError),
+    #[error("cannot promote: {0}")]
+    Promotion(#[from] LockError),
+    #[error("cannot read predictions for the confidence interval: {0}")]
+    Predictions(#[from] ObjectError),
     #[error("cannot attest the verdict: {0}")]
     Attestation(#[from] AttestationError),
     #[error(
@@ -97,6 +109,8 @@ impl CheckError {
             Self::Store(e) => e.is_retryable(),
             Self::Notify(e) => e.is_retryable(),
             Self::Credits(e) => e.is_retryable(),
+            Self::Predictions(e) => e.is_retryable(),
+            Self::Promotion(e) => e.retryable,
             Self::NoStore | Self::Attestation(_) => false,
         }
     }
@@ -110,7 +124,23 @@ pub struct Checker {
     notifier: Option<Arc<dyn Notifier>>,
     credits: Option<Arc<dyn CreditLedger>>,
     signing_key: Option<Arc<ed25519_dalek::SigningKey>>,
+    predictions: PredictionsReader,
+    champion: Option<Champion>,
     policy: Policy,
+}
+
+/// The champion alias a checker compares with and promotes.
+#[derive(Clone)]
+struct Champion {
+    alias: String,
+    lock: Arc<dyn PromotionLock>,
+}
+
+/// How often a promotion re-checks against a champion that moved before giving up (retryable).
+const PROMOTION_ROUNDS: usize = 4;
+
+fn version_text(v: Option<VersionNumber>) -> String {
+    v.map(|v| format!("version {v}")).unwrap_or_else(|| "nowhere".to_owned())
 }
 
 /// How often a chained write retries when other records join the chain first.
@@ -169,12 +199,28 @@ pub fn now_rfc3339() -> String {
 
 impl Checker {
     pub fn new(registry: Arc<dyn Registry>, store: Option<Arc<dyn VerdictStore>>, policy: Policy) -> Self {
-        Self { registry, store, notifier: None, credits: None, signing_key: None, policy }
+        Self {
+            registry,
+            store,
+            notifier: None,
+            credits: None,
+            signing_key: None,
+            predictions: PredictionsReader::default(),
+            champion: None,
+            policy,
+        }
     }
 
     /// Every recorded comparison verdict carries an Ed25519-signed statement of itself.
     pub fn with_signing_key(mut self, key: Arc<ed25519_dalek::SigningKey>) -> Self {
         self.signing_key = Some(key);
+        self
+    }
+
+    /// Versions' predictions files (their `predictions_uri` tags) are read through this reader for
+    /// the delta's confidence interval. Without it only local paths are read.
+    pub fn with_predictions(mut self, predictions: PredictionsReader) -> Self {
+        self.predictions = predictions;
         self
     }
 
@@ -190,6 +236,15 @@ impl Checker {
         self
     }
 
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The champion alias this checker compares with and promotes, if any.
+    pub fn champion_alias(&self) -> Option<&str> {
+        self.champion.as_ref().map(|c| c.alias.as_str())
+    }
+
     pub fn registry(&self) -> &Arc<dyn Registry> {
         &self.registry
     }
@@ -203,19 +258,50 @@ impl Checker {
         Ok(self.decide_with_run(model, version).await?.0)
     }
 
-    /// The verdict and the candidate's run id.
+    /// The check uses the version behind `alias` as its baseline and, on "achieved", moves the
+    /// alias to the candidate, serialised per model by `lock`.
+    pub fn with_champion(mut self, alias: impl Into<String>, lock: Arc<dyn PromotionLock>) -> Self {
+        self.champion = Some(Champion { alias: alias.into(), lock });
+        self
+    }
+
+    /// The verdict and the candidate's run id (and, with a champion alias, the version behind it).
     async fn decide_with_run(
         &self,
         model: &str,
         version: Option<VersionNumber>,
+    ) -> Result<(Verdict, Option<String>, Option<VersionNumber>), CheckError> {
+        let champion = match &self.champion {
+            Some(c) => self.registry.alias_version(model, &c.alias).await?,
+            None => None,
+        };
+        let at_check = champion.as_ref().and_then(|c| c.version);
+        let (verdict, run_id) = self.decide_against(model, version, champion).await?;
+        Ok((verdict, run_id, at_check))
+    }
+
+    /// The verdict against `champion` when given (the version behind the alias, with its metrics),
+    /// else against the rule's own baseline.
+    async fn decide_against(
+        &self,
+        model: &str,
+        version: Option<VersionNumber>,
+        champion: Option<VersionFacts>,
     ) -> Result<(Verdict, Option<String>), CheckError> {
-        let versions = self.registry.versions_for_check(model, version).await?;
-        let mut selection = select(model, &versions, version);
+        let mut versions = self.registry.versions_for_check(model, version).await?;
+        let champion_version = champion.as_ref().and_then(|c| c.version);
+        if let Some(champion) = champion {
+            versions.retain(|v| v.version != champion.version);
+            versions.push(champion);
+        }
+        let mut selection = select_with_baseline(model, &versions, version, champion_version);
 
         let fetch_candidate =
             selection.candidate.as_ref().filter(|c| c.run_metrics.is_none()).and_then(|c| c.run_id.clone());
         let fetch_baseline = match &selection.baseline {
-            Some((b, BaselineSource::FirstVersion)) => b.run_id.clone(),
+            Some((b, BaselineSource::FirstVersion | BaselineSource::Alias)) if b.run_metrics.is_none() => {
+                b.run_id.clone()
+            }
             _ => None,
         };
         let (candidate_metrics, baseline_metrics) =
@@ -223,13 +309,88 @@ impl Checker {
         if let Some(c) = selection.candidate.as_mut().filter(|c| c.run_metrics.is_none()) {
             c.run_metrics = candidate_metrics;
         }
-        if let Some((b, _)) = selection.baseline.as_mut() {
+        if let Some((b, _)) = selection.baseline.as_mut().filter(|(b, _)| b.run_metrics.is_none()) {
             b.run_metrics = baseline_metrics;
         }
         let model_tags =
             if selection.needs_model_tags() { self.registry.model_tags(model).await? } else { Tags::new() };
         let run_id = selection.candidate.as_ref().and_then(|c| c.run_id.clone());
-        Ok((judge(&selection, &model_tags, &self.policy), run_id))
+        let paired = match (&selection.candidate, &selection.baseline) {
+            (Some(candidate), Some((baseline, _))) => self.predictions.pair(candidate, baseline).await?,
+            _ => None,
+        };
+        let evidence = deltaone::evidence::Evidence { paired };
+        Ok((judge_with_evidence(&selection, &model_tags, &self.policy, &evidence), run_id))
+    }
+
+    /// Moves the champion alias to an achieved candidate, one promotion per model at a time: under
+    /// the lock the alias is re-read; if it moved since the check began, the candidate is checked
+    /// again against the new champion first (and the verdict becomes that check's).
+    async fn promote(
+        &self,
+        champion: &Champion,
+        model: &str,
+        mut verdict: Verdict,
+        mut at_check: Option<VersionNumber>,
+    ) -> Result<(Verdict, Promotion), CheckError> {
+        let candidate = verdict.candidate_version.expect("an achieved verdict has a candidate");
+        let holder = format!("{}:{candidate}:{}", std::process::id(), OffsetDateTime::now_utc().unix_timestamp_nanos());
+        let alias = champion.alias.clone();
+        let mut rechecked = Vec::new();
+        let done = |status, from, to, rechecked: Vec<VersionNumber>, reason: String| Promotion {
+            alias: alias.clone(),
+            status,
+            from_version: from,
+            to_version: to,
+            rechecked_against: rechecked,
+            reason,
+        };
+        for _ in 0..PROMOTION_ROUNDS {
+            crate::promotion::acquire(champion.lock.as_ref(), model, &holder).await?;
+            let step = async {
+                let now = self.registry.alias_version(model, &alias).await?.and_then(|f| f.version);
+                let step = next_step(candidate, at_check, now);
+                if step == PromotionStep::Move {
+                    self.registry.set_alias(model, &alias, candidate).await?;
+                }
+                Ok::<_, CheckError>((step, now))
+            }
+            .await;
+            champion.lock.release(model, &holder).await?;
+            let (step, now) = step?;
+            match step {
+                PromotionStep::Move => {
+                    let reason = format!("{alias} moved from {} to version {candidate}", version_text(now));
+                    return Ok((verdict, done(PromotionStatus::Promoted, now, Some(candidate), rechecked, reason)));
+                }
+                PromotionStep::AlreadyThere => {
+                    let reason = format!("{alias} already points at version {candidate}");
+                    return Ok((verdict, done(PromotionStatus::AlreadyChampion, now, now, rechecked, reason)));
+                }
+                PromotionStep::Recheck(new) => {
+                    tracing::info!(model, candidate = %candidate, champion = %new, "champion changed during the check; checking again");
+                    rechecked.push(new);
+                    let facts = self.registry.alias_version(model, &alias).await?;
+                    at_check = facts.as_ref().and_then(|f| f.version);
+                    verdict = self.decide_against(model, Some(candidate), facts).await?.0;
+                    if !verdict.achieved() {
+                        let reason = format!(
+                            "{alias} moved to version {new} during the check; against it version {candidate} is {}: {alias} stays",
+                            verdict.outcome.as_str().replace('_', " ")
+                        );
+                        return Ok((
+                            verdict,
+                            done(PromotionStatus::NotPromoted, at_check, at_check, rechecked, reason),
+                        ));
+                    }
+                }
+            }
+        }
+        Err(CheckError::Promotion(LockError {
+            table: String::new(),
+            message: format!("the {alias} alias of {model} kept moving during {PROMOTION_ROUNDS} re-checks; try again"),
+            retryable: true,
+        }))
     }
 
     async fn metrics_of(&self, run_id: Option<String>) -> Result<Option<deltaone::Metrics>, CheckError> {
@@ -261,10 +422,23 @@ impl Checker {
             (Some(store), false) => Some(store),
             (None, false) => return Err(CheckError::NoStore),
         };
-        let (verdict, run_id) = self.decide_with_run(&request.model, request.version).await?;
+        let (mut verdict, run_id, at_check) = self.decide_with_run(&request.model, request.version).await?;
+        let mut promotion = None;
+        if let (Some(champion), Some(_), true) = (&self.champion, store, verdict.achieved()) {
+            let (decided, promoted) = self.promote(champion, &request.model, verdict, at_check).await?;
+            verdict = decided;
+            promotion = Some(promoted);
+        }
         let checked_at = now_rfc3339();
         let Some(store) = store else {
-            return Ok(CheckReport { verdict, checked_at, stored: Stored::DryRun, wrote_back: false, notified: false });
+            return Ok(CheckReport {
+                verdict,
+                checked_at,
+                stored: Stored::DryRun,
+                wrote_back: false,
+                notified: false,
+                promotion: None,
+            });
         };
         let Some(version) = verdict.candidate_version else {
             return Ok(CheckReport {
@@ -273,6 +447,7 @@ impl Checker {
                 stored: Stored::NotStored,
                 wrote_back: false,
                 notified: false,
+                promotion: None,
             });
         };
         let contributors = evidence.contributors.clone();
@@ -286,7 +461,8 @@ impl Checker {
                     evidence.contributors,
                     evidence.input_hashes,
                     None,
-                )?,
+                )
+                .map(|statement| Statement { promotion: promotion.clone(), ..statement })?,
             )),
             _ => None,
         };
@@ -299,6 +475,7 @@ impl Checker {
             notified: false,
             attestation: None,
             contributors,
+            promotion,
             verdict,
         };
         let (record, stored) = if let Some((key, statement)) = statement {
@@ -340,7 +517,14 @@ impl Checker {
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
             stored = ?stored, wrote_back, notified, "DeltaOne check"
         );
-        Ok(CheckReport { verdict: record.verdict, checked_at: record.checked_at, stored, wrote_back, notified })
+        Ok(CheckReport {
+            verdict: record.verdict,
+            checked_at: record.checked_at,
+            stored,
+            wrote_back,
+            notified,
+            promotion: record.promotion,
+        })
     }
 
     async fn write_back(&self, record: &VerdictRecord) -> Result<(), CheckError> {
@@ -411,6 +595,7 @@ mod tests {
             notified: false,
             attestation: None,
             contributors: Vec::new(),
+            promotion: None,
         };
         // Fresh: another check is presumably writing back right now.
         store.record(&record).await.unwrap();

@@ -156,6 +156,10 @@ pub struct CheckArgs {
     /// Print JSON (one object per model) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also show what the verdict rests on: the delta's confidence interval, every guardrail, and
+    /// the policy that applied (in JSON these are always the verdict's `confidence` and `guardrails`).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +315,11 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         let request = CheckRequest { model: model.clone(), version: args.version, dry_run: args.dry_run };
         let report = checker.check(&request).await.map_err(|e| e.to_string())?;
         print_report(&report, args.json);
+        if args.explain && !args.json {
+            for line in explain(&report.verdict, report.promotion.as_ref(), checker) {
+                println!("    {line}");
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let models = match &args.models_file {
@@ -424,6 +433,41 @@ pub fn headline(verdict: &Verdict) -> String {
         (o, ..) => o.as_str().replace('_', " "),
     };
     format!("{}{version}: {what}", verdict.model)
+}
+
+/// What `check --explain` adds: the confidence interval, each guardrail, and the policy.
+pub fn explain(
+    verdict: &Verdict,
+    promotion: Option<&deltaone::promotion::Promotion>,
+    checker: &Checker,
+) -> Vec<String> {
+    let policy = checker.policy();
+    let mut lines = Vec::new();
+    let level = deltaone::evidence::level_text(policy.confidence_level());
+    lines.push(match &verdict.confidence {
+        Some(c) => format!("confidence: {}", deltaone::message::confidence_text(c)),
+        None => "confidence: none (no version names a predictions_uri, and require_confidence is off)".to_owned(),
+    });
+    lines.push(format!(
+        "policy: require_confidence {} (achieved {} the {level} lower bound to reach {} pp)",
+        if policy.require_confidence { "on" } else { "off" },
+        if policy.require_confidence { "needs" } else { "does not need" },
+        verdict.threshold_pp.normalize()
+    ));
+    if verdict.guardrails.is_empty() {
+        lines.push("guardrails: none declared".to_owned());
+    } else {
+        lines.push(format!("guardrails ({}):", verdict.guardrails.len()));
+        lines.extend(verdict.guardrails.iter().map(|g| format!("  - {}", deltaone::message::guardrail_text(g))));
+    }
+    lines.push(match (promotion, checker.champion_alias()) {
+        (Some(p), _) => format!("promotion: {} ({})", deltaone::message::promotion_text(p), p.reason),
+        (None, Some(alias)) => {
+            format!("promotion: {alias} not moved (the verdict is not achieved, or this was a dry run)")
+        }
+        (None, None) => "promotion: off (no champion alias configured)".to_owned(),
+    });
+    lines
 }
 
 fn print_report(report: &CheckReport, json: bool) {

@@ -40,6 +40,26 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_DIRECTION", global = true, value_name = "higher|lower")]
     pub direction: Option<String>,
 
+    /// Achieved also needs the delta's confidence interval (from paired predictions) to clear the
+    /// threshold: its lower bound at least the threshold [default: false].
+    #[arg(long, env = "DELTAONE_REQUIRE_CONFIDENCE", global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub require_confidence: Option<bool>,
+
+    /// Two-sided level of the delta's confidence interval, strictly between 0 and 1 [default: 0.95].
+    #[arg(long, env = "DELTAONE_CONFIDENCE_LEVEL", global = true, value_name = "LEVEL")]
+    pub confidence_level: Option<f64>,
+
+    /// Guardrail metrics as JSON, for models whose registry has no deltaone_guardrails tag, e.g.
+    /// [{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10}].
+    #[arg(long, env = "DELTAONE_GUARDRAILS", global = true, value_name = "JSON")]
+    pub guardrails: Option<String>,
+
+    /// Registry alias of the model's champion (e.g. champion): the check compares with the version
+    /// behind it and, on "achieved", moves it to the candidate (promotions serialised per model in
+    /// the DynamoDB verdict table, which this needs) [default: off].
+    #[arg(long, env = "DELTAONE_CHAMPION_ALIAS", global = true, value_name = "ALIAS")]
+    pub champion_alias: Option<String>,
+
     /// DynamoDB table for verdicts.
     #[arg(long, env = "DELTAONE_VERDICT_TABLE", global = true, value_name = "TABLE")]
     pub verdict_table: Option<String>,
@@ -96,6 +116,10 @@ struct FileSettings {
     threshold_pp: Option<f64>,
     scale: Option<String>,
     direction: Option<String>,
+    require_confidence: Option<bool>,
+    confidence_level: Option<f64>,
+    guardrails: Option<String>,
+    champion_alias: Option<String>,
     verdict_table: Option<String>,
     credits_table: Option<String>,
     drift_table: Option<String>,
@@ -147,6 +171,8 @@ pub struct Settings {
     /// DynamoDB table of drift results.
     pub drift_table: Option<String>,
     pub policy: Policy,
+    /// The champion alias to compare with and promote (needs the DynamoDB verdict table).
+    pub champion_alias: Option<String>,
     pub topic_arn: Option<String>,
     pub dead_letter_queue_url: Option<String>,
     pub attestation_key: Option<AttestationKey>,
@@ -182,6 +208,16 @@ impl SettingsArgs {
         if let Some(text) = self.direction.clone().or(file.direction) {
             policy.direction =
                 text.parse::<Direction>().map_err(|e| invalid("direction", "DELTAONE_DIRECTION", e.to_string()))?;
+        }
+        policy.require_confidence = self.require_confidence.or(file.require_confidence).unwrap_or(false);
+        if let Some(level) = self.confidence_level.or(file.confidence_level) {
+            policy = policy
+                .with_confidence_level(level)
+                .map_err(|e| invalid("confidence_level", "DELTAONE_CONFIDENCE_LEVEL", e.to_string()))?;
+        }
+        if let Some(json) = self.guardrails.clone().or(file.guardrails).filter(|g| !g.trim().is_empty()) {
+            policy.guardrails = deltaone::evidence::parse_guardrails(&json)
+                .map_err(|e| invalid("guardrails", "DELTAONE_GUARDRAILS", e.to_string()))?;
         }
 
         let timeout = self.mlflow_timeout_secs.or(file.mlflow_timeout_secs).unwrap_or(10.0);
@@ -286,12 +322,22 @@ impl SettingsArgs {
                 ))),
                 None => None,
             };
+        let champion_alias =
+            self.champion_alias.clone().or(file.champion_alias).map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        if champion_alias.is_some() && !matches!(store, Some(StoreTarget::Dynamo { .. })) {
+            return Err(invalid(
+                "champion_alias",
+                "DELTAONE_CHAMPION_ALIAS",
+                "promotions are serialised in the DynamoDB verdict table: set verdict_table too",
+            ));
+        }
         Ok(Settings {
             registry,
             store,
             credits_table,
             drift_table,
             policy,
+            champion_alias,
             topic_arn,
             dead_letter_queue_url,
             attestation_key,
@@ -378,6 +424,36 @@ mod tests {
         assert!(message.contains("DELTAONE_CREDITS_TABLE") && message.contains("--credits-table"), "{message}");
         let args = SettingsArgs { drift_table: Some("d r".into()), ..Default::default() };
         assert!(args.resolve().unwrap_err().to_string().contains("DELTAONE_DRIFT_TABLE"));
+    }
+
+    #[test]
+    fn confidence_guardrail_and_champion_settings_are_validated_once() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "require_confidence = true\nconfidence_level = 0.9\nguardrails = '[{{\"metric\": \"latency_ms\", \"direction\": \"lower\", \"max_regression_pct\": 10}}]'\nverdict_table = \"verdicts\"\nchampion_alias = \"champion\""
+        )
+        .unwrap();
+        let settings = SettingsArgs { config: Some(file.path().into()), ..Default::default() }.resolve().unwrap();
+        assert!(settings.policy.require_confidence);
+        assert_eq!(settings.policy.confidence_level().to_string(), "0.9");
+        assert_eq!(settings.policy.guardrails.len(), 1);
+        assert_eq!(settings.champion_alias.as_deref(), Some("champion"));
+
+        let err = SettingsArgs { confidence_level: Some(1.0), ..Default::default() }.resolve().unwrap_err();
+        assert!(
+            err.to_string().contains("DELTAONE_CONFIDENCE_LEVEL") && err.to_string().contains("strictly between"),
+            "{err}"
+        );
+        let err = SettingsArgs { guardrails: Some("[{\"metric\": \"x\"}]".into()), ..Default::default() }
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("DELTAONE_GUARDRAILS") && err.to_string().contains("exactly one of"), "{err}");
+        let err = SettingsArgs { champion_alias: Some("champion".into()), ..Default::default() }.resolve().unwrap_err();
+        assert!(
+            err.to_string().contains("DELTAONE_CHAMPION_ALIAS") && err.to_string().contains("verdict_table"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -202,6 +202,7 @@ mod tests {
             notified: false,
             attestation: None,
             contributors,
+            promotion: None,
         }
     }
 

@@ -440,6 +440,28 @@ impl MlflowClient {
     }
 
     /// One version; `NotFound` when the model or the version does not exist.
+    /// The version behind `alias`, `None` when the alias is not set.
+    pub async fn alias_version(&self, model: &str, alias: &str) -> Result<Option<ModelVersionJson>, MlflowError> {
+        #[derive(Deserialize)]
+        struct Reply {
+            model_version: ModelVersionJson,
+        }
+        let query = [("name", model.to_owned()), ("alias", alias.to_owned())];
+        match self.call::<Reply>(Method::GET, "registered-models/alias", &query, None).await {
+            Ok(reply) => Ok(Some(reply.model_version)),
+            Err(MlflowError::NotFound { .. }) => Ok(None),
+            // MLflow answers an unset alias with INVALID_PARAMETER_VALUE ("alias … not found").
+            Err(MlflowError::Rejected { status: 400, message, .. }) if message.contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Points `alias` at `version` (MLflow moves it if it pointed elsewhere).
+    pub async fn set_alias(&self, model: &str, alias: &str, version: VersionNumber) -> Result<(), MlflowError> {
+        let body = json!({"name": model, "alias": alias, "version": version.to_string()});
+        self.call::<serde_json::Value>(Method::POST, "registered-models/alias", &[], Some(&body)).await.map(drop)
+    }
+
     pub async fn version(&self, model: &str, version: VersionNumber) -> Result<ModelVersionJson, MlflowError> {
         #[derive(Deserialize)]
         struct Reply {

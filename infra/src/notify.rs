@@ -323,6 +323,7 @@ pub fn verdict_message(record: &crate::store::VerdictRecord) -> deltaone::messag
         record.attestation.clone(),
         None,
     )
+    .with_promotion(record.promotion.clone())
 }
 
 #[cfg(test)]
@@ -388,6 +389,7 @@ mod tests {
             notified: false,
             attestation: None,
             contributors: Vec::new(),
+            promotion: None,
         };
         let n = notification(&verdict_message(&record));
         assert_eq!(n.attributes["event_type"], "deltaone.achieved");

@@ -51,6 +51,41 @@ impl S3Objects {
     }
 }
 
+/// S3 whose SDK configuration is loaded on first use only, so that a check that never reads an
+/// `s3://` predictions file never looks for AWS credentials or a region.
+pub struct LazyS3Objects {
+    endpoint: Option<String>,
+    inner: tokio::sync::OnceCell<S3Objects>,
+}
+
+impl LazyS3Objects {
+    pub fn new(endpoint: Option<String>) -> Self {
+        Self { endpoint, inner: tokio::sync::OnceCell::new() }
+    }
+
+    async fn inner(&self) -> &S3Objects {
+        self.inner
+            .get_or_init(|| async {
+                let config = crate::aws::sdk_config(self.endpoint.as_deref()).await;
+                S3Objects::new(S3Objects::client(&config, self.endpoint.is_some()))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LazyS3Objects {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Object, ObjectError> {
+        self.inner().await.get(bucket, key).await
+    }
+    async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
+        self.inner().await.put(bucket, key, bytes, content_type).await
+    }
+    async fn copy(&self, bucket: &str, from_key: &str, to_key: &str) -> Result<(), ObjectError> {
+        self.inner().await.copy(bucket, from_key, to_key).await
+    }
+}
+
 pub(crate) fn failed<E, R>(operation: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> ObjectError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,

@@ -13,6 +13,8 @@ use arrow_array::types::{Float32Type, Float64Type, Int8Type, Int16Type, Int32Typ
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use deltaone::classification::ClassificationAccumulator;
+use deltaone::confidence::paired::Value;
+use deltaone::confidence::{PairedRows, PairingError, Predictions, RowPrediction};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -21,6 +23,11 @@ use crate::artifact::ArtifactError;
 pub const LABEL_COLUMNS: [&str; 4] = ["label", "y_true", "true_label", "target"];
 pub const SCORE_COLUMNS: [&str; 4] = ["score", "y_score", "probability", "y_prob"];
 pub const PREDICTION_COLUMNS: [&str; 3] = ["prediction", "predicted_label", "y_pred"];
+/// The column that pairs a candidate's rows with a baseline's (integers or strings).
+pub const ROW_ID_COLUMNS: [&str; 4] = ["row_id", "id", "example_id", "row"];
+/// One file holding both models' scores: these two columns beside the label and row id.
+pub const CANDIDATE_SCORE_COLUMN: &str = "candidate_score";
+pub const BASELINE_SCORE_COLUMN: &str = "baseline_score";
 
 /// The metrics logged for a predictions file (AUROC and log-loss only with scores).
 pub const METRIC_NAMES: [&str; 6] = ["accuracy", "precision", "recall", "f1", "auroc", "log_loss"];
@@ -70,6 +77,108 @@ pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<S
     }
     let metrics = accumulator.finish().map_err(|e| unfit(e.to_string()))?;
     Ok(METRIC_NAMES.iter().filter_map(|name| metrics.metric(name).map(|v| ((*name).to_owned(), v))).collect())
+}
+
+/// Every row of a predictions file with its row id, label and score (or hard prediction), for
+/// pairing with another version's predictions ([`deltaone::confidence::PairedRows::pair_by_row_id`]).
+/// Without a row-id column the rows cannot be paired: a typed `NoRowId` pairing error.
+pub fn rows_from_parquet(
+    key: &str,
+    bytes: bytes::Bytes,
+    side: &'static str,
+) -> Result<Result<Vec<RowPrediction>, PairingError>, ArtifactError> {
+    let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
+    let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let schema = builder.schema().clone();
+    let find = |names: &[&'static str]| names.iter().find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)));
+    let Some((id_index, id_name)) = find(&ROW_ID_COLUMNS) else {
+        return Ok(Err(PairingError::NoRowId { side }));
+    };
+    let (label_index, label_name) =
+        find(&LABEL_COLUMNS).ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
+    let (value_index, value_name, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
+        (Some((i, n)), _) => (i, n, true),
+        (None, Some((i, n))) => (i, n, false),
+        (None, None) => {
+            return Err(unfit(format!(
+                "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
+            )));
+        }
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [id_index, label_index, value_index]);
+    let reader =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
+    let mut rows = Vec::new();
+    let mut row = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(e.to_string()))?;
+        let ids = id_column(batch.column_by_name(id_name).expect("projected"), id_name, row).map_err(unfit)?;
+        let labels =
+            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?;
+        let values = batch.column_by_name(value_name).expect("projected");
+        let values: Vec<Value> = if scored {
+            float_column(values, value_name, row).map_err(unfit)?.into_iter().map(Value::Score).collect()
+        } else {
+            binary_column(values, value_name, row).map_err(unfit)?.into_iter().map(Value::Label).collect()
+        };
+        rows.extend(ids.into_iter().zip(labels).zip(values).map(|((row_id, label), value)| RowPrediction {
+            row_id,
+            label,
+            value,
+        }));
+        row += batch.num_rows();
+    }
+    Ok(Ok(rows))
+}
+
+/// One file holding both models' scores ([`CANDIDATE_SCORE_COLUMN`], [`BASELINE_SCORE_COLUMN`]) on
+/// the same rows: paired as they stand. `None` when the file does not have both columns.
+pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<PairedRows>, ArtifactError> {
+    let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
+    let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let schema = builder.schema().clone();
+    let (Ok(c_index), Ok(b_index)) = (schema.index_of(CANDIDATE_SCORE_COLUMN), schema.index_of(BASELINE_SCORE_COLUMN))
+    else {
+        return Ok(None);
+    };
+    let (label_index, label_name) = LABEL_COLUMNS
+        .iter()
+        .find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)))
+        .ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [label_index, c_index, b_index]);
+    let reader =
+        builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
+    let (mut labels, mut candidate, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(e.to_string()))?;
+        let row = labels.len();
+        labels.extend(
+            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?,
+        );
+        for (name, out) in [(CANDIDATE_SCORE_COLUMN, &mut candidate), (BASELINE_SCORE_COLUMN, &mut baseline)] {
+            out.extend(float_column(batch.column_by_name(name).expect("projected"), name, row).map_err(unfit)?);
+        }
+    }
+    PairedRows::new(labels, Predictions::Scores(candidate), Predictions::Scores(baseline))
+        .map(Some)
+        .map_err(|e| unfit(e.to_string()))
+}
+
+/// A row-id column (integers or strings) as text keys; nulls are errors naming the row.
+fn id_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<String>, String> {
+    if array.null_count() > 0 {
+        let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
+        return Err(format!("column {name:?} is null at row {}", first_row + i));
+    }
+    match array.data_type() {
+        DataType::Int32 => Ok(array.as_primitive::<Int32Type>().values().iter().map(|x| x.to_string()).collect()),
+        DataType::Int64 => Ok(array.as_primitive::<Int64Type>().values().iter().map(|x| x.to_string()).collect()),
+        DataType::Utf8 => Ok(array.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_owned()).collect()),
+        DataType::LargeUtf8 => Ok(array.as_string::<i64>().iter().map(|s| s.unwrap_or_default().to_owned()).collect()),
+        other => Err(format!("column {name:?} has type {other}; row ids must be integers or strings")),
+    }
 }
 
 /// A 0/1 or boolean column as booleans; nulls and other values are errors naming the row.

@@ -98,6 +98,33 @@ pub trait Registry: Send + Sync {
         version: VersionNumber,
         metrics: &BTreeMap<String, f64>,
     ) -> Result<(), RegistryError>;
+
+    /// The version behind `alias` (with its tags and run metrics), `None` when the alias is not set.
+    async fn alias_version(&self, model: &str, alias: &str) -> Result<Option<VersionFacts>, RegistryError> {
+        let _ = alias;
+        Err(RegistryError::Snapshot(format!("this registry has no aliases: cannot read one of {model}")))
+    }
+
+    /// Points `alias` at `version`.
+    async fn set_alias(&self, model: &str, alias: &str, version: VersionNumber) -> Result<(), RegistryError> {
+        let _ = alias;
+        Err(RegistryError::Snapshot(format!(
+            "this registry is read-only: cannot move an alias to {model} version {version}"
+        )))
+    }
+
+    /// Sets one version tag, e.g. `predictions_uri` after an evaluation read the version's
+    /// predictions. Registries that cannot write say so.
+    async fn set_version_tag(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        key: &str,
+        value: &str,
+    ) -> Result<(), RegistryError> {
+        let _ = (key, value);
+        Err(RegistryError::Snapshot(format!("this registry is read-only: cannot tag {model} version {version}")))
+    }
 }
 
 /// MLflow as the registry.
@@ -195,6 +222,33 @@ impl Registry for MlflowRegistry {
             self.client.log_batch(run, &metrics).await?;
         }
         Ok(())
+    }
+
+    async fn set_version_tag(
+        &self,
+        model: &str,
+        version: VersionNumber,
+        key: &str,
+        value: &str,
+    ) -> Result<(), RegistryError> {
+        Ok(self.client.set_version_tag(model, version, key, value).await?)
+    }
+
+    async fn alias_version(&self, model: &str, alias: &str) -> Result<Option<VersionFacts>, RegistryError> {
+        let Some(found) = self.client.alias_version(model, alias).await? else { return Ok(None) };
+        let Some(mut facts) = found.facts() else { return Ok(None) };
+        if let Some(run_id) = facts.run_id.clone().filter(|r| !r.is_empty()) {
+            facts.run_metrics = match self.client.run(&run_id).await {
+                Ok(run) => Some(run.metrics()),
+                Err(MlflowError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            };
+        }
+        Ok(Some(facts))
+    }
+
+    async fn set_alias(&self, model: &str, alias: &str, version: VersionNumber) -> Result<(), RegistryError> {
+        Ok(self.client.set_alias(model, alias, version).await?)
     }
 
     async fn log_evaluation(

@@ -102,11 +102,25 @@ impl Wiring {
         if let Some(credits) = self.credits().await {
             checker = checker.with_credits(credits);
         }
+        // Predictions files named by versions' predictions_uri tags are read from S3 (or locally).
+        if let (Some(alias), Some(StoreTarget::Dynamo { table })) =
+            (&self.settings.champion_alias, &self.settings.store)
+        {
+            let lock =
+                crate::promotion::DynamoPromotionLock::new(aws_sdk_dynamodb::Client::new(self.aws().await), table);
+            checker = checker.with_champion(alias.clone(), Arc::new(lock));
+        }
+        let s3 = crate::objects::LazyS3Objects::new(self.settings.aws_endpoint_url.clone());
+        checker = checker.with_predictions(crate::paired::PredictionsReader::new(Some(Arc::new(s3))));
         Ok(checker)
     }
 
     /// A checker that only decides: registry, no store, no notifier, no AWS.
     pub fn deciding_checker(&self) -> Result<Checker, String> {
-        Ok(Checker::new(self.registry()?, None, self.settings.policy.clone()))
+        let checker = Checker::new(self.registry()?, None, self.settings.policy.clone());
+        Ok(match &self.settings.champion_alias {
+            Some(alias) => checker.with_champion(alias.clone(), Arc::new(crate::promotion::DecideOnly)),
+            None => checker,
+        })
     }
 }

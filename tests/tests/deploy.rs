@@ -100,6 +100,9 @@ const PASSED_ON: &str =
 const CHECK_ONLY: &str = "a shared setting (SettingsArgs) of the DeltaOne check; the read-only query API never calls MLflow, \
                           publishes, parks or signs";
 
+const OPT_IN_POLICY: &str = "an opt-in check policy whose default (off, 0.95, no guardrails, no alias) is the rule users know; \
+                             models declare guardrails with the deltaone_guardrails tag";
+
 /// Variables a unit reads that the deployment deliberately does not set: (variable, units (`ALL`
 /// for every unit), reason).
 const EXCLUDED: &[(&str, &[&str], &str)] = &[
@@ -123,6 +126,10 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
     ("DELTAONE_REGISTRY_SNAPSHOT", ALL, "a local registry snapshot for demos and tests; deployed units use MLflow"),
     ("DELTAONE_STORE_DIR", ALL, "a local verdict directory; deployed units use the DynamoDB verdict table"),
     ("DELTAONE_SCALE", ALL, "unset means inferred per comparison; models state it with benchmark_scale tags"),
+    ("DELTAONE_REQUIRE_CONFIDENCE", ALL, OPT_IN_POLICY),
+    ("DELTAONE_CONFIDENCE_LEVEL", ALL, OPT_IN_POLICY),
+    ("DELTAONE_GUARDRAILS", ALL, OPT_IN_POLICY),
+    ("DELTAONE_CHAMPION_ALIAS", ALL, OPT_IN_POLICY),
     (
         "DELTAONE_MLFLOW_WEBHOOK_SECRET",
         ALL,

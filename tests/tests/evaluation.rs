@@ -17,6 +17,7 @@ use deltaone_infra::deadletter::SqsDeadLetters;
 use deltaone_infra::mlflow::{MlflowClient, MlflowConfig};
 use deltaone_infra::notify::SnsNotifier;
 use deltaone_infra::objects::S3Objects;
+use deltaone_infra::paired::PredictionsReader;
 use deltaone_infra::registry::MlflowRegistry;
 use deltaone_infra::store::VerdictStore;
 use deltaone_infra::store::dynamo::DynamoVerdictStore;
@@ -74,8 +75,11 @@ async fn rig_with_mlflow(mlflow_url: Option<String>) -> Rig {
     config.retries = 1;
     config.timeout = Duration::from_secs(5);
     let registry = Arc::new(MlflowRegistry::new(MlflowClient::new(config).unwrap()));
+    // As the function's wiring does: predictions files named by versions are read from S3.
+    let predictions = PredictionsReader::new(Some(Arc::new(S3Objects::new(aws.s3.clone()))));
     let checker = Checker::new(registry.clone(), Some(store.clone()), Policy::default())
-        .with_notifier(Arc::new(SnsNotifier::new(aws.sns.clone(), &topic)));
+        .with_notifier(Arc::new(SnsNotifier::new(aws.sns.clone(), &topic)))
+        .with_predictions(predictions);
     let evaluation = Evaluation {
         objects: Arc::new(S3Objects::new(aws.s3.clone())),
         registry,
@@ -166,6 +170,14 @@ async fn predictions_parquet_upload_computes_the_metric_itself() {
     assert!(logged.contains_key("auroc") && logged.contains_key("log_loss"), "{logged:?}");
     let record = rig.store.get(&model, VersionNumber::new(2).unwrap()).await.unwrap().unwrap();
     assert_eq!(record.verdict.delta_pp.unwrap().to_string(), "5");
+    // The version now names its predictions, for later checks' confidence intervals; this one has
+    // no baseline predictions to pair with, and says so.
+    let tags = rig.stack.mlflow().version_tags(&model, 2).await;
+    assert_eq!(tags["predictions_uri"], format!("s3://{}/evaluations/{model}/2/predictions.parquet", rig.bucket));
+    let confidence = record.verdict.confidence.expect("the check looked for an interval");
+    assert_eq!(confidence.status, deltaone::ConfidenceStatus::NoPredictions);
+    let reason = confidence.reason.unwrap();
+    assert!(reason.contains("version 1 has no predictions_uri tag"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

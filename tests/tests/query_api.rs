@@ -72,6 +72,8 @@ fn record(m: usize, v: u64) -> VerdictRecord {
         threshold_pp: Decimal::ONE,
         direction: None,
         scale: None,
+        confidence: None,
+        guardrails: Vec::new(),
     };
     let mut contributors = Vec::new();
     if v > 1 {
@@ -103,6 +105,7 @@ fn record(m: usize, v: u64) -> VerdictRecord {
         notified: v.is_multiple_of(3),
         attestation: None,
         contributors,
+        promotion: None,
     }
 }
 

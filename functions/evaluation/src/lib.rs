@@ -17,6 +17,7 @@ use deltaone_infra::artifact::{self, ArtifactError, ArtifactKind, KeyTemplate, M
 use deltaone_infra::check::{CheckError, CheckReport, CheckRequest, Checker, Evidence};
 use deltaone_infra::deadletter::{DeadLetter, DeadLetters};
 use deltaone_infra::objects::{ObjectError, ObjectStore};
+use deltaone_infra::paired::PREDICTIONS_URI;
 use deltaone_infra::registry::{Registry, RegistryError};
 use deltaone_infra::s3event::{self, CreatedObject, Delivery};
 use lambda_runtime::Diagnostic;
@@ -156,6 +157,11 @@ impl Evaluation {
                 }
             };
         self.registry.log_evaluation(&target.model, target.version, &metrics).await?;
+        if target.kind == ArtifactKind::Predictions {
+            // Later checks pair these rows with another version's for the delta's confidence interval.
+            let uri = format!("s3://{}/{}", object.bucket, object.key);
+            self.registry.set_version_tag(&target.model, target.version, PREDICTIONS_URI, &uri).await?;
+        }
         let request = CheckRequest { model: target.model.clone(), version: Some(target.version), dry_run: false };
         let evidence = Evidence {
             contributors,

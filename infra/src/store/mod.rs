@@ -34,6 +34,9 @@ pub struct VerdictRecord {
     /// so that credits and the query API can name them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contributors: Vec<deltaone::attestation::Contributor>,
+    /// What the check did with the champion alias, when promotion is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<deltaone::promotion::Promotion>,
 }
 
 /// The result of a chained write (see [`VerdictStore::write_chained`]).
