@@ -29,7 +29,7 @@ use crate::rule::{Direction, Policy, Scale, Selection, judge, resolve_scale, ver
 use crate::verdict::{Allowance, Confidence, ConfidenceStatus, GuardrailResult, GuardrailStatus, Outcome, Verdict};
 
 /// The registered model's tag (or the baseline version's) holding the guardrails as JSON.
-pub const GUARDRAILS_TAG: &str = "deltaone_guardrails";
+pub const GUARDRAILS_TAG: &str = crate::tags::BENCHMARK_GUARDRAILS;
 
 /// A declared guardrail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,6 +8,8 @@ pub const BENCHMARK_METRIC: &str = "benchmark_metric";
 pub const BENCHMARK_SCALE: &str = "benchmark_scale";
 /// On a baseline version or the registered model: `higher` (default) or `lower` is better.
 pub const BENCHMARK_DIRECTION: &str = "benchmark_direction";
+/// On the registered model or a baseline version: guardrail metrics as JSON (`crate::evidence`).
+pub const BENCHMARK_GUARDRAILS: &str = "benchmark_guardrails";
 
 /// Written by DeltaOne after a check: `true` or `false`.
 pub const DELTAONE_ACHIEVED: &str = "deltaone_achieved";
@@ -28,7 +30,8 @@ pub fn tag_triggers_check(key: &str, metric: Option<&str>) -> bool {
     if WRITTEN_BY_DELTAONE.contains(&key) || key.starts_with("deltaone_") {
         return false;
     }
-    matches!(key, BENCHMARK_VALUE | BENCHMARK_METRIC | BENCHMARK_SCALE | BENCHMARK_DIRECTION) || metric == Some(key)
+    matches!(key, BENCHMARK_VALUE | BENCHMARK_METRIC | BENCHMARK_SCALE | BENCHMARK_DIRECTION | BENCHMARK_GUARDRAILS)
+        || metric == Some(key)
 }
 
 #[cfg(test)]
@@ -47,6 +50,7 @@ mod tests {
     fn benchmark_tags_and_the_metric_trigger() {
         assert!(tag_triggers_check(BENCHMARK_VALUE, None));
         assert!(tag_triggers_check(BENCHMARK_METRIC, None));
+        assert!(tag_triggers_check(BENCHMARK_GUARDRAILS, None), "guardrails can change a verdict");
         assert!(tag_triggers_check("accuracy", Some("accuracy")));
         assert!(!tag_triggers_check("accuracy", Some("f1")));
         assert!(!tag_triggers_check("owner", None));

@@ -49,7 +49,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "DELTAONE_CONFIDENCE_LEVEL", global = true, value_name = "LEVEL")]
     pub confidence_level: Option<f64>,
 
-    /// Guardrail metrics as JSON, for models whose registry has no deltaone_guardrails tag, e.g.
+    /// Guardrail metrics as JSON, for models whose registry has no benchmark_guardrails tag, e.g.
     /// [{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10}].
     #[arg(long, env = "DELTAONE_GUARDRAILS", global = true, value_name = "JSON")]
     pub guardrails: Option<String>,

@@ -130,7 +130,7 @@ async fn plus_1_2_pp_on_200000_rows_is_achieved_under_require_confidence() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guardrail_regression_blocks_an_otherwise_achieved_candidate() {
     let guardrails = r#"[{"metric": "latency_ms", "direction": "lower", "max_regression_pct": 10}]"#;
-    let tags = [("deltaone_guardrails", guardrails)];
+    let tags = [("benchmark_guardrails", guardrails)];
     // Significant on 200,000 rows, but 30 % slower than the baseline.
     let case = plus_1_2_pp(200_000, require_confidence(), &tags, &[("latency_ms", 130.0)]).await;
     let verdict = check(&case).await.verdict;

@@ -101,7 +101,7 @@ const CHECK_ONLY: &str = "a shared setting (SettingsArgs) of the DeltaOne check;
                           publishes, parks or signs";
 
 const OPT_IN_POLICY: &str = "an opt-in check policy whose default (off, 0.95, no guardrails, no alias) is the rule users know; \
-                             models declare guardrails with the deltaone_guardrails tag";
+                             models declare guardrails with the benchmark_guardrails tag";
 
 /// Variables a unit reads that the deployment deliberately does not set: (variable, units (`ALL`
 /// for every unit), reason).
