@@ -73,6 +73,7 @@ output "function_names" {
     registry_webhook = module.registry_webhook.function_name
     webhook_notifier = try(module.webhook_notifier[0].function_name, null)
     query_api        = module.query_api.function_name
+    drift_scheduler  = module.drift_scheduler.function_name
   }
 }
 
