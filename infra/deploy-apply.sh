@@ -20,8 +20,7 @@
 # run); only a machine without a terraform binary prints SKIP. Logs and state of a failed run are
 # kept in the directory it names.
 #
-# Environment: DELTAONE_TF_PLUGIN_DIR (see infra/terraform-env.sh); DELTAONE_DEPLOY_DRIFT_IMAGE: run
-# the drift job as this image (with DOCKER_HOST) instead of the binary.
+# Environment: DELTAONE_TF_PLUGIN_DIR (see infra/terraform-env.sh).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -106,12 +105,8 @@ timed "terraform apply"
 (cd "$env_dir" && terraform output -json stack) >"$work/stack.json"
 
 # 3. Use it.
-extra=()
-if [ -n "${DELTAONE_DEPLOY_DRIFT_IMAGE:-}" ]; then
-  extra=(--drift-image "$DELTAONE_DEPLOY_DRIFT_IMAGE" --docker-host "${DOCKER_HOST:?DELTAONE_DEPLOY_DRIFT_IMAGE needs DOCKER_HOST}")
-fi
 "$py" tests/deploy/use_stack.py --outputs "$work/stack.json" --package-dir "$work/package" --moto "$moto" \
-  --mlflow "$DELTAONE_TEST_MLFLOW_URL" --root "$root" --drift-binary "$drift" "${extra[@]}"
+  --mlflow "$DELTAONE_TEST_MLFLOW_URL" --root "$root" --drift-binary "$drift"
 timed "using the stack"
 
 # 4. Destroy, and nothing may be left.

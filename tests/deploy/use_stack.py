@@ -10,8 +10,9 @@ here hands each binary its events, as Lambda would. moto's own Lambda service ca
 The drift job runs with the environment of the Batch job definition Terraform made, plus the
 container overrides of the job the drift-scheduler function submitted, as Batch would start it.
 
-  python use_stack.py --outputs stack.json --package-dir DIR --moto URL --mlflow URL \
-      --drift-binary PATH [--drift-image IMAGE --docker-host unix://...]
+  python use_stack.py --outputs stack.json --package-dir DIR --moto URL --mlflow URL --root REPO \
+      --drift-binary PATH
+  python use_stack.py --leftovers --moto URL        # after destroy: nothing of the stack is left
 
 Exit status 0 when every expectation held; otherwise an AssertionError names the one that did not.
 """
@@ -440,18 +441,10 @@ class Stack:
         overrides_env = {"AWS_ENDPOINT_URL": self.args.moto, "AWS_ACCESS_KEY_ID": "testing",
                          "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
         started = time.monotonic()
-        if self.args.drift_image:
-            run = ["docker", "run", "--rm", "--network", "host"]
-            for k, v in {**env, **overrides_env}.items():
-                run += ["--env", f"{k}={v}"]
-            run += [self.args.drift_image, *command]
-            result = subprocess.run(run, capture_output=True, text=True, timeout=600,
-                                    env=dict(os.environ, DOCKER_HOST=self.args.docker_host))
-            how = f"the image {self.args.drift_image}"
-        else:
-            result = subprocess.run([self.args.drift_binary, *command], capture_output=True, text=True, timeout=600,
-                                    env={"PATH": "/usr/bin:/bin", **env, **overrides_env})
-            how = "the binary"
+        # The container's entry point is this binary (infra/drift-image.sh runs the image itself).
+        result = subprocess.run([self.args.drift_binary, *command], capture_output=True, text=True, timeout=600,
+                                env={"PATH": "/usr/bin:/bin", **env, **overrides_env})
+        how = "the binary"
         self.figures.append(f"drift job ({how}): {time.monotonic() - started:.1f} s")
         if result.returncode != 0:
             raise AssertionError(f"the drift job failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -520,8 +513,6 @@ def main():
     parser.add_argument("--mlflow")
     parser.add_argument("--root")
     parser.add_argument("--drift-binary")
-    parser.add_argument("--drift-image")
-    parser.add_argument("--docker-host")
     args = parser.parse_args()
     if args.leftovers:
         leftovers(args.moto)
