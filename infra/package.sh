@@ -38,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --list) list_only=1 ;;
     --host) host=1 ;;
-    -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
