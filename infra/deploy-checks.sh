@@ -2,14 +2,17 @@
 # Deployment checks over terraform/, run by tests/run.sh (and by hand: `bash infra/deploy-checks.sh`):
 #
 #   1. terraform fmt -check -recursive      when a terraform binary is on PATH
-#   2. terraform init + validate per root   when terraform can also get the AWS provider (~> 6):
-#                                           from the registry, or from a local mirror named by
-#                                           TF_CLI_CONFIG_FILE / DELTAONE_TF_PLUGIN_DIR
+#   2. terraform init + validate per root   every module and example; the AWS provider (>= 5.100,
+#                                           < 7.0) from a local plugin directory when one is found
+#                                           (DELTAONE_TF_PLUGIN_DIR, or the usual plugin roots: see
+#                                           infra/terraform-env.sh), else from the registry. An init
+#                                           that cannot get the provider FAILS: a provider constraint
+#                                           nothing can meet is a broken change, not a reason to skip.
 #   3. checkov over terraform/              always; installed from infra/deploy-requirements.txt
 #                                           into its own cached virtualenv; any failed check fails
 #
-# A step that cannot run says SKIP and why; it never passes silently. Exit status: 0 when every
-# step that ran passed, 1 otherwise.
+# Only a machine without a terraform binary prints SKIP (for steps 1 and 2), and says why. Exit
+# status: 0 when every step that ran passed, 1 otherwise.
 #
 # Environment: DELTAONE_CACHE (default ~/.cache/deltaone) holds the virtualenv; PYTHON (python3);
 # DELTAONE_TF_PLUGIN_DIR: a provider directory for offline `terraform init -plugin-dir`;
@@ -22,6 +25,7 @@ failed=0
 say() { printf '%s\n' "deploy-checks: $*"; }
 
 # 1 + 2: terraform
+source infra/terraform-env.sh
 if ! command -v terraform >/dev/null 2>&1; then
   say "SKIP terraform fmt and validate: no terraform binary on PATH (install Terraform >= 1.6 to run them)"
 else
@@ -35,15 +39,16 @@ else
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   cp -R terraform "$work/"
-  init_args=(-backend=false -input=false -no-color)
-  if [ -n "${DELTAONE_TF_PLUGIN_DIR:-}" ]; then
-    init_args+=("-plugin-dir=$DELTAONE_TF_PLUGIN_DIR")
+  if ! plugins=$(tf_plugin_dir); then
+    failed=1
   fi
+  say "terraform init: the AWS provider from ${plugins:-the registry (no local plugin directory found; set DELTAONE_TF_PLUGIN_DIR to use one)}"
   for dir in "$work"/terraform/modules/* "$work"/terraform/examples/*; do
     name=${dir#"$work/"}
-    if ! out=$(cd "$dir" && timeout "${DELTAONE_TF_INIT_TIMEOUT:-120}" terraform init "${init_args[@]}" 2>&1); then
-      reason=$(printf '%s\n' "$out" | grep -m1 -E 'Error|error|Failed|failed' | sed 's/^[│ ]*//' || true)
-      say "SKIP terraform validate $name: 'terraform init' could not install the AWS provider (~> 6.0): ${reason:-see 'terraform init' output} (offline? set DELTAONE_TF_PLUGIN_DIR to a provider mirror)"
+    if ! out=$(tf_init "$dir" 2>&1); then
+      printf '%s\n' "$out" | grep -E -A3 'Error' | sed 's/^[│ ]*//' >&2 || true
+      say "FAIL terraform validate $name: 'terraform init' could not install an AWS provider meeting the constraints from ${plugins:-the registry}"
+      failed=1
       continue
     fi
     if (cd "$dir" && terraform validate -no-color); then

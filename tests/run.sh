@@ -110,6 +110,12 @@ bash functions/query-api/smoke.sh
 step "deployment checks: terraform fmt/validate, checkov (infra/deploy-checks.sh)"
 bash infra/deploy-checks.sh
 
+step "drift job image: built offline (FROM scratch) and run with Docker (infra/drift-image.sh)"
+bash infra/drift-image.sh
+
+step "deploy: terraform apply -> use -> destroy against a fresh moto (infra/deploy-apply.sh)"
+bash infra/deploy-apply.sh
+
 step "examples (samples/examples/run.sh)"
 bash samples/examples/run.sh
 

@@ -70,11 +70,19 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-/// A finite number as `N`; DynamoDB has no NaN or infinity, so those are left out.
+/// The smallest magnitude a DynamoDB number holds (1E-130); a smaller one is refused with
+/// "Number underflow", which p-values of strongly drifted columns reach (1e-184 on the samples).
+const DYNAMODB_MIN_MAGNITUDE: f64 = 1e-130;
+/// DynamoDB numbers stay below 1E+126 in magnitude.
+const DYNAMODB_MAX_MAGNITUDE: f64 = 1e126;
+
+/// A finite number as `N`. DynamoDB has no NaN or infinity and nothing beyond 1E+126, so those are
+/// left out; a magnitude below 1E-130 is stored as 0 (what any threshold sees in it), and the item's
+/// `detail` keeps the exact value.
 fn put_f64(item: &mut HashMap<String, AttributeValue>, name: &str, value: Option<f64>) {
-    if let Some(v) = value.filter(|v| v.is_finite()) {
-        item.insert(name.to_owned(), n(v));
-    }
+    let Some(v) = value.filter(|v| v.is_finite() && v.abs() < DYNAMODB_MAX_MAGNITUDE) else { return };
+    let v = if v.abs() < DYNAMODB_MIN_MAGNITUDE { 0.0 } else { v };
+    item.insert(name.to_owned(), n(v));
 }
 
 /// The per-column items and the run summary of a report.
@@ -288,5 +296,43 @@ mod tests {
         assert_eq!(run["dataset_drift"], AttributeValue::Bool(report.dataset.drifted));
         let summary: serde_json::Value = serde_json::from_str(run["summary"].as_s().unwrap()).unwrap();
         assert_eq!(summary["run_id"], "r1");
+    }
+
+    #[test]
+    fn numbers_outside_what_dynamodb_holds_are_stored_as_zero_or_left_out() {
+        let mut item = HashMap::new();
+        for (name, value) in [
+            ("underflow", 1.2373693451743386e-184),
+            ("negative_underflow", -1e-131),
+            ("smallest", 1e-130),
+            ("overflow", 1e126),
+            ("largest", 9.9e125),
+            ("nan", f64::NAN),
+        ] {
+            put_f64(&mut item, name, Some(value));
+        }
+        assert_eq!(item["underflow"], n(0.0));
+        assert_eq!(item["negative_underflow"], n(0.0));
+        assert_eq!(item["smallest"], n(1e-130));
+        assert_eq!(item["largest"], n(9.9e125));
+        assert!(!item.contains_key("overflow") && !item.contains_key("nan"));
+    }
+
+    #[test]
+    fn the_samples_strongly_drifted_column_fits_a_dynamodb_number() {
+        let report = report();
+        let channel = report.columns.iter().find(|c| c.column == "channel").expect("the channel column");
+        assert!(channel.score.is_some_and(|p| p < DYNAMODB_MIN_MAGNITUDE), "the sample must underflow: {channel:?}");
+        let key = RunKey {
+            model: "fraud".into(),
+            window_start: "a".into(),
+            window_end: "b".into(),
+            created_at: "c".into(),
+            expires_at: 1,
+            report_uri: None,
+        };
+        let items = items(&report, &key);
+        let stored = items.iter().find(|i| i["pk"] == s("fraud#COLUMN#channel")).unwrap();
+        assert_eq!(stored["score"], n(0.0));
     }
 }

@@ -887,3 +887,55 @@ fn the_iam_review_accepts_named_resources_key_policies_and_actions_without_resou
     );
     assert_eq!(findings.len(), 1, "{findings:#?}");
 }
+
+/// `RESOURCE_TYPE.NAME…` → (RESOURCE_TYPE, NAME), following `local.…` references.
+fn resource_reference<'a>(
+    expr: &'a Expression,
+    locals: &'a BTreeMap<String, Expression>,
+) -> Option<(&'a str, &'a str)> {
+    if let Some(local) = local_name(expr).and_then(|n| locals.get(n)) {
+        return resource_reference(local, locals);
+    }
+    let Expression::Traversal(t) = expr else { return None };
+    let Expression::Variable(kind) = &t.expr else { return None };
+    match t.operators.first() {
+        Some(TraversalOperator::GetAttr(name)) => Some((kind.as_str(), name.as_str())),
+        _ => None,
+    }
+}
+
+/// S3 refuses PutBucketLogging (InvalidTargetBucketForLogging) until the target bucket's policy lets
+/// the logging service write; naming the log bucket through that policy orders the two.
+#[test]
+fn access_logging_is_configured_after_the_log_buckets_policy() {
+    let files = parse_tf_dir(&root().join("terraform/modules/deltaone"));
+    let locals = locals(&files);
+    let mut logged = Vec::new();
+    for (path, block) in blocks(&files, "module") {
+        let is_bucket = matches!(attr(block.body(), "source"), Some(Expression::String(s)) if s == "../bucket");
+        if !is_bucket {
+            continue;
+        }
+        let name = labels(block).join(".");
+        let target = attr(block.body(), "access_log_bucket")
+            .unwrap_or_else(|| panic!("{path}: module {name} has no access_log_bucket"));
+        assert_eq!(
+            resource_reference(target, &locals),
+            Some(("aws_s3_bucket_policy", "access_logs")),
+            "{path}: module {name} must name its log bucket through aws_s3_bucket_policy.access_logs, so that its logging waits for the policy"
+        );
+        logged.push(name);
+    }
+    assert_eq!(logged, ["artifacts", "reports"], "the buckets that log");
+}
+
+#[test]
+fn a_log_bucket_named_directly_is_not_ordered_after_its_policy() {
+    let body = hcl::parse("x = aws_s3_bucket.access_logs.id\ny = local.target\nlocals {\n  target = aws_s3_bucket_policy.access_logs.bucket\n}\n").unwrap();
+    let files = vec![("t.tf".to_owned(), body)];
+    let locals = locals(&files);
+    let x = attr(&files[0].1, "x").unwrap();
+    let y = attr(&files[0].1, "y").unwrap();
+    assert_eq!(resource_reference(x, &locals), Some(("aws_s3_bucket", "access_logs")));
+    assert_eq!(resource_reference(y, &locals), Some(("aws_s3_bucket_policy", "access_logs")));
+}

@@ -6,6 +6,7 @@ module "deltaone" {
 
   name_prefix                 = var.name_prefix
   package_dir                 = var.package_dir
+  architecture                = var.architecture
   mlflow_tracking_uri         = var.mlflow_tracking_uri
   mlflow_tracking_token       = var.mlflow_tracking_token
   mlflow_webhook_secret       = var.mlflow_webhook_secret

@@ -20,6 +20,12 @@ variable "package_dir" {
   default     = "../../../target/deploy"
 }
 
+variable "architecture" {
+  description = "What infra/package.sh built: \"arm64\" (its default) or \"x86_64\" (--x86-64); the functions and the drift job run on it."
+  type        = string
+  default     = "arm64"
+}
+
 variable "mlflow_tracking_uri" {
   description = "Your MLflow tracking server (https://...)."
   type        = string
@@ -46,7 +52,7 @@ variable "attestation_key_secret_arn" {
 }
 
 variable "secrets_extension_layer_arn" {
-  description = "The arm64 AWS Parameters and Secrets Lambda extension layer ARN for var.region."
+  description = "The AWS Parameters and Secrets Lambda extension layer ARN for var.region and var.architecture (the -Arm64 layer for arm64)."
   type        = string
 }
 

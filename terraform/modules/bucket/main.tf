@@ -7,8 +7,9 @@ data "aws_partition" "current" {}
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication needs a second region and bucket the operator chooses; versioning (and point-in-time recovery of the tables) cover accidental deletion and overwrite.
   #checkov:skip=CKV2_AWS_62:Event notifications are configured by the caller where something consumes them (the artifacts bucket invokes the evaluation function); drift reports are announced on SNS by the job itself.
-  bucket = var.name
-  tags   = var.tags
+  bucket        = var.name
+  force_destroy = var.force_destroy
+  tags          = var.tags
 }
 
 resource "aws_s3_bucket_versioning" "this" {

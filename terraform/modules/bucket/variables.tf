@@ -27,6 +27,12 @@ variable "noncurrent_version_days" {
   }
 }
 
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete the bucket with every object version in it (test stacks only: data is lost)."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -49,17 +49,20 @@ resource "aws_vpc_security_group_egress_rule" "drift_https" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
+# No name argument: provider 5 calls it compute_environment_name and provider 6 name, and neither
+# accepts the other's; left out, the provider generates a unique name in both. Nothing refers to
+# it by name (the queue uses its ARN); the Name tag says whose it is.
 resource "aws_batch_compute_environment" "drift" {
-  name  = "${var.name_prefix}-drift"
-  type  = "MANAGED"
-  state = "ENABLED"
+  type         = "MANAGED"
+  state        = "ENABLED"
+  service_role = var.batch_service_role_arn
   compute_resources {
     type               = "FARGATE"
     max_vcpus          = 16
     subnets            = var.batch_subnet_ids
     security_group_ids = [aws_security_group.drift.id]
   }
-  tags = local.tags
+  tags = merge(local.tags, { Name = "${var.name_prefix}-drift" })
 }
 
 resource "aws_batch_job_queue" "drift" {
@@ -110,7 +113,7 @@ resource "aws_batch_job_definition" "drift" {
     command                      = ["run"]
     jobRoleArn                   = aws_iam_role.drift_job.arn
     executionRoleArn             = aws_iam_role.drift_execution.arn
-    runtimePlatform              = { cpuArchitecture = "ARM64", operatingSystemFamily = "LINUX" }
+    runtimePlatform              = { cpuArchitecture = upper(var.architecture), operatingSystemFamily = "LINUX" }
     fargatePlatformConfiguration = { platformVersion = "LATEST" }
     networkConfiguration         = { assignPublicIp = "DISABLED" }
     readonlyRootFilesystem       = false

@@ -2,11 +2,19 @@
 # quarantined artifacts) and "reports" (drift.json and report.html per run), both versioned,
 # KMS-encrypted, private, TLS-only and access-logged to "access-logs".
 
+locals {
+  # The logging configuration names the access-log bucket through its policy, so that it is applied
+  # after the policy: S3 refuses PutBucketLogging (InvalidTargetBucketForLogging) while the target
+  # bucket does not yet let the logging service write.
+  access_log_bucket = aws_s3_bucket_policy.access_logs.bucket
+}
+
 module "artifacts" {
   source                  = "../bucket"
   name                    = "${var.name_prefix}-artifacts-${local.account}"
   kms_key_arn             = aws_kms_key.main.arn
-  access_log_bucket       = aws_s3_bucket.access_logs.id
+  access_log_bucket       = local.access_log_bucket
+  force_destroy           = var.force_destroy_buckets
   noncurrent_version_days = var.artifact_retention_days
   tags                    = local.tags
 }
@@ -15,7 +23,8 @@ module "reports" {
   source                  = "../bucket"
   name                    = "${var.name_prefix}-reports-${local.account}"
   kms_key_arn             = aws_kms_key.main.arn
-  access_log_bucket       = aws_s3_bucket.access_logs.id
+  access_log_bucket       = local.access_log_bucket
+  force_destroy           = var.force_destroy_buckets
   noncurrent_version_days = var.artifact_retention_days
   tags                    = local.tags
 }
@@ -47,8 +56,9 @@ resource "aws_s3_bucket" "access_logs" {
   #checkov:skip=CKV_AWS_144:Access logs are kept in one region; replicating them is the operator's choice.
   #checkov:skip=CKV_AWS_145:S3 server access logging delivers only to buckets encrypted with SSE-S3 (AES256), not SSE-KMS.
   #checkov:skip=CKV2_AWS_62:Nothing consumes access-log delivery events.
-  bucket = "${var.name_prefix}-access-logs-${local.account}"
-  tags   = local.tags
+  bucket        = "${var.name_prefix}-access-logs-${local.account}"
+  force_destroy = var.force_destroy_buckets
+  tags          = local.tags
 }
 
 resource "aws_s3_bucket_versioning" "access_logs" {

@@ -32,6 +32,7 @@ locals {
 
 module "evaluation" {
   source               = "../lambda-function"
+  architecture         = var.architecture
   name                 = "${var.name_prefix}-evaluation"
   description          = "DeltaOne: evaluation artifacts uploaded to S3 -> metrics to MLflow -> DeltaOne check, verdict, notification"
   zip_path             = "${local.zips}/deltaone-evaluation.zip"
@@ -51,11 +52,12 @@ module "evaluation" {
 }
 
 module "registry_webhook" {
-  source      = "../lambda-function"
-  name        = "${var.name_prefix}-registry-webhook"
-  description = "DeltaOne: MLflow Model Registry webhook (Function URL, HMAC-verified) -> DeltaOne check"
-  zip_path    = "${local.zips}/deltaone-registry-webhook.zip"
-  memory_mb   = 256
+  source       = "../lambda-function"
+  architecture = var.architecture
+  name         = "${var.name_prefix}-registry-webhook"
+  description  = "DeltaOne: MLflow Model Registry webhook (Function URL, HMAC-verified) -> DeltaOne check"
+  zip_path     = "${local.zips}/deltaone-registry-webhook.zip"
+  memory_mb    = 256
   # Below MLflow's 30 s webhook request timeout, so that MLflow always hears the answer.
   timeout_seconds        = 25
   reserved_concurrency   = var.reserved_concurrency.registry_webhook
@@ -90,6 +92,7 @@ locals {
 module "webhook_notifier" {
   count                  = local.notifier ? 1 : 0
   source                 = "../lambda-function"
+  architecture           = var.architecture
   name                   = "${var.name_prefix}-webhook-notifier"
   description            = "DeltaOne: alerts from SQS -> signed HTTPS deliveries to the configured webhook endpoints"
   zip_path               = "${local.zips}/deltaone-webhook-notifier.zip"
@@ -123,6 +126,7 @@ resource "aws_lambda_event_source_mapping" "webhook_notifier" {
 
 module "query_api" {
   source                 = "../lambda-function"
+  architecture           = var.architecture
   name                   = "${var.name_prefix}-query-api"
   description            = "DeltaOne: read-only JSON API over verdicts, drift runs and credits (Function URL, AWS_IAM auth)"
   zip_path               = "${local.zips}/deltaone-query-api.zip"
@@ -144,6 +148,7 @@ module "query_api" {
 
 module "drift_scheduler" {
   source               = "../lambda-function"
+  architecture         = var.architecture
   name                 = "${var.name_prefix}-drift-scheduler"
   description          = "DeltaOne: a scheduled model's drift run -> manifest in S3 -> AWS Batch jobs (run, or map + reduce)"
   zip_path             = "${local.zips}/deltaone-drift-scheduler.zip"

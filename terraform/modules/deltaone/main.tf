@@ -10,7 +10,7 @@ data "aws_region" "current" {}
 locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.id
   tags      = merge({ "app" = "deltaone" }, var.tags)
   zips      = "${var.package_dir}/lambda"
 }

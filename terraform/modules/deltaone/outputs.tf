@@ -1,6 +1,11 @@
 output "registry_webhook_url" {
   description = "Give this URL to MLflow when creating the registry webhook (with the secret in the mlflow-webhook-secret secret)."
   value       = module.registry_webhook.function_url
+  precondition {
+    # The extension layer is published per instruction set; the wrong one cannot start with the function.
+    condition     = strcontains(var.secrets_extension_layer_arn, ":layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:") == (var.architecture == "arm64")
+    error_message = "secrets_extension_layer_arn must be the layer for var.architecture: AWS-Parameters-and-Secrets-Lambda-Extension-Arm64 for arm64, AWS-Parameters-and-Secrets-Lambda-Extension for x86_64."
+  }
 }
 
 output "query_api_url" {
@@ -68,6 +73,7 @@ output "function_names" {
     registry_webhook = module.registry_webhook.function_name
     webhook_notifier = try(module.webhook_notifier[0].function_name, null)
     query_api        = module.query_api.function_name
+    drift_scheduler  = module.drift_scheduler.function_name
   }
 }
 

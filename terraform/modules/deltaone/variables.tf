@@ -268,12 +268,38 @@ variable "reserved_concurrency" {
 }
 
 variable "secrets_extension_layer_arn" {
-  description = "ARN of the AWS Parameters and Secrets Lambda extension layer for arm64 in your region (see the AWS docs' table); the registry webhook reads its secret through it."
+  description = "ARN of the AWS Parameters and Secrets Lambda extension layer of your region for var.architecture (see the AWS docs' table: AWS-Parameters-and-Secrets-Lambda-Extension-Arm64 for arm64, AWS-Parameters-and-Secrets-Lambda-Extension for x86_64); the webhook functions read their secrets through it."
   type        = string
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:[0-9]+$", var.secrets_extension_layer_arn))
-    error_message = "secrets_extension_layer_arn must be an arm64 AWS-Parameters-and-Secrets-Lambda-Extension layer version ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension(-Arm64)?:[0-9]+$", var.secrets_extension_layer_arn))
+    error_message = "secrets_extension_layer_arn must be an AWS-Parameters-and-Secrets-Lambda-Extension layer version ARN (the -Arm64 one for arm64)."
   }
+}
+
+variable "architecture" {
+  description = "Instruction set of the functions' zips and of the drift job image: \"arm64\" (Graviton: what infra/package.sh builds by default, cheaper per GB-second) or \"x86_64\"."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "batch_service_role_arn" {
+  description = "IAM role AWS Batch manages the compute environment with; null uses Batch's service-linked role (AWSServiceRoleForBatch), which AWS creates on first use."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.batch_service_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", coalesce(var.batch_service_role_arn, "x")))
+    error_message = "batch_service_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "force_destroy_buckets" {
+  description = "Let `terraform destroy` delete the artifacts, reports and access-log buckets with every object version in them. For test stacks only: the data is lost."
+  type        = bool
+  default     = false
 }
 
 variable "tags" {

@@ -1,4 +1,4 @@
-# One DeltaOne Lambda function: provided.al2023 on arm64 from a cargo-lambda zip, with its own role,
+# One DeltaOne Lambda function: provided.al2023 (arm64 by default) from a cargo-lambda zip, with its own role,
 # encrypted log group, X-Ray tracing, reserved concurrency, an on-failure destination queue for
 # asynchronous invocations that failed every retry, and alarms on errors, throttles and dead letters.
 
@@ -90,7 +90,7 @@ resource "aws_lambda_function" "this" {
   role                           = aws_iam_role.this.arn
   runtime                        = "provided.al2023"
   handler                        = "bootstrap"
-  architectures                  = ["arm64"]
+  architectures                  = [var.architecture]
   filename                       = var.zip_path
   source_code_hash               = filebase64sha256(var.zip_path)
   memory_size                    = var.memory_mb

@@ -13,11 +13,21 @@ variable "description" {
 }
 
 variable "zip_path" {
-  description = "Path of the function's zip as built by `cargo lambda build --release --arm64 --output-format zip` (infra/package.sh copies it to target/deploy/lambda/<binary>.zip)."
+  description = "Path of the function's zip as built by infra/package.sh (target/deploy/lambda/<binary>.zip: a `bootstrap` executable for var.architecture)."
   type        = string
   validation {
     condition     = endswith(var.zip_path, ".zip")
     error_message = "zip_path must name a .zip file."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set the zip was built for: \"arm64\" (what infra/package.sh builds by default) or \"x86_64\" (infra/package.sh --x86-64)."
+  type        = string
+  default     = "arm64"
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
   }
 }
 
