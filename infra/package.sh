@@ -101,7 +101,9 @@ PY
 if [ "$host" = 1 ]; then
   started=$SECONDS
   say "cargo build --profile $profile for $host_arch ($(( ${#packages[@]} / 2 )) packages)"
-  cargo build --locked --profile "$profile" --bins "${packages[@]}"
+  # The whole workspace's binaries, as the test command and `cargo demo` select them: a build of
+  # only the function packages would unify features differently and compile dozens of crates again.
+  cargo build --locked --profile "$profile" --workspace --bins
   dir=$target/$([ "$profile" = dev ] && echo debug || echo "$profile")
   stage=$(mktemp -d)
   trap 'rm -rf "$stage"' EXIT
