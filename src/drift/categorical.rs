@@ -117,6 +117,16 @@ impl<K: Ord + Clone> CategoricalDrift<K> {
         })
     }
 
+    /// Share of the current values in categories the reference never had.
+    pub fn new_category_share(&self) -> f64 {
+        self.categories
+            .iter()
+            .zip(self.shares.current())
+            .filter(|(k, _)| self.new_categories.contains(k))
+            .map(|(_, share)| share)
+            .sum()
+    }
+
     /// The score of this column under `method`; `None` for methods that need numeric values.
     pub fn score(&self, method: DriftMethod) -> Option<DriftScore> {
         let value = match method {
@@ -164,6 +174,7 @@ mod tests {
             .unwrap();
         assert_eq!(drift.categories, vec!["a", "b", "c"]);
         assert_eq!(drift.new_categories, vec!["c"]);
+        assert!((drift.new_category_share() - 2.0 / 7.0).abs() < 1e-15);
         assert_eq!(drift.vanished_categories, vec!["b"]);
         assert_eq!(drift.chi_square.dof, 2);
     }
