@@ -776,7 +776,8 @@ pub(crate) fn decide(columns: &mut [ColumnResult], settings: &DecisionSettings) 
                 method: c.method,
                 threshold: c.threshold,
                 score: c.score.unwrap_or(f64::NAN),
-                p_value: c.p_value.unwrap_or(f64::NAN),
+                // A p-value computed a few ulps outside [0, 1] is the bound it meant.
+                p_value: c.p_value.map_or(f64::NAN, |p| p.clamp(0.0, 1.0)),
                 new_category_share: c.new_category_share.unwrap_or(0.0),
             }
         })
