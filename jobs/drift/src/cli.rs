@@ -547,6 +547,39 @@ mod tests {
     }
 
     #[test]
+    fn decision_and_alert_flags_win_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("drift.toml");
+        std::fs::write(&config, "policy = \"p_value\"\nalpha = 0.01\n[alert]\nk = 2\nn = 5\ncooldown_hours = 6\n")
+            .unwrap();
+        let c = config.to_str().unwrap();
+        let base = ["deltaone-drift", "run", "--reference", "a", "--current", "b", "--out", "o", "--config", c];
+        let o = run_args(&base).options().unwrap();
+        assert_eq!((o.decision.policy, o.decision.alpha), (deltaone::drift::DecisionPolicy::PValue, 0.01));
+        assert_eq!((o.alert.k, o.alert.n, o.alert.cooldown_secs), (2, 5, 6 * 3600));
+        let flags = [
+            "--policy",
+            "effect_size",
+            "--correction",
+            "bh",
+            "--alert-n",
+            "3",
+            "--alert-cooldown-hours",
+            "0.5",
+            "--new-category-share",
+            "0.05",
+        ];
+        let o = run_args(&[&base[..], &flags].concat()).options().unwrap();
+        assert_eq!(o.decision.policy, deltaone::drift::DecisionPolicy::EffectSize);
+        assert_eq!(o.decision.correction, deltaone::drift::Correction::BenjaminiHochberg);
+        assert_eq!((o.decision.alpha, o.decision.new_category_share), (0.01, 0.05), "alpha from the file");
+        assert_eq!((o.alert.k, o.alert.n, o.alert.cooldown_secs), (2, 3, 1800));
+        let bad = run_args(&[&base[..], &["--alert-cooldown-hours=-1"]].concat());
+        assert!(bad.options().unwrap_err().to_string().contains("--alert-cooldown-hours"));
+        assert!(parse(&[&base[..], &["--correction", "holm"]].concat()).is_err(), "unknown corrections are refused");
+    }
+
+    #[test]
     fn table_init_parses() {
         let cli = parse(&["deltaone-drift", "table", "init", "--table", "drift"]).unwrap();
         assert!(
