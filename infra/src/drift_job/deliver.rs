@@ -85,7 +85,8 @@ pub async fn deliver(
     if let (Some(table), Some(client)) = (&options.table, clients.dynamodb.as_ref()) {
         with_history = report.clone();
         with_history.history = history(client, table, &options.model, report, now.unix_timestamp()).await?;
-        with_history.alert = Some(decide_alert(&with_history, &options.alert, &window_end));
+        let topic = options.topic_arn.is_some();
+        with_history.alert = Some(decide_alert(&with_history, &options.alert, &window_end, topic));
         if let Some(alert) = &with_history.alert {
             tracing::info!(action = alert.action.as_str(), reason = %alert.reason, "alert rule");
         }
@@ -181,7 +182,9 @@ fn epoch(rfc3339: &str) -> Option<i64> {
 }
 
 /// The alert rule over the report's columns and their history (`report.history`, oldest first).
-fn decide_alert(report: &DriftReport, rule: &AlertRule, window_end: &str) -> RunAlert {
+/// Without a `topic` nobody can be paged, so nothing is recorded as fired (a later run with a
+/// topic is not held by the cooldown of an alert that never went out).
+pub(crate) fn decide_alert(report: &DriftReport, rule: &AlertRule, window_end: &str, topic: bool) -> RunAlert {
     let now = epoch(window_end).unwrap_or(0);
     let past: Vec<Vec<PastRun>> = report
         .columns
@@ -215,7 +218,11 @@ fn decide_alert(report: &DriftReport, rule: &AlertRule, window_end: &str) -> Run
         d.columns,
         d.threshold * 100.0
     );
-    let dataset = if d.drifted { Ok(()) } else { Err(why.as_str()) };
+    let dataset = match (d.drifted, topic) {
+        (false, _) => Err(why.as_str()),
+        (true, false) => Err("no alert topic is configured (--topic-arn): nobody was paged"),
+        (true, true) => Ok(()),
+    };
     alerting::decide_alerts(rule, now, dataset, &columns)
 }
 

@@ -185,6 +185,26 @@ fn a_real_change_at_the_same_size_is_drift() {
 }
 
 #[test]
+fn without_an_alert_topic_nothing_is_recorded_as_fired() {
+    let report = sample_report();
+    let rule = deltaone::drift::alerting::AlertRule::default();
+    let with_topic = deliver::decide_alert(&report, &rule, "2026-11-02T00:00:00Z", true);
+    assert_eq!(
+        with_topic.columns_with(deltaone::drift::alerting::AlertAction::Fired),
+        ["amount", "channel", "prediction"]
+    );
+    let without = deliver::decide_alert(&report, &rule, "2026-11-02T00:00:00Z", false);
+    assert_eq!(without.action, deltaone::drift::alerting::AlertAction::Held);
+    assert!(
+        without
+            .columns
+            .iter()
+            .all(|c| c.reason.ends_with("no alert topic is configured (--topic-arn): nobody was paged")),
+        "{without:?}"
+    );
+}
+
+#[test]
 fn evidently_binning_gives_the_same_decisions() {
     let mut o = options(vec![sample("reference.parquet")], vec![sample("current.parquet")]);
     o.binning = BinningChoice::Evidently;
