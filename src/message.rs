@@ -4,8 +4,8 @@
 //! |---|---|---|
 //! | `deltaone.achieved` | a check found a DeltaOne | [`DeltaOneBody`] |
 //! | `deltaone.checked` | a check reached any other verdict | [`DeltaOneBody`] |
-//! | `drift.detected` | a drift run found dataset drift | [`DriftBody`] |
-//! | `drift.report` | a drift run found no dataset drift | [`DriftBody`] |
+//! | `drift.detected` | a drift run found dataset drift and the alert rule let it through | [`DriftBody`] |
+//! | `drift.report` | a drift run found no dataset drift, its alert was held, or alerted columns recovered | [`DriftBody`] |
 //!
 //! A [`Message`] serialises to the JSON that `schemas/message.v1.schema.json` (JSON Schema draft
 //! 2020-12) describes: every field is always present (`null` when absent), exact values (metric
@@ -187,6 +187,23 @@ pub struct DriftBody {
     pub report_link: Option<String>,
     /// The most telling columns, most drifted first.
     pub top_features: Vec<FeatureScore>,
+    /// Columns that changed significantly but below their threshold: not drift.
+    pub negligible_columns: Vec<String>,
+    /// What the alert rule decided over the model's run history, and why (`None` without the
+    /// history: then every dataset drift alerts).
+    pub alert: Option<DriftAlert>,
+}
+
+/// The alert rule's decision carried by a drift message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftAlert {
+    /// `fired`, `held`, `recovered` or `none`.
+    pub action: String,
+    /// Why it fired, was held back or recovered.
+    pub reason: String,
+    pub fired: Vec<String>,
+    pub held: Vec<String>,
+    pub recovered: Vec<String>,
 }
 
 /// Why a message could not be built.
@@ -278,15 +295,23 @@ impl Message {
             return Err(MessageError::NonFinite { field: format!("score of column {:?}", bad.column) });
         }
         let model = model.into();
-        let (event_type, severity) = match (body.dataset_drift, body.share_drifted >= CRITICAL_DRIFT_SHARE) {
+        // The alert rule can hold a dataset drift back: it is then reported, not alerted.
+        let action = body.alert.as_ref().map(|a| a.action.as_str());
+        let alerts = body.dataset_drift && action.is_none_or(|a| a == "fired");
+        let (event_type, severity) = match (alerts, body.share_drifted >= CRITICAL_DRIFT_SHARE) {
             (true, true) => (EventType::DriftDetected, Severity::Critical),
             (true, false) => (EventType::DriftDetected, Severity::Warning),
             (false, _) => (EventType::DriftReport, Severity::Info),
         };
         let columns = plural(body.drifted_columns.len(), "column");
         let share = percent(body.share_drifted);
-        let subject = if body.dataset_drift {
+        let recovered = body.alert.as_ref().map(|a| a.recovered.join(", ")).unwrap_or_default();
+        let subject = if alerts {
             format!("Drift detected: {model}: {columns} drifted ({share})")
+        } else if body.dataset_drift {
+            format!("Drift held back: {model}: {columns} drifted ({share}), alerted before")
+        } else if !recovered.is_empty() {
+            format!("Drift recovered: {model}: {recovered} back to normal")
         } else {
             format!("Drift report: {model}: no dataset drift ({columns} drifted, {share})")
         };
@@ -455,6 +480,12 @@ impl Message {
                 facts.push(("Share drifted", percent(body.share_drifted)));
                 if !body.drifted_columns.is_empty() {
                     facts.push(("Drifted columns", body.drifted_columns.join(", ")));
+                }
+                if let Some(alert) = &body.alert {
+                    facts.push(("Alert", format!("{}: {}", alert.action, alert.reason)));
+                }
+                if !body.negligible_columns.is_empty() {
+                    facts.push(("Significant but negligible", body.negligible_columns.join(", ")));
                 }
                 facts.push(("Window", format!("{} to {}", body.window.start, body.window.end)));
                 facts.push(("Run", body.run_id.clone()));
@@ -686,6 +717,8 @@ mod tests {
                 FeatureScore { column: "age".into(), method: "ks".into(), score: 0.0012, drifted: true },
                 FeatureScore { column: "country".into(), method: "chi_square".into(), score: 0.31, drifted: false },
             ],
+            negligible_columns: vec!["income".into()],
+            alert: None,
         }
     }
 
@@ -811,6 +844,43 @@ mod tests {
             let instance = serde_json::to_value(&m).unwrap();
             assert_eq!(schema_errors(&instance), Vec::<String>::new(), "{}", m.event_type);
         }
+    }
+
+    #[test]
+    fn a_held_drift_is_reported_and_a_recovery_announced_both_valid() {
+        let alert = |action: &str, recovered: Vec<String>| DriftAlert {
+            action: action.into(),
+            reason: "cooldown: alerted for the run of 2026-04-30T00:00:00Z".into(),
+            fired: Vec::new(),
+            held: if action == "held" { vec!["age".into()] } else { Vec::new() },
+            recovered,
+        };
+        let mut body = drift_body(true, 0.6);
+        body.alert = Some(alert("held", Vec::new()));
+        let held = Message::from_drift("d:1", "2026-05-01T00:05:00Z", "fraud-detector", body, None).unwrap();
+        assert_eq!((held.event_type, held.severity), (EventType::DriftReport, Severity::Info));
+        assert!(held.subject.starts_with("Drift held back: fraud-detector"), "{}", held.subject);
+        assert!(held.render_text().contains("Alert: held: cooldown"), "{}", held.render_text());
+        let mut body = drift_body(false, 0.1);
+        body.alert = Some(alert("recovered", vec!["age".into(), "income".into()]));
+        let recovered = Message::from_drift("d:2", "2026-05-02T00:05:00Z", "fraud-detector", body, None).unwrap();
+        assert_eq!(recovered.subject, "Drift recovered: fraud-detector: age, income back to normal");
+        let mut body = drift_body(true, 0.6);
+        body.alert = Some(alert("fired", Vec::new()));
+        let fired = Message::from_drift("d:3", "2026-05-01T00:05:00Z", "fraud-detector", body, None).unwrap();
+        assert_eq!(fired.event_type, EventType::DriftDetected);
+        for m in [&held, &recovered, &fired] {
+            let instance = serde_json::to_value(m).unwrap();
+            assert_eq!(schema_errors(&instance), Vec::<String>::new(), "{}", m.subject);
+        }
+        // The schema refuses a drift.detected whose alert was held, and a drift.report of dataset
+        // drift without a held alert.
+        let mut v = serde_json::to_value(&held).unwrap();
+        v["event_type"] = json!("drift.detected");
+        assert!(!schema_errors(&v).is_empty());
+        let mut v = serde_json::to_value(&fired).unwrap();
+        v["event_type"] = json!("drift.report");
+        assert!(!schema_errors(&v).is_empty());
     }
 
     #[test]

@@ -114,6 +114,20 @@ pub fn items(report: &DriftReport, key: &RunKey) -> Vec<HashMap<String, Attribut
         put_f64(&mut item, "score", column.score);
         put_f64(&mut item, "threshold", Some(column.threshold));
         item.insert("drifted".to_owned(), AttributeValue::Bool(column.drifted));
+        if let Some(verdict) = column.verdict {
+            item.insert("verdict".to_owned(), s(verdict.as_str()));
+        }
+        if let Some(severity) = column.severity {
+            item.insert("severity".to_owned(), s(severity.as_str()));
+        }
+        put_f64(&mut item, "p_value", column.p_value);
+        put_f64(&mut item, "p_value_adjusted", column.p_value_adjusted);
+        // What the alert rule did: the next runs' cooldown and recovery read it back.
+        let alert = report.alert.as_ref().and_then(|a| a.columns.iter().find(|c| c.column == column.column));
+        item.insert("alert".to_owned(), s(alert.map_or("none", |a| a.action.as_str())));
+        if let Some(alert) = alert {
+            item.insert("alert_reason".to_owned(), s(&alert.reason));
+        }
         let (psi, js, wasserstein) = distances(column);
         put_f64(&mut item, "psi", psi);
         put_f64(&mut item, "js", js);
@@ -131,6 +145,10 @@ pub fn items(report: &DriftReport, key: &RunKey) -> Vec<HashMap<String, Attribut
     run.insert("rows_reference".to_owned(), n(report.windows.reference.rows));
     run.insert("rows_current".to_owned(), n(report.windows.current.rows));
     run.insert("quarantined_files".to_owned(), n(report.quarantined_files));
+    if let Some(alert) = &report.alert {
+        run.insert("alert".to_owned(), s(alert.action.as_str()));
+        run.insert("alert_reason".to_owned(), s(&alert.reason));
+    }
     if let Some(uri) = &key.report_uri {
         run.insert("report_uri".to_owned(), s(uri));
     }
@@ -165,6 +183,7 @@ pub fn summary_json(report: &DriftReport, key: &RunKey) -> serde_json::Value {
         "skipped_files": report.skipped_files,
         "quarantined_files": report.quarantined_files,
         "performance": report.performance,
+        "alert": report.alert,
         "report_uri": key.report_uri,
     })
 }
@@ -277,7 +296,16 @@ mod tests {
         assert_eq!(items.len(), report.columns.len() + 1);
         let amount = items.iter().find(|i| i["pk"] == s("fraud#COLUMN#amount")).expect("a column item");
         assert_eq!(amount["sk"], s("2026-11-02T00:00:00Z#r1"));
-        assert_eq!(amount["method"], s("ks"));
+        assert_eq!(amount["method"], s("wasserstein"));
+        assert_eq!(
+            (amount["verdict"].as_s().unwrap().as_str(), amount["alert"].as_s().unwrap().as_str()),
+            ("drift", "none")
+        );
+        assert!(
+            amount.contains_key("p_value")
+                && amount.contains_key("p_value_adjusted")
+                && amount.contains_key("severity")
+        );
         assert_eq!(amount["kind"], s("numeric"));
         assert_eq!(amount["role"], s("feature"));
         assert_eq!(amount["drifted"], AttributeValue::Bool(true));
@@ -288,7 +316,7 @@ mod tests {
         let channel = items.iter().find(|i| i["pk"] == s("fraud#COLUMN#channel")).unwrap();
         assert_eq!(
             (channel["method"].as_s().unwrap().as_str(), channel.contains_key("wasserstein_norm")),
-            ("chi2", false)
+            ("js", false)
         );
         let run = items.iter().find(|i| i["pk"] == s("fraud#RUN")).expect("a run item");
         assert_eq!(run["rows_reference"], n(5000));

@@ -117,6 +117,20 @@ impl<K: Ord + Clone> CategoricalDrift<K> {
         })
     }
 
+    /// Share of the current values in categories the reference never had.
+    pub fn new_category_share(&self) -> f64 {
+        // An empty f64 sum is -0.0; none is plain 0.
+        if self.new_categories.is_empty() {
+            return 0.0;
+        }
+        self.categories
+            .iter()
+            .zip(self.shares.current())
+            .filter(|(k, _)| self.new_categories.contains(k))
+            .map(|(_, share)| share)
+            .sum()
+    }
+
     /// The score of this column under `method`; `None` for methods that need numeric values.
     pub fn score(&self, method: DriftMethod) -> Option<DriftScore> {
         let value = match method {
@@ -152,6 +166,7 @@ mod tests {
     #[test]
     fn single_category_has_no_degrees_of_freedom() {
         let drift = CategoricalDrift::compute(&counts(&[("a", 10)]), &counts(&[("a", 3), ("b", 0)])).unwrap();
+        assert!(drift.new_category_share().is_sign_positive() && drift.new_category_share() == 0.0);
         assert_eq!(drift.chi_square, ChiSquareTest { statistic: 0.0, p_value: 1.0, dof: 0 });
         assert_eq!(drift.categories, vec!["a"]);
         assert_eq!((drift.psi, drift.jensen_shannon), (0.0, 0.0));
@@ -164,6 +179,7 @@ mod tests {
             .unwrap();
         assert_eq!(drift.categories, vec!["a", "b", "c"]);
         assert_eq!(drift.new_categories, vec!["c"]);
+        assert!((drift.new_category_share() - 2.0 / 7.0).abs() < 1e-15);
         assert_eq!(drift.vanished_categories, vec!["b"]);
         assert_eq!(drift.chi_square.dof, 2);
     }

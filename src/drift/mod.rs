@@ -13,11 +13,14 @@
 //! * Data quality ([`DataQuality`]): nulls, NaN and infinities are counted and kept out of the
 //!   statistics, which take finite values only ([`NumericSample`], owned or borrowed, sorted once
 //!   with an in-place radix sort: [`sort_finite`], [`sort_total_order`]).
-//! * Decisions ([`ColumnDrift`], [`DatasetDrift`]): whether a score means drift, per column, and
-//!   whether enough columns drifted for the dataset to count as drifted.
+//! * Decisions ([`decide_columns`], [`ColumnDrift`], [`DatasetDrift`]): per column an effect size
+//!   gated by a multiple-comparison-adjusted test (or the test alone, by policy), and whether
+//!   enough columns drifted for the dataset to count as drifted; [`alerting`] turns a run's
+//!   decisions and the model's history into alerts fired, held or recovered.
 //! * Scale-out ([`partial`], [`sketch`]): per-shard partial state that merges exactly, and a
 //!   bounded-memory sketch of numeric columns with error-bounded statistics.
 
+pub mod alerting;
 mod binning;
 mod categorical;
 mod decision;
@@ -25,6 +28,7 @@ mod kolmogorov;
 mod ks;
 mod numeric;
 pub mod partial;
+mod policy;
 mod quality;
 mod sample;
 mod shares;
@@ -47,6 +51,10 @@ pub use decision::{
 pub use kolmogorov::kolmogorov_sf;
 pub use ks::{KS_EXACT_MAX_SAMPLE_SIZE, KsMethod, KsTest, ks_two_sample};
 pub use numeric::NumericDrift;
+pub use policy::{
+    ColumnDecision, ColumnEvidence, ColumnVerdict, Correction, DEFAULT_NEW_CATEGORY_SHARE, DecisionPolicy,
+    DecisionSettings, DriftSeverity, adjust_p_values, decide_columns,
+};
 pub use quality::DataQuality;
 pub use sample::{
     NumericSample, SortedProblem, SortedValues, SummaryStats, quantile_sorted, sort_finite, sort_total_order,
@@ -111,6 +119,9 @@ pub enum DriftError {
     /// Reference and current shares or counts must cover the same bins or categories.
     #[error("{reference} reference bins/categories but {current} current ones")]
     LengthMismatch { reference: usize, current: usize },
+    /// p-values lie in [0, 1].
+    #[error("p-value {value} at index {index} is not in [0, 1]")]
+    InvalidPValue { index: usize, value: f64 },
     /// Shares must be finite and non-negative.
     #[error("the {side} shares have an invalid value ({value}) at index {index}")]
     InvalidShare { side: Side, index: usize, value: f64 },

@@ -456,7 +456,7 @@ fn demo_prints_achieved_not_achieved_and_no_baseline_verdicts() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     let channel = out.lines().find(|l| l.trim_start().starts_with("channel")).expect("a channel row");
-    assert!(channel.ends_with("DRIFT"), "{channel}");
+    assert!(channel.contains(" DRIFT (severe) ") && channel.contains("Jensen-Shannon"), "verdict and why: {channel}");
     let report = out.lines().find_map(|l| l.strip_prefix("Report: ")).expect("report path printed");
     let html = std::fs::read_to_string(report).unwrap();
     assert!(html.contains("<svg") && html.contains("amount"), "a self-contained report with histograms");

@@ -215,7 +215,7 @@ async fn s3_logs_by_partition_window_and_model_drift_into_dynamodb_sns_and_a_qua
     assert_eq!(s(item, "sk"), format!("2026-11-03T00:00:00Z#{run_id}"));
     assert_eq!(
         (s(item, "method"), s(item, "kind"), s(item, "role")),
-        ("ks".into(), "numeric".into(), "feature".into())
+        ("wasserstein".into(), "numeric".into(), "feature".into())
     );
     assert_eq!(item["drifted"], AttributeValue::Bool(true));
     let expires: i64 = s(item, "expires_at").parse().unwrap();

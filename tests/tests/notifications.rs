@@ -56,6 +56,8 @@ fn drift_message(model: &str, detected: bool, features: usize) -> Message {
         dataset_drift: detected,
         report_link: Some("s3://reports/fraud/drift.html".into()),
         top_features,
+        negligible_columns: Vec::new(),
+        alert: None,
     };
     Message::from_drift(unique("drift"), "2026-11-23T11:00:00Z", model, body, None).unwrap()
 }

@@ -169,6 +169,8 @@ fn drift(id: &str, model: &str, detected: bool) -> Message {
         dataset_drift: detected,
         report_link: Some("s3://reports/drift.html".into()),
         top_features: Vec::new(),
+        negligible_columns: Vec::new(),
+        alert: None,
     };
     Message::from_drift(id, "2026-11-23T10:00:00Z", model, body, None).unwrap()
 }

@@ -9,17 +9,27 @@
 //! binning = "quantiles"          # or "evidently"
 //! positive_threshold = 0.5       # scores at or above count as positive (performance)
 //! select = "all"                 # "all": every column of the reference; "configured": only [columns.*]
+//! policy = "effect_size"         # or "p_value" (the tests' p-values decide, as before)
+//! correction = "benjamini_hochberg"  # or "bonferroni" | "none" (of the run's p-values)
+//! alpha = 0.05                   # the effect-size policy's significance gate
+//! new_category_share = 0.01      # new categories holding this share of current rows: a large change
+//!
+//! [alert]                        # with a drift table (the run history)
+//! k = 2                          # alert when drifted in k of the last n runs
+//! n = 3
+//! cooldown_hours = 24            # then hold the same column unless its severity rises
 //!
 //! [columns.amount]
 //! kind = "numeric"               # overrides inference ("numeric" | "categorical")
 //! method = "psi"                 # ks | chi2 | psi | js | wasserstein
-//! threshold = 0.2
+//! threshold = 0.2                # drift at or above it (a distance), or below it (ks, chi2)
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use deltaone::drift::DriftMethod;
+use deltaone::drift::alerting::AlertRule;
+use deltaone::drift::{Correction, DecisionPolicy, DriftMethod};
 use serde::Deserialize;
 
 use super::{BinningChoice, ColumnKind, DriftJobError};
@@ -33,10 +43,56 @@ pub struct JobConfig {
     pub drift_share: Option<f64>,
     pub binning: Option<BinningChoice>,
     pub positive_threshold: Option<f64>,
+    pub policy: Option<DecisionPolicy>,
+    pub correction: Option<CorrectionName>,
+    pub alpha: Option<f64>,
+    pub new_category_share: Option<f64>,
+    pub alert: Option<AlertConfig>,
     #[serde(default)]
     pub select: Select,
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnConfig>,
+}
+
+/// The alert rule's keys (`[alert]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    pub k: Option<u32>,
+    pub n: Option<u32>,
+    pub cooldown_hours: Option<f64>,
+}
+
+impl AlertConfig {
+    /// The rule with these keys over `base`.
+    pub fn apply(&self, base: AlertRule) -> AlertRule {
+        AlertRule {
+            k: self.k.unwrap_or(base.k),
+            n: self.n.unwrap_or(base.n),
+            cooldown_secs: self.cooldown_hours.map_or(base.cooldown_secs, |h| (h * 3600.0).round() as i64),
+        }
+    }
+}
+
+/// Correction names, with the short `bh` accepted for Benjamini–Hochberg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionName {
+    #[serde(alias = "bh")]
+    #[value(alias = "bh")]
+    BenjaminiHochberg,
+    Bonferroni,
+    None,
+}
+
+impl CorrectionName {
+    pub fn correction(self) -> Correction {
+        match self {
+            CorrectionName::BenjaminiHochberg => Correction::BenjaminiHochberg,
+            CorrectionName::Bonferroni => Correction::Bonferroni,
+            CorrectionName::None => Correction::None,
+        }
+    }
 }
 
 /// Which columns are analysed.
@@ -126,6 +182,33 @@ impl JobConfig {
         {
             return Err(invalid(path, "positive_threshold", format!("{t} is not in [0, 1]")));
         }
+        if let Some(alpha) = self.alpha
+            && !(alpha > 0.0 && alpha < 1.0)
+        {
+            return Err(invalid(path, "alpha", format!("{alpha} is not in (0, 1)")));
+        }
+        if let Some(share) = self.new_category_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return Err(invalid(path, "new_category_share", format!("{share} is not in (0, 1]")));
+        }
+        if let Some(alert) = &self.alert {
+            if let Some(h) = alert.cooldown_hours
+                && !(h.is_finite() && h >= 0.0)
+            {
+                return Err(invalid(path, "alert.cooldown_hours", format!("{h} is not a number of hours ≥ 0")));
+            }
+            let rule = alert.apply(AlertRule::default());
+            // A k without n (or the reverse) is checked against the default of the other.
+            rule.validate().map_err(|reason| {
+                let key = if alert.n.is_some_and(|n| n > deltaone::drift::alerting::MAX_ALERT_RUNS) {
+                    "alert.n"
+                } else {
+                    "alert.k"
+                };
+                invalid(path, key, reason)
+            })?;
+        }
         for (key, value) in [
             ("prediction_column", &self.prediction_column),
             ("label_column", &self.label_column),
@@ -141,8 +224,10 @@ impl JobConfig {
                 check_method(kind, method.method()).map_err(|reason| invalid(path, key("method"), reason))?;
             }
             if let Some(threshold) = column.threshold {
+                // Without a method the policy decides what the threshold is for; the run checks
+                // a p-value threshold then (`plan_for`).
                 let method = column.method.map(MethodName::method);
-                let p_value = method.is_none_or(DriftMethod::is_p_value);
+                let p_value = method.is_some_and(DriftMethod::is_p_value);
                 if !threshold.is_finite() || threshold <= 0.0 || (p_value && threshold >= 1.0) {
                     let range = if p_value { "(0, 1) for a p-value" } else { "> 0 for a distance" };
                     return Err(invalid(path, key("threshold"), format!("{threshold} is not in {range}")));
@@ -211,6 +296,14 @@ timestamp_column = "ts"
 drift_share = 0.3
 binning = "evidently"
 select = "configured"
+policy = "p_value"
+correction = "bh"
+alpha = 0.01
+
+[alert]
+k = 2
+n = 3
+cooldown_hours = 12
 
 [columns.amount]
 kind = "numeric"
@@ -228,6 +321,11 @@ kind = "categorical"
             (Some(0.3), Some(BinningChoice::Evidently), Select::Configured)
         );
         assert_eq!(c.columns["amount"].method, Some(MethodName::Psi));
+        assert_eq!(
+            (c.policy, c.correction.map(CorrectionName::correction), c.alpha),
+            (Some(DecisionPolicy::PValue), Some(Correction::BenjaminiHochberg), Some(0.01))
+        );
+        assert_eq!(c.alert.unwrap().apply(AlertRule::default()), AlertRule { k: 2, n: 3, cooldown_secs: 12 * 3600 });
         assert_eq!(c.columns["channel"].kind, Some(ColumnKind::Categorical));
         assert_eq!(parse("").unwrap(), JobConfig::default());
     }
@@ -239,7 +337,15 @@ kind = "categorical"
             key(parse("[columns.age]\nkind = \"numeric\"\nmethod = \"chi2\"").unwrap_err()),
             "columns.age.method"
         );
-        assert_eq!(key(parse("[columns.age]\nthreshold = 2.0").unwrap_err()), "columns.age.threshold");
+        assert_eq!(key(parse("[columns.age]\nthreshold = -2.0").unwrap_err()), "columns.age.threshold");
+        assert_eq!(key(parse("[columns.age]\nmethod = \"ks\"\nthreshold = 2.0").unwrap_err()), "columns.age.threshold");
+        assert_eq!(key(parse("alpha = 1.0").unwrap_err()), "alpha");
+        assert_eq!(key(parse("new_category_share = 0").unwrap_err()), "new_category_share");
+        assert_eq!(key(parse("policy = \"vibes\"").unwrap_err()), "policy");
+        assert_eq!(key(parse("[alert]\nk = 4\nn = 3").unwrap_err()), "alert.k");
+        assert_eq!(key(parse("[alert]\nn = 30").unwrap_err()), "alert.n");
+        assert_eq!(key(parse("[alert]\ncooldown_hours = -1").unwrap_err()), "alert.cooldown_hours");
+        assert_eq!(key(parse("[alert]\nwindow = 3").unwrap_err()), "alert.window");
         assert_eq!(key(parse("[columns.age]\nkind = \"text\"").unwrap_err()), "columns.age.kind");
         assert_eq!(key(parse("drift_shar = 0.5").unwrap_err()), "drift_shar");
         assert_eq!(

@@ -1,7 +1,8 @@
 //! Where a run's results go: `drift.json` and `report.html` (a local directory or an S3 prefix),
 //! the DynamoDB items (see [`crate::drift_store`]) and the SNS `drift.detected` alert.
 
-use deltaone::message::{DriftBody, FeatureScore, Message, TimeWindow};
+use deltaone::drift::alerting::{self, AlertAction, AlertRule, ColumnNow, PastRun, RunAlert};
+use deltaone::message::{DriftAlert, DriftBody, FeatureScore, Message, TimeWindow};
 use time::OffsetDateTime;
 
 use super::config::short_name;
@@ -33,6 +34,9 @@ pub struct DeliverOptions {
     /// `drift.detected` when the dataset drifted), linking the report by an S3 URL presigned for
     /// this long (at most 7 days, SigV4's limit). `None`: alert on drift only.
     pub summary_link: Option<std::time::Duration>,
+    /// When drift alerts, given the run history in `table` (without a table every dataset drift
+    /// alerts).
+    pub alert: AlertRule,
 }
 
 /// How long the link of a scheduled summary works by default (SigV4's maximum).
@@ -56,6 +60,10 @@ pub struct Delivery {
     pub alerted: bool,
     /// The scheduled summary was published (`drift.report`, or the `drift.detected` above).
     pub summarised: bool,
+    /// A `drift.report` saying that alerted columns recovered was published.
+    pub recovered: bool,
+    /// The alert rule's decision (with a table).
+    pub alert: Option<RunAlert>,
 }
 
 fn aws_error(what: &str, message: impl std::fmt::Display) -> DriftJobError {
@@ -70,11 +78,18 @@ pub async fn deliver(
     clients: &Clients,
 ) -> Result<Delivery, DriftJobError> {
     let now = OffsetDateTime::now_utc();
+    let created_at = rfc3339_seconds(now);
+    let window_end = report.windows.current.end.clone().unwrap_or_else(|| created_at.clone());
     let mut with_history;
     let mut report = report;
     if let (Some(table), Some(client)) = (&options.table, clients.dynamodb.as_ref()) {
         with_history = report.clone();
         with_history.history = history(client, table, &options.model, report, now.unix_timestamp()).await?;
+        let topic = options.topic_arn.is_some();
+        with_history.alert = Some(decide_alert(&with_history, &options.alert, &window_end, topic));
+        if let Some(alert) = &with_history.alert {
+            tracing::info!(action = alert.action.as_str(), reason = %alert.reason, "alert rule");
+        }
         report = &with_history;
     }
     let (json_location, html_location) = match Destination::parse(&options.out) {
@@ -96,11 +111,10 @@ pub async fn deliver(
         }
     };
     let report_uri = html_location.to_string();
-    let created_at = rfc3339_seconds(now);
     let key = RunKey {
         model: options.model.clone(),
         window_start: report.windows.current.start.clone().unwrap_or_else(|| created_at.clone()),
-        window_end: report.windows.current.end.clone().unwrap_or_else(|| created_at.clone()),
+        window_end,
         created_at: created_at.clone(),
         expires_at: now.unix_timestamp() + i64::from(options.retention_days) * 86_400,
         report_uri: Some(report_uri.clone()),
@@ -115,7 +129,12 @@ pub async fn deliver(
     }
     let mut alerted = false;
     let mut summarised = false;
-    let publish = report.dataset.drifted || options.summary_link.is_some();
+    // Without the history (no table) every dataset drift alerts, as before the rule.
+    let (fires, recovers) = match &report.alert {
+        Some(alert) => (alert.action == AlertAction::Fired, !alert.columns_with(AlertAction::Recovered).is_empty()),
+        None => (report.dataset.drifted, false),
+    };
+    let publish = fires || recovers || options.summary_link.is_some();
     if let (Some(topic), true) = (&options.topic_arn, publish) {
         let client = clients.sns.as_ref().ok_or_else(|| aws_error("drift alert", "no SNS client"))?;
         let mut linked = key.clone();
@@ -142,10 +161,69 @@ pub async fn deliver(
             }
         }
         tracing::info!(topic, event = %message.event_type.as_str(), "published the drift message");
-        alerted = report.dataset.drifted;
+        alerted = fires;
         summarised = options.summary_link.is_some();
     }
-    Ok(Delivery { json_uri: json_location.to_string(), report_uri, items_written, alerted, summarised })
+    let recovered = recovers && options.topic_arn.is_some();
+    Ok(Delivery {
+        json_uri: json_location.to_string(),
+        report_uri,
+        items_written,
+        alerted,
+        summarised,
+        recovered,
+        alert: report.alert.clone(),
+    })
+}
+
+/// Seconds of an RFC 3339 time; `None` when it does not parse.
+fn epoch(rfc3339: &str) -> Option<i64> {
+    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).ok().map(|t| t.unix_timestamp())
+}
+
+/// The alert rule over the report's columns and their history (`report.history`, oldest first).
+/// Without a `topic` nobody can be paged, so nothing is recorded as fired (a later run with a
+/// topic is not held by the cooldown of an alert that never went out).
+pub(crate) fn decide_alert(report: &DriftReport, rule: &AlertRule, window_end: &str, topic: bool) -> RunAlert {
+    let now = epoch(window_end).unwrap_or(0);
+    let past: Vec<Vec<PastRun>> = report
+        .columns
+        .iter()
+        .map(|c| {
+            let runs = report.history.iter().find(|h| h.column == c.column).map_or(&[][..], |h| &h.runs[..]);
+            runs.iter()
+                .rev()
+                .map(|r| PastRun {
+                    // A window end that does not parse (not written by this job) is never inside a cooldown.
+                    at: epoch(&r.window_end).unwrap_or(i64::MIN / 2),
+                    at_label: r.window_end.clone(),
+                    drifted: r.drifted,
+                    action: r.alert,
+                    severity: r.severity,
+                })
+                .collect()
+        })
+        .collect();
+    let columns: Vec<ColumnNow> = report
+        .columns
+        .iter()
+        .zip(&past)
+        .filter(|(c, _)| c.error.is_none())
+        .map(|(c, history)| ColumnNow { column: &c.column, drifted: c.drifted, severity: c.severity, history })
+        .collect();
+    let d = &report.dataset;
+    let why = format!(
+        "the dataset did not drift ({} of {} columns, threshold {:.0}%)",
+        d.drifted_columns,
+        d.columns,
+        d.threshold * 100.0
+    );
+    let dataset = match (d.drifted, topic) {
+        (false, _) => Err(why.as_str()),
+        (true, false) => Err("no alert topic is configured (--topic-arn): nobody was paged"),
+        (true, true) => Ok(()),
+    };
+    alerting::decide_alerts(rule, now, dataset, &columns)
 }
 
 /// Earlier runs read per column (one Query each on `{model}#COLUMN#{column}`, newest first).
@@ -206,6 +284,8 @@ pub async fn history(
                 method: text(item, "method").unwrap_or_default(),
                 score: text(item, "score").and_then(|s| s.parse().ok()),
                 drifted: matches!(item.get("drifted"), Some(AttributeValue::Bool(true))),
+                alert: text(item, "alert").map_or(AlertAction::None, |a| AlertAction::parse(&a)),
+                severity: text(item, "severity").and_then(|s| deltaone::drift::DriftSeverity::parse(&s)),
             })
             .collect();
         runs.reverse();
@@ -255,6 +335,13 @@ pub fn alert_message(report: &DriftReport, key: &RunKey) -> Result<Message, delt
         })
         .take(ALERT_COLUMNS)
         .collect();
+    let alert = report.alert.as_ref().map(|a| DriftAlert {
+        action: a.action.as_str().to_owned(),
+        reason: a.reason.clone(),
+        fired: a.columns_with(AlertAction::Fired),
+        held: a.columns_with(AlertAction::Held),
+        recovered: a.columns_with(AlertAction::Recovered),
+    });
     let body = DriftBody {
         run_id: report.run_id.clone(),
         window: TimeWindow { start: key.window_start.clone(), end: key.window_end.clone() },
@@ -263,6 +350,13 @@ pub fn alert_message(report: &DriftReport, key: &RunKey) -> Result<Message, delt
         dataset_drift: report.dataset.drifted,
         report_link: key.report_uri.clone(),
         top_features,
+        negligible_columns: report
+            .columns
+            .iter()
+            .filter(|c| c.verdict == Some(deltaone::drift::ColumnVerdict::Negligible))
+            .map(|c| c.column.clone())
+            .collect(),
+        alert,
     };
     Message::from_drift(
         format!("drift:{}:{}", key.model, report.run_id),

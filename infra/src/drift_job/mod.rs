@@ -14,12 +14,14 @@
 //!   categories and data quality and validates the file; then, for each numeric column in turn,
 //!   one more pass with a projection of that column only collects its finite values for the exact
 //!   statistics. Memory is bounded by the largest numeric column.
-//! * **Decision**: numeric columns by the Kolmogorov–Smirnov p-value, categorical ones by the
-//!   chi-square contingency p-value, both drifted below 0.05 ([`ColumnDrift::judge`] defaults);
-//!   PSI, Jensen–Shannon and the normalised Wasserstein distance are reported alongside. The
-//!   dataset has drifted when at least the share `--drift-share` (default 0.5) of the analysed
-//!   columns drifted ([`DatasetDrift::from_columns`]). Nulls, NaN and infinities are counted in
-//!   `quality` and kept out of the tests.
+//! * **Decision** ([`deltaone::drift::decide_columns`], `docs/drift-decisions.md`): by default
+//!   an effect size decides — normalised Wasserstein for numeric columns, Jensen–Shannon distance
+//!   for categorical ones, drift at 0.1 — gated by the KS or chi-square p-value, adjusted across
+//!   the run's columns (Benjamini–Hochberg), below 0.05; a significant change below the threshold
+//!   reads `negligible`. `--policy p_value` decides by the tests' p-values as the job did before.
+//!   Every column reports its raw and adjusted p-value. The dataset has drifted when at least the
+//!   share `--drift-share` (default 0.5) of the analysed columns drifted. Nulls, NaN and
+//!   infinities are counted in `quality` and kept out of the tests.
 
 pub mod config;
 pub mod deliver;
@@ -35,9 +37,11 @@ pub mod source;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use deltaone::drift::alerting::{AlertRule, RunAlert};
 use deltaone::drift::partial::{NumericPartial, NumericStatistics, NumericValues, SketchDrift, numeric_statistics};
 use deltaone::drift::{
-    Binning, CategoricalDrift, ColumnDrift, DEFAULT_DATASET_DRIFT_SHARE, DataQuality, DriftMethod, Side,
+    Binning, CategoricalDrift, ColumnVerdict, Correction, DEFAULT_DATASET_DRIFT_SHARE, DataQuality, DecisionPolicy,
+    DecisionSettings, DriftMethod, DriftSeverity, Side,
 };
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +157,10 @@ pub struct RunOptions {
     pub exact_max_rows: u64,
     /// Mantissa bits per sketch bucket (buckets `2^-precision` of their magnitude wide).
     pub sketch_precision: u8,
+    /// Policy, correction and gates of the column decisions.
+    pub decision: DecisionSettings,
+    /// When a drifted run alerts (applied with a drift table, which holds the history).
+    pub alert: AlertRule,
 }
 
 /// Finite values per window and column above which numeric columns are sketched by default.
@@ -182,6 +190,8 @@ impl RunOptions {
             sketch: false,
             exact_max_rows: DEFAULT_EXACT_MAX_ROWS,
             sketch_precision: deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION,
+            decision: DecisionSettings::default(),
+            alert: AlertRule::default(),
         }
     }
 
@@ -190,6 +200,14 @@ impl RunOptions {
     pub fn with_config(mut self, config: &JobConfig) -> Self {
         self.columns = config.columns.clone();
         self.select = config.select;
+        let d = &mut self.decision;
+        d.policy = config.policy.unwrap_or(d.policy);
+        d.correction = config.correction.map_or(d.correction, config::CorrectionName::correction);
+        d.alpha = config.alpha.unwrap_or(d.alpha);
+        d.new_category_share = config.new_category_share.unwrap_or(d.new_category_share);
+        if let Some(alert) = &config.alert {
+            self.alert = alert.apply(self.alert);
+        }
         self
     }
 
@@ -240,6 +258,9 @@ pub struct DriftReport {
     /// when one is configured; empty without a table or history).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<ColumnHistory>,
+    /// What the alert rule decided over the model's run history (with a drift table only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<RunAlert>,
 }
 
 /// A column's scores in earlier runs of the same model, oldest first.
@@ -258,6 +279,11 @@ pub struct HistoryPoint {
     pub method: String,
     pub score: Option<f64>,
     pub drifted: bool,
+    /// What the alert rule did about the column in that run (`none` for runs before the rule).
+    #[serde(default)]
+    pub alert: deltaone::drift::alerting::AlertAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<DriftSeverity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +351,21 @@ pub struct DatasetSummary {
     pub drifted_share: f64,
     pub threshold: f64,
     pub drifted: bool,
+    /// Columns that changed significantly but below their threshold (`negligible`).
+    #[serde(default)]
+    pub negligible_columns: usize,
+    #[serde(default)]
+    pub policy: DecisionPolicy,
+    /// The multiple-comparison correction of the p-values.
+    #[serde(default)]
+    pub correction: Correction,
+    /// The significance level of the effect-size policy's gate.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+}
+
+fn default_alpha() -> f64 {
+    deltaone::drift::DEFAULT_P_VALUE_THRESHOLD
 }
 
 /// One column's decision, statistics, data quality and histogram.
@@ -333,13 +374,35 @@ pub struct ColumnResult {
     pub column: String,
     pub role: Role,
     pub kind: ColumnKind,
-    /// The method of the decision: `kolmogorov_smirnov` (numeric) or `chi_square` (categorical).
+    /// The method of the decision: by default `wasserstein` (numeric) or `jensen_shannon`
+    /// (categorical); `kolmogorov_smirnov` / `chi_square` under the p-value policy.
     pub method: DriftMethod,
-    /// The score the decision compares with `threshold` (here the p-value).
+    /// The score the decision compares with `threshold` (the effect size, or the p-value, raw,
+    /// for a p-value method).
     pub score: Option<f64>,
+    /// The significance test's raw p-value (`test`).
     pub p_value: Option<f64>,
+    /// `p_value` adjusted for the run's columns (`dataset.correction`).
+    #[serde(default)]
+    pub p_value_adjusted: Option<f64>,
+    /// The significance test: `kolmogorov_smirnov` (numeric) or `chi_square` (categorical).
+    #[serde(default = "default_test")]
+    pub test: DriftMethod,
     pub threshold: f64,
     pub drifted: bool,
+    /// `drift`, `negligible` (significant but below the threshold), `not_significant` (large but
+    /// indistinguishable from noise) or `no_drift`; absent when no statistics could be computed.
+    #[serde(default)]
+    pub verdict: Option<ColumnVerdict>,
+    /// How far past the threshold a drifted column is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<DriftSeverity>,
+    /// Why the verdict, in a sentence.
+    #[serde(default)]
+    pub reason: String,
+    /// Share of the current rows in categories the reference never had (categorical columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_category_share: Option<f64>,
     /// Why no statistics could be computed (e.g. no valid values on one side).
     pub error: Option<String>,
     pub quality: QualityPair,
@@ -449,6 +512,10 @@ pub struct Histogram {
     pub current: Vec<f64>,
 }
 
+fn default_test() -> DriftMethod {
+    DriftMethod::KolmogorovSmirnov
+}
+
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
@@ -502,6 +569,8 @@ impl RunOptions {
                 "a reference or current window needs --timestamp-column".to_owned(),
             ));
         }
+        self.decision.validate().map_err(DriftJobError::InvalidOption)?;
+        self.alert.validate().map_err(DriftJobError::InvalidOption)?;
         if !(1..=deltaone::drift::sketch::MAX_SKETCH_PRECISION).contains(&self.sketch_precision) {
             return Err(DriftJobError::InvalidOption(format!(
                 "sketch precision {} is not in 1..={}",
@@ -595,6 +664,15 @@ fn plan_for(
                 column.method = Some(method.method());
             }
             column.threshold = config.threshold;
+            if let Some(threshold) = column.threshold
+                && method_of(&column, options.decision.policy).is_p_value()
+                && threshold >= 1.0
+            {
+                return Err(config_error(
+                    format!("columns.{name}.threshold"),
+                    format!("{threshold} is not in (0, 1) for a p-value"),
+                ));
+            }
         }
         if column.role == Role::Feature && reserved.contains(&Some(name.as_str())) {
             skipped
@@ -621,8 +699,14 @@ fn failed(column: &ColumnPlan, method: DriftMethod, quality: QualityPair, error:
         method,
         score: None,
         p_value: None,
+        p_value_adjusted: None,
+        test: test_of(column.kind),
         threshold: column.threshold.unwrap_or_else(|| method.default_threshold()),
         drifted: false,
+        verdict: None,
+        severity: None,
+        reason: String::new(),
+        new_category_share: None,
         error: Some(error),
         quality,
         statistics: None,
@@ -630,16 +714,33 @@ fn failed(column: &ColumnPlan, method: DriftMethod, quality: QualityPair, error:
     }
 }
 
-/// A computed column: its primary score judged against the column's threshold.
+/// The significance test of a kind of column.
+fn test_of(kind: ColumnKind) -> DriftMethod {
+    match kind {
+        ColumnKind::Numeric => DriftMethod::KolmogorovSmirnov,
+        ColumnKind::Categorical => DriftMethod::ChiSquare,
+    }
+}
+
+/// The method deciding a column: its configured one, else the policy's for its kind.
+fn method_of(column: &ColumnPlan, policy: DecisionPolicy) -> DriftMethod {
+    column.method.unwrap_or(match column.kind {
+        ColumnKind::Numeric => policy.numeric_method(),
+        ColumnKind::Categorical => policy.categorical_method(),
+    })
+}
+
+/// A computed column: its score, test p-value and threshold. The verdict needs every column's
+/// p-value (the correction), so [`decide`] makes it once all columns are computed.
 fn judged(
     column: &ColumnPlan,
     quality: QualityPair,
     score: deltaone::drift::DriftScore,
     p_value: f64,
+    new_category_share: Option<f64>,
     statistics: Statistics,
     histogram: Histogram,
 ) -> ColumnResult {
-    let decision = ColumnDrift::judge(column.name.clone(), score, column.threshold);
     ColumnResult {
         column: column.name.clone(),
         role: column.role,
@@ -647,13 +748,51 @@ fn judged(
         method: score.method,
         score: finite(score.value),
         p_value: finite(p_value),
-        threshold: decision.threshold,
-        drifted: decision.drifted,
+        p_value_adjusted: None,
+        test: test_of(column.kind),
+        threshold: column.threshold.unwrap_or_else(|| score.method.default_threshold()),
+        drifted: false,
+        verdict: None,
+        severity: None,
+        reason: String::new(),
+        new_category_share,
         error: None,
         quality,
         statistics: Some(statistics),
         histogram: Some(histogram),
     }
+}
+
+/// Decides every computed column of a run together (the correction needs all their p-values);
+/// columns whose statistics failed keep no verdict.
+pub(crate) fn decide(columns: &mut [ColumnResult], settings: &DecisionSettings) -> Result<(), DriftJobError> {
+    let computed: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].error.is_none()).collect();
+    let evidence: Vec<deltaone::drift::ColumnEvidence> = computed
+        .iter()
+        .map(|&i| {
+            let c = &columns[i];
+            deltaone::drift::ColumnEvidence {
+                column: c.column.clone(),
+                method: c.method,
+                threshold: c.threshold,
+                score: c.score.unwrap_or(f64::NAN),
+                // A p-value computed a few ulps outside [0, 1] is the bound it meant.
+                p_value: c.p_value.map_or(f64::NAN, |p| p.clamp(0.0, 1.0)),
+                new_category_share: c.new_category_share.unwrap_or(0.0),
+            }
+        })
+        .collect();
+    let decisions = deltaone::drift::decide_columns(&evidence, settings)
+        .map_err(|e| DriftJobError::InvalidOption(format!("deciding the columns: {e}")))?;
+    for (&i, decision) in computed.iter().zip(decisions) {
+        let c = &mut columns[i];
+        c.verdict = Some(decision.verdict);
+        c.drifted = decision.drifted;
+        c.p_value_adjusted = finite(decision.p_value_adjusted);
+        c.severity = decision.severity;
+        c.reason = decision.reason;
+    }
+    Ok(())
 }
 
 fn numeric_result(
@@ -662,8 +801,9 @@ fn numeric_result(
     reference: &NumericPartial,
     current: &NumericPartial,
     binning: Binning,
+    policy: DecisionPolicy,
 ) -> ColumnResult {
-    let method = column.method.unwrap_or(DriftMethod::KolmogorovSmirnov);
+    let method = method_of(column, policy);
     let statistics = match numeric_statistics(reference, current, binning) {
         Ok(s) => s,
         Err(e) => return failed(column, method, quality, e.to_string()),
@@ -695,7 +835,7 @@ fn numeric_result(
         }
     }
     let histogram = numeric_histogram(exact(reference), exact(current));
-    judged(column, quality, score, drift.ks.p_value, statistics, histogram)
+    judged(column, quality, score, drift.ks.p_value, None, statistics, histogram)
 }
 
 /// A numeric column whose values were sketched: the statistics with their error bounds, and a
@@ -741,7 +881,7 @@ fn sketch_result(column: &ColumnPlan, quality: QualityPair, method: DriftMethod,
         current: drift.psi.shares.current().to_vec(),
     };
     let score = deltaone::drift::DriftScore { method, value };
-    judged(column, quality, score, drift.ks.p_value, statistics, histogram)
+    judged(column, quality, score, drift.ks.p_value, None, statistics, histogram)
 }
 
 fn categorical_result(
@@ -749,8 +889,9 @@ fn categorical_result(
     quality: QualityPair,
     reference: &BTreeMap<String, u64>,
     current: &BTreeMap<String, u64>,
+    policy: DecisionPolicy,
 ) -> ColumnResult {
-    let method = column.method.unwrap_or(DriftMethod::ChiSquare);
+    let method = method_of(column, policy);
     let drift = match CategoricalDrift::compute(reference, current) {
         Ok(d) => d,
         Err(e) => return failed(column, method, quality, e.to_string()),
@@ -769,7 +910,8 @@ fn categorical_result(
         vanished_categories: drift.vanished_categories.clone(),
     };
     let histogram = categorical_histogram(reference, current);
-    judged(column, quality, score, drift.chi_square.p_value, statistics, histogram)
+    let new_share = Some(drift.new_category_share());
+    judged(column, quality, score, drift.chi_square.p_value, new_share, statistics, histogram)
 }
 
 /// Equal-width bins over the pooled range of both samples (finite values sorted ascending, both
@@ -861,15 +1003,28 @@ pub fn summary_text(report: &DriftReport) -> String {
         report.windows.current.rows,
         report.windows.current.files.len(),
     );
+    out.push_str(&format!(
+        "  {:<24} {:<12} {:<20} {:<11} {:<11} {:<16} why\n",
+        "column", "kind", "decided by", "p", "p adjusted", "verdict"
+    ));
+    let p = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |p| format!("{p:.2e}"));
     for c in report::by_severity(&report.columns) {
-        let verdict = match (&c.error, c.drifted) {
-            (Some(e), _) => format!("not computed: {e}"),
-            (None, true) => "DRIFT".to_owned(),
-            (None, false) => "ok".to_owned(),
+        let (verdict, why) = match (&c.error, c.verdict) {
+            (Some(e), _) => ("not computed".to_owned(), e.clone()),
+            (None, Some(v)) => (report::verdict_label(v, c.severity), c.reason.clone()),
+            (None, None) => ("-".to_owned(), String::new()),
         };
-        let score = c.score.map_or_else(|| "-".to_owned(), |p| format!("{p:.3e}"));
+        let score = c.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.3e}"));
         let method = format!("{}={score}", config::short_name(c.method));
-        out.push_str(&format!("  {:<24} {:<12} {:<18} {verdict}\n", c.column, c.kind.as_str(), method));
+        out.push_str(&format!(
+            "  {:<24} {:<12} {:<20} {:<11} {:<11} {:<16} {why}\n",
+            c.column,
+            c.kind.as_str(),
+            method,
+            p(c.p_value),
+            p(c.p_value_adjusted),
+            verdict
+        ));
     }
     for f in &report.skipped_files {
         out.push_str(&format!("  skipped {} file {}: {}\n", f.side, f.path, f.reason));
@@ -897,13 +1052,25 @@ pub fn summary_text(report: &DriftReport) -> String {
         }
     }
     out.push_str(&format!(
-        "dataset: {} of {} columns drifted ({:.0}%, threshold {:.0}%) → {}\n",
+        "dataset: {} of {} columns drifted ({:.0}%, threshold {:.0}%){} → {}  [policy {}, {}]\n",
         report.dataset.drifted_columns,
         report.dataset.columns,
         report.dataset.drifted_share * 100.0,
         report.dataset.threshold * 100.0,
-        if report.dataset.drifted { "DRIFTED" } else { "not drifted" }
+        match report.dataset.negligible_columns {
+            0 => String::new(),
+            n => format!(", {n} significant but negligible"),
+        },
+        if report.dataset.drifted { "DRIFTED" } else { "not drifted" },
+        report::policy_label(report.dataset.policy),
+        report::correction_label(report.dataset.correction),
     ));
+    if let Some(alert) = &report.alert {
+        out.push_str(&format!("alert: {} — {}\n", alert.action.as_str(), alert.reason));
+        for c in &alert.columns {
+            out.push_str(&format!("  {} {}: {}\n", c.column, c.action.as_str(), c.reason));
+        }
+    }
     out
 }
 

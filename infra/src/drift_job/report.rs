@@ -2,7 +2,45 @@
 
 use std::fmt::Write;
 
+use deltaone::drift::{ColumnVerdict, Correction, DecisionPolicy, DriftSeverity};
+
 use super::{ColumnResult, DriftReport, Histogram};
+
+/// A column's verdict as people read it: `DRIFT (high)`, `negligible`, …
+pub fn verdict_label(verdict: ColumnVerdict, severity: Option<DriftSeverity>) -> String {
+    match (verdict, severity) {
+        (ColumnVerdict::Drift, Some(s)) => format!("DRIFT ({})", s.as_str()),
+        (ColumnVerdict::Drift, None) => "DRIFT".to_owned(),
+        (ColumnVerdict::Negligible, _) => "negligible".to_owned(),
+        (ColumnVerdict::NotSignificant, _) => "not significant".to_owned(),
+        (ColumnVerdict::NoDrift, _) => "ok".to_owned(),
+    }
+}
+
+pub fn policy_label(policy: DecisionPolicy) -> &'static str {
+    match policy {
+        DecisionPolicy::EffectSize => "effect size",
+        DecisionPolicy::PValue => "p-value",
+    }
+}
+
+pub fn correction_label(correction: Correction) -> &'static str {
+    match correction {
+        Correction::BenjaminiHochberg => "Benjamini-Hochberg",
+        Correction::Bonferroni => "Bonferroni",
+        Correction::None => "no correction",
+    }
+}
+
+/// How strongly a column's score speaks for drift, comparable across methods: a distance over
+/// its threshold, or the threshold over a p-value.
+fn strength(c: &ColumnResult) -> f64 {
+    match c.score {
+        None => f64::NEG_INFINITY,
+        Some(s) if c.method.is_p_value() => c.threshold / s.max(f64::MIN_POSITIVE),
+        Some(s) => s / c.threshold,
+    }
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -20,15 +58,14 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Columns most severe first: drifted before not drifted, smaller p-values first, columns
-/// without statistics last.
+/// Columns most severe first: drifted before not drifted, then by how far the score is past
+/// (or short of) its threshold — larger distances, smaller p-values — columns without
+/// statistics last.
 pub fn by_severity(columns: &[ColumnResult]) -> Vec<&ColumnResult> {
     let mut sorted: Vec<&ColumnResult> = columns.iter().collect();
     sorted.sort_by(|a, b| {
         let key = |c: &ColumnResult| (c.score.is_none(), !c.drifted);
-        key(a).cmp(&key(b)).then_with(|| {
-            a.score.unwrap_or(f64::INFINITY).total_cmp(&b.score.unwrap_or(f64::INFINITY)).then(a.column.cmp(&b.column))
-        })
+        key(a).cmp(&key(b)).then_with(|| strength(b).total_cmp(&strength(a)).then(a.column.cmp(&b.column)))
     });
     sorted
 }
@@ -75,6 +112,39 @@ pub fn html(report: &DriftReport) -> String {
         d.drifted_share * 100.0,
         d.threshold * 100.0,
     );
+    let _ = writeln!(
+        h,
+        "<p>Decisions: {} policy, p-values {} (see <code>docs/drift-decisions.md</code>). {} column(s) changed \
+         significantly but negligibly.</p>",
+        policy_label(d.policy),
+        match d.correction {
+            deltaone::drift::Correction::None => "not adjusted".to_owned(),
+            c => format!("adjusted by {}", correction_label(c)),
+        },
+        d.negligible_columns,
+    );
+    if let Some(alert) = &report.alert {
+        let _ = writeln!(
+            h,
+            "<h2>Alert</h2>\n<p>Alert <strong>{}</strong>: {}.</p>",
+            alert.action.as_str(),
+            escape(&alert.reason)
+        );
+        if !alert.columns.is_empty() {
+            h.push_str("<table>\n<tr><th>column</th><th>alert</th><th>severity</th><th>why</th></tr>\n");
+            for c in &alert.columns {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&c.column),
+                    c.action.as_str(),
+                    c.severity.map_or("–", |s| s.as_str()),
+                    escape(&c.reason)
+                );
+            }
+            h.push_str("</table>\n");
+        }
+    }
     for (side, w) in [("reference", &report.windows.reference), ("current", &report.windows.current)] {
         if let (Some(start), Some(end)) = (&w.start, &w.end) {
             let _ = writeln!(h, "<p>{side} window: {} to {} (end exclusive).</p>", escape(start), escape(end));
@@ -85,8 +155,11 @@ pub fn html(report: &DriftReport) -> String {
         let _ = writeln!(h, "<p>Model: <code>{}</code>{version}.</p>", escape(model));
     }
 
-    h.push_str("<h2>Drift by column</h2>\n<table>\n<tr><th>column</th><th>role</th><th>kind</th><th>method</th>\
-                <th>p-value</th><th>threshold</th><th>PSI</th><th>Jensen–Shannon</th><th>drift</th><th>notes</th></tr>\n");
+    h.push_str(
+        "<h2>Drift by column</h2>\n<table>\n<tr><th>column</th><th>role</th><th>kind</th><th>decided by</th>\
+                <th>score</th><th>threshold</th><th>test</th><th>p-value</th><th>adjusted p</th><th>PSI</th>\
+                <th>Jensen–Shannon</th><th>verdict</th><th>why</th><th>notes</th></tr>\n",
+    );
     for c in by_severity(&report.columns) {
         let (psi, js, notes) = match &c.statistics {
             Some(super::Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
@@ -125,23 +198,30 @@ pub fn html(report: &DriftReport) -> String {
             }
             None => (None, None, escape(c.error.as_deref().unwrap_or(""))),
         };
-        let verdict = match (c.score, c.drifted) {
-            (None, _) => "<span>not computed</span>",
-            (Some(_), true) => "<span class=\"bad\">drift</span>",
-            (Some(_), false) => "<span class=\"ok\">ok</span>",
+        let verdict = match (c.score, c.verdict) {
+            (Some(_), Some(v @ ColumnVerdict::Drift)) => {
+                format!("<span class=\"bad\">{}</span>", verdict_label(v, c.severity))
+            }
+            (Some(_), Some(v)) => format!("<span class=\"ok\">{}</span>", verdict_label(v, c.severity)),
+            _ => "<span>not computed</span>".to_owned(),
         };
         let _ = writeln!(
             h,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td><td>{notes}</td></tr>",
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{verdict}</td><td>{}</td><td>{notes}</td></tr>",
             if c.drifted { " class=\"drift\"" } else { "" },
             escape(&c.column),
             name(&c.role),
             c.kind.as_str(),
             name(&c.method),
-            opt(c.p_value),
+            opt(c.score),
             c.threshold,
+            name(&c.test),
+            opt(c.p_value),
+            opt(c.p_value_adjusted),
             opt(psi),
             opt(js),
+            escape(&c.reason),
         );
     }
     h.push_str("</table>\n");

@@ -421,7 +421,7 @@ fn column_result(
     let result = match states {
         (Some(ColumnPartial::Numeric(r)), Some(ColumnPartial::Numeric(c))) => {
             let quality = QualityPair { reference: r.quality.into(), current: c.quality.into() };
-            super::numeric_result(column, quality, r, c, binning)
+            super::numeric_result(column, quality, r, c, binning, options.decision.policy)
         }
         (Some(ColumnPartial::Categorical(r)), Some(ColumnPartial::Categorical(c))) => {
             let quality = |p: &CategoricalPartial| Quality {
@@ -431,7 +431,7 @@ fn column_result(
                 ..Quality::default()
             };
             let quality = QualityPair { reference: quality(r), current: quality(c) };
-            super::categorical_result(column, quality, &r.counts, &c.counts)
+            super::categorical_result(column, quality, &r.counts, &c.counts, options.decision.policy)
         }
         _ => {
             return Err(DriftJobError::Partial {
@@ -440,7 +440,7 @@ fn column_result(
             });
         }
     };
-    tracing::info!(column = %result.column, drifted = result.drifted, p_value = ?result.p_value, "column analysed");
+    tracing::info!(column = %result.column, score = ?result.score, p_value = ?result.p_value, "column analysed");
     Ok(result)
 }
 
@@ -464,18 +464,20 @@ pub fn finish(options: &RunOptions, partial: RunPartial) -> Result<DriftReport, 
         };
         columns.push(result);
     }
+    super::decide(&mut columns, &options.decision)?;
     let decisions: Vec<deltaone::drift::ColumnDrift> = columns
         .iter()
         .filter_map(|c| {
-            c.score.map(|value| {
-                deltaone::drift::ColumnDrift::judge(
-                    c.column.clone(),
-                    deltaone::drift::DriftScore { method: c.method, value },
-                    Some(c.threshold),
-                )
+            c.score.map(|value| deltaone::drift::ColumnDrift {
+                column: c.column.clone(),
+                score: deltaone::drift::DriftScore { method: c.method, value },
+                threshold: c.threshold,
+                drifted: c.drifted,
             })
         })
         .collect();
+    let negligible_columns =
+        columns.iter().filter(|c| c.verdict == Some(deltaone::drift::ColumnVerdict::Negligible)).count();
     let dataset = deltaone::drift::DatasetDrift::from_columns(decisions, Some(options.drift_share));
     let performance = match partial.computed.performance.take() {
         Some(performance) => performance,
@@ -509,11 +511,16 @@ pub fn finish(options: &RunOptions, partial: RunPartial) -> Result<DriftReport, 
             drifted_share: dataset.drifted_share,
             threshold: dataset.threshold,
             drifted: dataset.drifted,
+            negligible_columns,
+            policy: options.decision.policy,
+            correction: options.decision.correction,
+            alpha: options.decision.alpha,
         },
         quarantined_files,
         bytes_read: partial.bytes_read,
         performance,
         history: Vec::new(),
+        alert: None,
     })
 }
 

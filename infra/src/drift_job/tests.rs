@@ -42,18 +42,24 @@ fn shifted_and_new_category_features_drift_and_unchanged_ones_do_not() {
 
     let amount = column(&report, "amount");
     assert_eq!(
-        (amount.kind, amount.method, amount.drifted),
-        (ColumnKind::Numeric, DriftMethod::KolmogorovSmirnov, true)
+        (amount.kind, amount.method, amount.drifted, amount.verdict),
+        (ColumnKind::Numeric, DriftMethod::Wasserstein, true, Some(ColumnVerdict::Drift))
     );
-    assert!(amount.p_value.unwrap() < 1e-10, "{amount:?}");
+    assert_eq!(amount.test, DriftMethod::KolmogorovSmirnov);
+    assert!(amount.score.unwrap() >= 0.1 && amount.p_value.unwrap() < 1e-10, "{amount:?}");
+    // Six p-values, Benjamini–Hochberg: the smallest times at most six.
+    let (p, q) = (amount.p_value.unwrap(), amount.p_value_adjusted.unwrap());
+    assert!(q >= p && q <= 6.0 * p, "{p} → {q}");
+    assert!(amount.reason.contains("normalised Wasserstein"), "{}", amount.reason);
     assert_eq!(amount.quality.current.nan, 5, "NaN counted and excluded");
     assert_eq!(amount.quality.current.valid, 4995);
 
     let channel = column(&report, "channel");
     assert_eq!(
         (channel.kind, channel.method, channel.drifted),
-        (ColumnKind::Categorical, DriftMethod::ChiSquare, true)
+        (ColumnKind::Categorical, DriftMethod::JensenShannon, true)
     );
+    assert!(channel.new_category_share.unwrap() > 0.0, "{channel:?}");
     match &channel.statistics {
         Some(Statistics::Categorical { new_categories, vanished_categories, .. }) => {
             assert_eq!(new_categories, &["partner".to_owned()]);
@@ -65,6 +71,7 @@ fn shifted_and_new_category_features_drift_and_unchanged_ones_do_not() {
     for unchanged in ["age", "score_a", "country"] {
         let c = column(&report, unchanged);
         assert!(!c.drifted && c.p_value.unwrap() > 0.05, "{c:?}");
+        assert_eq!(c.verdict, Some(ColumnVerdict::NoDrift));
     }
     assert_eq!(column(&report, "score_a").quality.reference.nulls, 10);
 
@@ -75,6 +82,126 @@ fn shifted_and_new_category_features_drift_and_unchanged_ones_do_not() {
     assert!(report.skipped_files.is_empty());
     assert_eq!(report.dataset.columns, 6);
     assert_eq!(report.dataset.drifted_columns, report.columns.iter().filter(|c| c.drifted).count());
+}
+
+#[test]
+fn the_p_value_policy_without_correction_is_the_old_rule() {
+    let mut o = options(vec![sample("reference.parquet")], vec![sample("current.parquet")]);
+    o.decision.policy = DecisionPolicy::PValue;
+    o.decision.correction = Correction::None;
+    let report = run(&o).unwrap();
+    for c in &report.columns {
+        let method =
+            if c.kind == ColumnKind::Numeric { DriftMethod::KolmogorovSmirnov } else { DriftMethod::ChiSquare };
+        // The old rule: the test's own p-value against 0.05, unadjusted.
+        assert_eq!((c.method, c.score, c.p_value_adjusted), (method, c.p_value, c.p_value), "{c:?}");
+        assert_eq!(c.drifted, c.p_value.unwrap() < 0.05, "{c:?}");
+    }
+    let drifted: Vec<&str> = report.columns.iter().filter(|c| c.drifted).map(|c| c.column.as_str()).collect();
+    assert_eq!(drifted, ["amount", "channel", "prediction"]);
+    assert_eq!((report.dataset.policy, report.dataset.correction), (DecisionPolicy::PValue, Correction::None));
+}
+
+/// Normal values (Box–Muller over an LCG), deterministic in `seed`.
+fn normal(n: usize, seed: u64, mean: f64) -> Vec<f64> {
+    let mut state = seed;
+    let mut uniform = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    (0..n).map(|_| mean + (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos()).collect()
+}
+
+/// Windows large enough that a negligible change is significant: 200,000 rows, a numeric column
+/// moved by 0.03 standard deviations and category shares moved by half a point (the 1 M
+/// rows and 0.01 SD are the same property, measured by `bench/drift-decisions`).
+fn large_windows(dir: &Path, numeric_shift: f64, shares: [f64; 5]) -> (String, String) {
+    const N: usize = 200_000;
+    let categories = ["a", "b", "c", "d", "e"];
+    let pick = |seed: u64, shares: [f64; 5]| -> Vec<&str> {
+        let mut state = seed;
+        (0..N)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                let mut cumulative = 0.0;
+                categories
+                    .iter()
+                    .zip(shares)
+                    .find(|(_, s)| {
+                        cumulative += s;
+                        u < cumulative
+                    })
+                    .map_or("e", |(c, _)| c)
+            })
+            .collect()
+    };
+    let window = |name: &str, seed: u64, shift: f64, shares: [f64; 5]| {
+        write(
+            dir,
+            name,
+            vec![
+                ("x", Arc::new(Float64Array::from(normal(N, seed, shift))) as ArrayRef),
+                ("segment", Arc::new(StringArray::from(pick(seed + 1, shares))) as ArrayRef),
+            ],
+        )
+        .display()
+        .to_string()
+    };
+    (window("r.parquet", 11, 0.0, [0.2; 5]), window("c.parquet", 23, numeric_shift, shares))
+}
+
+#[test]
+fn a_significant_but_negligible_change_reads_no_drift_and_keeps_its_p_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = large_windows(dir.path(), 0.03, [0.205, 0.2025, 0.2, 0.1975, 0.195]);
+    let report = run(&options(vec![r.clone()], vec![c.clone()])).unwrap();
+    for col in &report.columns {
+        assert_eq!(col.verdict, Some(ColumnVerdict::Negligible), "{col:?}");
+        assert!(col.p_value_adjusted.unwrap() < 0.05 && col.score.unwrap() < 0.1, "{col:?}");
+        assert!(col.reason.starts_with("significant but negligible"), "{}", col.reason);
+    }
+    assert_eq!((report.dataset.drifted, report.dataset.negligible_columns), (false, 2));
+    let text = summary_text(&report);
+    assert!(text.contains("2 significant but negligible") && text.contains("not drifted"), "{text}");
+    assert!(report::html(&report).contains("significant but negligible"));
+    // The old rule calls both drifted: the complaint the effect-size policy answers.
+    let mut old = options(vec![r], vec![c]);
+    (old.decision.policy, old.decision.correction) = (DecisionPolicy::PValue, Correction::None);
+    let report = run(&old).unwrap();
+    assert!(report.dataset.drifted && report.columns.iter().all(|c| c.drifted));
+}
+
+#[test]
+fn a_real_change_at_the_same_size_is_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = large_windows(dir.path(), 0.25, [0.3, 0.25, 0.2, 0.15, 0.1]);
+    let report = run(&options(vec![r], vec![c])).unwrap();
+    // 0.25 SD: normalised Wasserstein ≈ 0.25, 2.5× the threshold; the shares: JS ≈ 0.13.
+    let severity = |name: &str| (column(&report, name).verdict, column(&report, name).severity);
+    assert_eq!(severity("x"), (Some(ColumnVerdict::Drift), Some(DriftSeverity::High)));
+    assert_eq!(severity("segment"), (Some(ColumnVerdict::Drift), Some(DriftSeverity::Moderate)));
+    assert!(report.dataset.drifted);
+}
+
+#[test]
+fn without_an_alert_topic_nothing_is_recorded_as_fired() {
+    let report = sample_report();
+    let rule = deltaone::drift::alerting::AlertRule::default();
+    let with_topic = deliver::decide_alert(&report, &rule, "2026-11-02T00:00:00Z", true);
+    assert_eq!(
+        with_topic.columns_with(deltaone::drift::alerting::AlertAction::Fired),
+        ["amount", "channel", "prediction"]
+    );
+    let without = deliver::decide_alert(&report, &rule, "2026-11-02T00:00:00Z", false);
+    assert_eq!(without.action, deltaone::drift::alerting::AlertAction::Held);
+    assert!(
+        without
+            .columns
+            .iter()
+            .all(|c| c.reason.ends_with("no alert topic is configured (--topic-arn): nobody was paged")),
+        "{without:?}"
+    );
 }
 
 #[test]
@@ -580,7 +707,14 @@ fn configured_kinds_methods_and_thresholds_decide() {
         "a small shift under a high PSI bar"
     );
     let segment = column(&report, "segment");
-    assert_eq!((segment.kind, segment.method), (ColumnKind::Categorical, DriftMethod::ChiSquare));
+    assert_eq!((segment.kind, segment.method), (ColumnKind::Categorical, DriftMethod::JensenShannon));
+    let p_value =
+        JobConfig::parse("policy = \"p_value\"\n[columns.x]\nthreshold = 2.0\n", Path::new("t.toml")).unwrap();
+    let err = run(&options(vec![r.display().to_string()], vec![c.display().to_string()]).with_config(&p_value));
+    assert!(
+        matches!(&err, Err(DriftJobError::Config { key, .. }) if key == "columns.x.threshold"),
+        "a p-value threshold of 2 under the p-value policy: {err:?}"
+    );
 
     let bad = JobConfig::parse("[columns.model_name]\nkind = \"numeric\"\n", Path::new("t.toml")).unwrap();
     let o = options(vec![r.display().to_string()], vec![c.display().to_string()]).with_config(&bad);
@@ -620,9 +754,11 @@ fn the_report_draws_each_columns_trend_over_previous_runs() {
     let point = |run: &str, score: f64, drifted: bool| HistoryPoint {
         run_id: run.to_owned(),
         window_end: "2026-11-01T00:00:00Z".to_owned(),
-        method: "ks".to_owned(),
+        method: "wasserstein".to_owned(),
         score: Some(score),
         drifted,
+        alert: Default::default(),
+        severity: None,
     };
     report.history = vec![ColumnHistory {
         column: "amount".to_owned(),
@@ -630,7 +766,10 @@ fn the_report_draws_each_columns_trend_over_previous_runs() {
     }];
     let html = report::html(&report);
     let section = &html[html.find("<h2>Trend</h2>").unwrap()..html.find("<h2>Data quality</h2>").unwrap()];
-    assert!(section.contains("<td>amount</td><td>ks</td><td>3</td>"), "two earlier runs and this one: {section}");
+    assert!(
+        section.contains("<td>amount</td><td>wasserstein</td><td>3</td>"),
+        "two earlier runs and this one: {section}"
+    );
     assert_eq!(section.matches("<circle").count(), 3);
     assert_eq!(section.matches("fill=\"#b42318\"").count(), 2, "r2 and this run drifted");
     assert!(section.contains("<td>0.0100</td>"), "the previous score: {section}");

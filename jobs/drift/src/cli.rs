@@ -145,6 +145,28 @@ pub struct RunArgs {
     /// Share of drifted columns from which the dataset counts as drifted, in (0, 1] [default: 0.5].
     #[arg(long, env = "DELTAONE_DRIFT_SHARE")]
     pub drift_share: Option<f64>,
+    /// How columns are decided: effect_size (an effect size decides, the adjusted test p-value gates
+    /// small samples) or p_value (the tests' p-values decide, as before) [default: effect_size].
+    #[arg(long, env = "DELTAONE_DRIFT_POLICY", value_enum)]
+    pub policy: Option<PolicyName>,
+    /// Multiple-comparison correction of the run's p-values [default: benjamini-hochberg].
+    #[arg(long, env = "DELTAONE_DRIFT_CORRECTION", value_enum)]
+    pub correction: Option<crate::config::CorrectionName>,
+    /// Significance level of the effect-size policy's gate, in (0, 1) [default: 0.05].
+    #[arg(long, env = "DELTAONE_DRIFT_ALPHA")]
+    pub alpha: Option<f64>,
+    /// New categories holding this share of the current rows make a large change, in (0, 1] [default: 0.01].
+    #[arg(long, env = "DELTAONE_DRIFT_NEW_CATEGORY_SHARE")]
+    pub new_category_share: Option<f64>,
+    /// Alert rule (with --table): alert when a column drifted in K of the last N runs [default: 1].
+    #[arg(long, env = "DELTAONE_DRIFT_ALERT_K")]
+    pub alert_k: Option<u32>,
+    /// Alert rule: the N of "K of the last N runs", at most 20 [default: 1].
+    #[arg(long, env = "DELTAONE_DRIFT_ALERT_N")]
+    pub alert_n: Option<u32>,
+    /// Alert rule: hours of window time an alerted column is held unless its severity rises [default: 24].
+    #[arg(long, env = "DELTAONE_DRIFT_ALERT_COOLDOWN_HOURS")]
+    pub alert_cooldown_hours: Option<f64>,
     /// Timestamp column the windows select rows by (row groups outside a window are not read).
     #[arg(long, env = "DELTAONE_DRIFT_TIMESTAMP_COLUMN")]
     pub timestamp_column: Option<String>,
@@ -196,6 +218,14 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// The decision policies by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum PolicyName {
+    EffectSize,
+    PValue,
+}
+
 fn needs_aws(text: &str) -> bool {
     text.starts_with("s3://")
 }
@@ -228,6 +258,27 @@ impl RunArgs {
         options.binning = self.binning.or(config.binning).unwrap_or_default();
         options.drift_share =
             self.drift_share.or(config.drift_share).unwrap_or(deltaone::drift::DEFAULT_DATASET_DRIFT_SHARE);
+        if let Some(policy) = self.policy {
+            options.decision.policy = match policy {
+                PolicyName::EffectSize => deltaone::drift::DecisionPolicy::EffectSize,
+                PolicyName::PValue => deltaone::drift::DecisionPolicy::PValue,
+            };
+        }
+        if let Some(correction) = self.correction {
+            options.decision.correction = correction.correction();
+        }
+        options.decision.alpha = self.alpha.unwrap_or(options.decision.alpha);
+        options.decision.new_category_share = self.new_category_share.unwrap_or(options.decision.new_category_share);
+        let flags =
+            crate::config::AlertConfig { k: self.alert_k, n: self.alert_n, cooldown_hours: self.alert_cooldown_hours };
+        if let Some(h) = self.alert_cooldown_hours
+            && !(h.is_finite() && h >= 0.0)
+        {
+            return Err(DriftJobError::InvalidOption(format!(
+                "--alert-cooldown-hours {h} is not a number of hours ≥ 0"
+            )));
+        }
+        options.alert = flags.apply(options.alert);
         options.timestamp_column = self.timestamp_column.clone().or(config.timestamp_column);
         options.reference_window = self.reference_window;
         options.current_window = self.current_window;
@@ -248,8 +299,9 @@ impl RunArgs {
         Ok(options)
     }
 
-    fn deliver_options(&self) -> DeliverOptions {
+    fn deliver_options(&self, options: &RunOptions) -> DeliverOptions {
         DeliverOptions {
+            alert: options.alert,
             out: self.out.clone().unwrap_or_default(),
             table: self.table.clone().filter(|t| !t.trim().is_empty()),
             model: self
@@ -265,8 +317,12 @@ impl RunArgs {
 
     /// Delivery of a manifest's run: into the manifest's output, labelled with its model (unless
     /// --model says otherwise), with the scheduled summary.
-    fn manifest_deliver_options(&self, manifest: &deltaone_infra::schedule::plan::Manifest) -> DeliverOptions {
-        let mut options = self.deliver_options();
+    fn manifest_deliver_options(
+        &self,
+        run: &RunOptions,
+        manifest: &deltaone_infra::schedule::plan::Manifest,
+    ) -> DeliverOptions {
+        let mut options = self.deliver_options(run);
         options.out = crate::shard::manifest_out(manifest);
         options.model = self.model.clone().unwrap_or_else(|| manifest.model.clone());
         options.summary_link = Some(std::time::Duration::from_secs(self.report_link_days * 86_400));
@@ -325,7 +381,7 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let (manifest, clients) = manifest_and_clients(args).await?;
             let report = crate::shard::reduce(&options, &manifest, clients.s3.clone()).await?;
             let delivery =
-                crate::deliver::deliver(&report, &args.manifest_deliver_options(&manifest), &clients).await?;
+                crate::deliver::deliver(&report, &args.manifest_deliver_options(&options, &manifest), &clients).await?;
             Ok(result_text(args, &report, &delivery))
         }
         Command::Run(args) if args.manifest.is_some() => {
@@ -333,7 +389,7 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let (manifest, clients) = manifest_and_clients(args).await?;
             let report = crate::shard::run_manifest(&options, &manifest, clients.s3.clone()).await?;
             let delivery =
-                crate::deliver::deliver(&report, &args.manifest_deliver_options(&manifest), &clients).await?;
+                crate::deliver::deliver(&report, &args.manifest_deliver_options(&options, &manifest), &clients).await?;
             Ok(result_text(args, &report, &delivery))
         }
         Command::Run(args) => {
@@ -341,7 +397,7 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let clients =
                 if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
             let report = crate::run_with(&options, clients.s3.clone()).await?;
-            let delivery = crate::deliver::deliver(&report, &args.deliver_options(), &clients).await?;
+            let delivery = crate::deliver::deliver(&report, &args.deliver_options(&options), &clients).await?;
             Ok(result_text(args, &report, &delivery))
         }
         Command::Table(TableCommand::Init(args)) => {
@@ -362,11 +418,16 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
 /// What a run prints: the summary (or the JSON) and where the results went.
 fn result_text(args: &RunArgs, report: &crate::DriftReport, delivery: &crate::deliver::Delivery) -> String {
     tracing::info!(json = %delivery.json_uri, html = %delivery.report_uri, items = delivery.items_written, alerted = delivery.alerted, "wrote drift results");
+    // The alert rule ran at delivery (it needs the table's history): show what it decided.
+    let mut report = std::borrow::Cow::Borrowed(report);
+    if delivery.alert.is_some() {
+        report.to_mut().alert = delivery.alert.clone();
+    }
     if args.json {
-        serde_json::to_string_pretty(report).expect("the report serialises") + "\n"
+        serde_json::to_string_pretty(&*report).expect("the report serialises") + "\n"
     } else {
         let mut text =
-            format!("{}wrote {} and {}\n", crate::summary_text(report), delivery.json_uri, delivery.report_uri);
+            format!("{}wrote {} and {}\n", crate::summary_text(&report), delivery.json_uri, delivery.report_uri);
         if let Some(table) = &args.table {
             text.push_str(&format!("{} item(s) in table {table}\n", delivery.items_written));
         }
@@ -374,6 +435,8 @@ fn result_text(args: &RunArgs, report: &crate::DriftReport, delivery: &crate::de
             text.push_str("drift.detected alert published\n");
         } else if delivery.summarised {
             text.push_str("drift.report summary published\n");
+        } else if delivery.recovered {
+            text.push_str("drift.report recovery notice published\n");
         }
         text
     }
@@ -449,7 +512,7 @@ mod tests {
         assert_eq!(o.current_window.unwrap().to_string(), "2026-11-01T00:00:00Z..2026-11-02T00:00:00Z");
         assert_eq!(o.quarantine, None, "S3 inputs quarantine in their own bucket");
         assert!(args.uses_aws());
-        assert_eq!(args.deliver_options().model, "fraud");
+        assert_eq!(args.deliver_options(&o).model, "fraud");
         let err = parse(&["deltaone-drift", "run", "--reference", "a", "--out", "o", "--current-window", "yesterday"]);
         assert!(err.unwrap_err().to_string().contains("START..END"));
         let no_current = run_args(&["deltaone-drift", "run", "--reference", "a", "--out", "o"]);
@@ -481,6 +544,39 @@ mod tests {
         std::fs::write(&config, "[columns.age]\nmethod = \"magic\"\n").unwrap();
         let err = args.options().unwrap_err().to_string();
         assert!(err.contains("columns.age.method"), "{err}");
+    }
+
+    #[test]
+    fn decision_and_alert_flags_win_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("drift.toml");
+        std::fs::write(&config, "policy = \"p_value\"\nalpha = 0.01\n[alert]\nk = 2\nn = 5\ncooldown_hours = 6\n")
+            .unwrap();
+        let c = config.to_str().unwrap();
+        let base = ["deltaone-drift", "run", "--reference", "a", "--current", "b", "--out", "o", "--config", c];
+        let o = run_args(&base).options().unwrap();
+        assert_eq!((o.decision.policy, o.decision.alpha), (deltaone::drift::DecisionPolicy::PValue, 0.01));
+        assert_eq!((o.alert.k, o.alert.n, o.alert.cooldown_secs), (2, 5, 6 * 3600));
+        let flags = [
+            "--policy",
+            "effect_size",
+            "--correction",
+            "bh",
+            "--alert-n",
+            "3",
+            "--alert-cooldown-hours",
+            "0.5",
+            "--new-category-share",
+            "0.05",
+        ];
+        let o = run_args(&[&base[..], &flags].concat()).options().unwrap();
+        assert_eq!(o.decision.policy, deltaone::drift::DecisionPolicy::EffectSize);
+        assert_eq!(o.decision.correction, deltaone::drift::Correction::BenjaminiHochberg);
+        assert_eq!((o.decision.alpha, o.decision.new_category_share), (0.01, 0.05), "alpha from the file");
+        assert_eq!((o.alert.k, o.alert.n, o.alert.cooldown_secs), (2, 3, 1800));
+        let bad = run_args(&[&base[..], &["--alert-cooldown-hours=-1"]].concat());
+        assert!(bad.options().unwrap_err().to_string().contains("--alert-cooldown-hours"));
+        assert!(parse(&[&base[..], &["--correction", "holm"]].concat()).is_err(), "unknown corrections are refused");
     }
 
     #[test]
