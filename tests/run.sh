@@ -52,6 +52,8 @@ bash functions/query-api/smoke.sh
 step "deployment checks: terraform fmt/validate, checkov (infra/deploy-checks.sh)"
 bash infra/deploy-checks.sh
 
+step "Parquet files from pyarrow, Polars and DuckDB (tests/parquet-writers/generate.sh)"; bash tests/parquet-writers/generate.sh >/dev/null
+
 step "tests (${runner[*]})"
 "${runner[@]}" --no-fail-fast "$@"
 step "done"
