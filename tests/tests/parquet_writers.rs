@@ -249,8 +249,9 @@ fn the_evaluation_function_reads_predictions_in_every_codec_and_encoding_to_the_
     let files = parquet_writer_files();
     let manifest = manifest(&files);
     let mut read = BTreeMap::new();
+    let mut typed = BTreeMap::new();
     for file in manifest["files"].as_object().unwrap().keys() {
-        if !(file.starts_with("codecs/") || file.starts_with("encodings/")) || !file.ends_with("/reference.parquet") {
+        if !file.ends_with("/reference.parquet") {
             continue;
         }
         let key = format!("evaluations/fraud/3/{}", file.replace('/', "-"));
@@ -267,8 +268,12 @@ fn the_evaluation_function_reads_predictions_in_every_codec_and_encoding_to_the_
             deltaone_fn_evaluation::read_artifact(&object, &BTreeMap::new(), bytes, &KeyTemplate::default())
                 .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!((target.model.as_str(), target.version.to_string()), ("fraud", "3".to_owned()), "{file}");
-        read.insert(file.clone(), metrics);
+        // The types files hold other values (boolean labels beside nested, binary, INT96 columns).
+        if file.starts_with("types") { &mut typed } else { &mut read }.insert(file.clone(), metrics);
     }
+    assert_eq!(typed.len(), 2, "{:?}", typed.keys());
+    assert_eq!(typed["types/reference.parquet"], typed["types-int96/reference.parquet"]);
+    assert_eq!(typed["types/reference.parquet"].len(), 6);
     // 3 writers × 6 codecs and 7 encoding variants.
     assert_eq!(read.len(), 25, "{:?}", read.keys());
     let (first, expected) = read.iter().next().unwrap();
