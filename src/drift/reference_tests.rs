@@ -323,6 +323,98 @@ fn kolmogorov_distribution_matches_scipy_kstwo() {
     assert_eq!(seen.len(), 9, "every branch of SciPy's selection is exercised: {seen:?}");
 }
 
+// ----------------------------------------------------------------------------- nulls across files
+
+#[derive(Deserialize)]
+struct SideRows {
+    reference: Vec<usize>,
+    current: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+struct SideSeeds {
+    reference: u64,
+    current: u64,
+}
+
+#[derive(Deserialize)]
+struct NullsGenerator {
+    seeds: SideSeeds,
+    file_rows: SideRows,
+    null_per_65536: u64,
+}
+
+#[derive(Deserialize)]
+struct SideCounts {
+    reference: usize,
+    current: usize,
+}
+
+#[derive(Deserialize)]
+struct NullsColumn {
+    nulls: SideCounts,
+    quantile_bins: Bins,
+}
+
+#[derive(Deserialize)]
+struct NullsAcrossFiles {
+    generator: NullsGenerator,
+    columns: BTreeMap<String, NullsColumn>,
+}
+
+/// Output `i` of SplitMix64 from `seed` (counter-based: `seed + (i + 1)·γ`, mixed), as
+/// `drift_reference.py`'s `splitmix64` computes it.
+fn splitmix64(seed: u64, i: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i + 1));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Columns `x` and `y` of one window of the fixture (its files concatenated), nulls as `None`: the
+/// recipe of `drift_reference.py`'s `nulls_window`.
+fn nulls_window(seed: u64, rows: usize, current: bool, null_per_65536: u64) -> [Vec<Option<f64>>; 2] {
+    let n = rows as u64;
+    let (mut x, mut y) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for i in 0..n {
+        let draw = |stream: u64| splitmix64(seed, stream * n + i);
+        let x_int = (0..4).map(|j| (draw(j) >> 44) as i64).sum::<i64>() - (1 << 21) + if current { 2000 } else { 0 };
+        let d = (draw(4) >> 44) as i64;
+        let y_int = ((d * d) >> 30) + if current { 5 } else { 0 };
+        let nulls = draw(5);
+        x.push((nulls & 0xFFFF >= null_per_65536).then(|| x_int as f64 / 100000.0));
+        y.push(((nulls >> 16) & 0xFFFF >= null_per_65536).then(|| y_int as f64 / 100.0));
+    }
+    [x, y]
+}
+
+/// The shape where the quantile PSI was reported to leave NumPy's by 5e-8 (200,000 rows per
+/// window in three files, 5 % nulls): edges and shares exactly NumPy's, PSI within 1e-9 relative.
+/// The drift job reads the same windows from Parquet files in `infra`'s tests.
+#[test]
+fn quantile_psi_over_nulls_across_files_matches_numpy_edges() {
+    let fixture: NullsAcrossFiles = load(include_str!("testdata/nulls_across_files.json"));
+    let g = &fixture.generator;
+    let window =
+        |seed: u64, files: &[usize], current: bool| nulls_window(seed, files.iter().sum(), current, g.null_per_65536);
+    let reference = window(g.seeds.reference, &g.file_rows.reference, false);
+    let current = window(g.seeds.current, &g.file_rows.current, true);
+    assert_eq!(fixture.columns.keys().collect::<Vec<_>>(), ["x", "y"]);
+    for ((name, expected), (r, c)) in fixture.columns.iter().zip(reference.iter().zip(&current)) {
+        let (r_quality, r_values) = DataQuality::split_finite(r.iter().copied());
+        let (c_quality, c_values) = DataQuality::split_finite(c.iter().copied());
+        assert_eq!((r_quality.nulls, c_quality.nulls), (expected.nulls.reference, expected.nulls.current), "{name}");
+        let (r, c) = (
+            NumericSample::new(Side::Reference, &r_values).unwrap(),
+            NumericSample::new(Side::Current, &c_values).unwrap(),
+        );
+        let binned = bin_shares(&r, &c, Binning::default()).unwrap();
+        check_bins(&binned, &expected.quantile_bins, &format!("{name}: quantile bins"));
+        let (psi, numpy) = (binned.shares.psi(), expected.quantile_bins.psi.0);
+        assert!((psi - numpy).abs() <= 1e-9 * numpy, "{name}: PSI {psi:e} vs NumPy's {numpy:e}");
+    }
+}
+
 // ----------------------------------------------------------------------------- categorical
 
 #[test]

@@ -195,6 +195,29 @@ pub fn deltaone_binary() -> std::path::PathBuf {
     bin
 }
 
+/// The directory of the Parquet files pyarrow, Polars and DuckDB wrote for the reading tests
+/// (`tests/parquet-writers/generate.sh`: every codec and encoding, timestamps, decimals, nested
+/// columns; see its `write_files.py` for the layout). Written once per version of the script and
+/// its pinned writers into the cache directory; the first call may install the writers' virtualenv.
+pub fn parquet_writer_files() -> std::path::PathBuf {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("parquet-writers/generate.sh");
+    let output = std::process::Command::new("bash").arg(&script).output().expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{} failed (it needs python3 with venv and the package index): {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dir = std::path::PathBuf::from(String::from_utf8(output.stdout).expect("a path").trim());
+    assert!(
+        dir.join("manifest.json").exists(),
+        "{} printed {}, which has no manifest.json",
+        script.display(),
+        dir.display()
+    );
+    dir
+}
+
 /// AWS resources in moto, created per test with unique names.
 pub struct Aws {
     pub config: aws_config::SdkConfig,

@@ -181,6 +181,28 @@ async fn predictions_parquet_upload_computes_the_metric_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_zstd_predictions_file_written_by_polars_is_read_to_the_metrics_of_its_snappy_twin() {
+    let rig = rig().await;
+    let (model, run_id) = rig.model().await;
+    let files = deltaone_system_tests::parquet_writer_files();
+    let zstd = std::fs::read(files.join("codecs/polars/zstd/reference.parquet")).unwrap();
+    let snappy = std::fs::read(files.join("codecs/polars/snappy/reference.parquet")).unwrap();
+    let expected = deltaone_infra::predictions::metrics_from_parquet("snappy", snappy.into()).unwrap();
+    rig.upload(&format!("evaluations/{model}/2/predictions.parquet"), zstd).await;
+
+    let event = rig.aws.receive_as_lambda_event(&rig.uploads_queue, 1).await;
+    let response = rig.evaluation.handle(event).await.unwrap();
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+    let logged = rig.stack.mlflow().run_metrics(&run_id).await;
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    for (name, value) in &expected {
+        assert_eq!(logged.get(name), Some(value), "{name}: {logged:?}");
+    }
+    assert!(rig.store.get(&model, VersionNumber::new(2).unwrap()).await.unwrap().is_some());
+    assert!(rig.aws.drain(&rig.dlq, Duration::from_millis(500)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn corrupt_parquet_is_quarantined_and_parked_with_the_reason() {
     let rig = rig().await;
     let (model, _) = rig.model().await;

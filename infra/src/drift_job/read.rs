@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Decimal32Type, Decimal64Type, Decimal128Type, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type, Float16Type, Float32Type, Float64Type, Int8Type,
+    Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, SchemaRef};
@@ -70,7 +70,8 @@ impl ColumnKind {
             | DataType::Float64
             | DataType::Decimal32(..)
             | DataType::Decimal64(..)
-            | DataType::Decimal128(..) => Some(ColumnKind::Numeric),
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..) => Some(ColumnKind::Numeric),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean => {
                 Some(ColumnKind::Categorical)
             }
@@ -155,10 +156,38 @@ pub fn plan_columns(schema: &Schema, prediction: &str, label: &str) -> (Vec<Colu
         }
         match ColumnKind::of(data_type) {
             Some(kind) => plan.push(ColumnPlan { name: name.clone(), kind, role, method: None, threshold: None }),
-            None => skip(name, format!("type {data_type} is neither numeric nor categorical")),
+            None => skip(name, unanalysed_reason(data_type)),
         }
     }
     (plan, skipped)
+}
+
+/// Why a column of `data_type` is not analysed (a type [`ColumnKind::of`] gives no kind).
+fn unanalysed_reason(data_type: &DataType) -> String {
+    let kind = match data_type {
+        DataType::Struct(_) => Some("a struct"),
+        DataType::List(_) | DataType::LargeList(_) | DataType::ListView(_) | DataType::LargeListView(_) => {
+            Some("a list")
+        }
+        DataType::FixedSizeList(..) => Some("a fixed-size list"),
+        DataType::Map(..) => Some("a map"),
+        DataType::Union(..) => Some("a union"),
+        DataType::RunEndEncoded(..) => Some("a run-end encoded array"),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        return format!(
+            "a nested column ({kind}, {data_type}): only flat numeric and categorical columns are analysed"
+        );
+    }
+    match data_type {
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
+            format!(
+                "binary values ({data_type}): categories are read from text; cast the column to a string to analyse it"
+            )
+        }
+        _ => format!("type {data_type} is neither numeric nor categorical"),
+    }
 }
 
 /// Expands local paths, directories (their `*.parquet` files, recursively) and globs with `*` in
@@ -1207,9 +1236,22 @@ macro_rules! numeric_types {
                 let div = 10f64.powi(*scale as i32);
                 $prim!(Decimal32Type, |x| x as f64 / div)
             }
+            DataType::Decimal256(_, scale) => {
+                let div = 10f64.powi(*scale as i32);
+                $prim!(Decimal256Type, |x: arrow_buffer::i256| i256_to_f64(x) / div)
+            }
             other => return Err(format!("type {other} is not numeric")),
         }
     };
+}
+
+/// A 256-bit decimal's unscaled value as `f64`: exact up to 2⁵³ like the narrower decimals, the
+/// nearest `f64` of its decimal text beyond `i128`.
+fn i256_to_f64(x: arrow_buffer::i256) -> f64 {
+    match x.to_i128() {
+        Some(v) => v as f64,
+        None => x.to_string().parse().unwrap_or(f64::NAN),
+    }
 }
 
 /// Appends each finite value of a numeric array to `keep` (as `f64`; 64-bit integers beyond 2⁵³

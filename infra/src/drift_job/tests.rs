@@ -513,6 +513,88 @@ fn columns_are_planned_by_type_and_name() {
 }
 
 #[test]
+fn nested_and_binary_columns_are_skipped_saying_why_and_wide_decimals_are_numeric() {
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let entries = Field::new(
+        "entries",
+        DataType::Struct(
+            vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::Int64, true)].into(),
+        ),
+        false,
+    );
+    let schema = Schema::new(vec![
+        Field::new("point", DataType::Struct(vec![Field::new("x", DataType::Float64, true)].into()), true),
+        Field::new("scores", DataType::List(item.clone()), true),
+        Field::new("large_scores", DataType::LargeList(item.clone()), true),
+        Field::new("pair", DataType::FixedSizeList(item, 2), true),
+        Field::new("attributes", DataType::Map(Arc::new(entries), false), true),
+        Field::new("raw", DataType::Binary, true),
+        Field::new("large_raw", DataType::LargeBinary, true),
+        Field::new("digest", DataType::FixedSizeBinary(16), true),
+        Field::new("amount", DataType::Decimal256(45, 4), true),
+        Field::new("note", DataType::LargeUtf8, true),
+    ]);
+    let (plan, skipped) = plan_columns(&schema, "prediction", "label");
+    let planned: Vec<(&str, ColumnKind)> = plan.iter().map(|c| (c.name.as_str(), c.kind)).collect();
+    assert_eq!(planned, [("amount", ColumnKind::Numeric), ("note", ColumnKind::Categorical)]);
+    let reasons: BTreeMap<&str, &str> = skipped.iter().map(|c| (c.column.as_str(), c.reason.as_str())).collect();
+    for (column, kind) in [
+        ("point", "a struct"),
+        ("scores", "a list"),
+        ("large_scores", "a list"),
+        ("pair", "a fixed-size list"),
+        ("attributes", "a map"),
+    ] {
+        assert!(reasons[column].starts_with(&format!("a nested column ({kind}, ")), "{column}: {}", reasons[column]);
+    }
+    for column in ["raw", "large_raw", "digest"] {
+        assert!(reasons[column].starts_with("binary values ("), "{column}: {}", reasons[column]);
+    }
+}
+
+/// Every codec the parquet crate writes, among them LZ4 in the Hadoop framing (the `LZ4` codec,
+/// deprecated: pyarrow, Polars and DuckDB write `LZ4_RAW` now, older Hadoop-based writers the
+/// framing), reads to the statistics of the snappy file.
+#[cfg(feature = "parquet-codecs")]
+#[test]
+fn files_in_every_codec_and_both_lz4_framings_give_the_statistics_of_their_snappy_twin() {
+    use parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, current: bool, codec: Compression| {
+        let path = dir.path().join(format!("{name}-{current}.parquet"));
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(codec)
+            .set_max_row_group_row_count(Some(1500))
+            .build();
+        let batch = samples::batch(current);
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
+        writer.write(&batch).unwrap();
+        let metadata = writer.close().unwrap();
+        assert_eq!(metadata.row_group(0).column(0).compression(), codec, "{name}");
+        path.display().to_string()
+    };
+    let report = |name: &str, codec: Compression| {
+        let report = run(&options(vec![write(name, false, codec)], vec![write(name, true, codec)])).unwrap();
+        assert!(report.skipped_files.is_empty(), "{name}: {:?}", report.skipped_files);
+        assert_eq!((report.windows.reference.rows, report.windows.current.rows), (5000, 5000), "{name}");
+        serde_json::to_value((&report.columns, &report.performance, &report.dataset)).unwrap()
+    };
+    let snappy = report("snappy", Compression::SNAPPY);
+    for (name, codec) in [
+        ("uncompressed", Compression::UNCOMPRESSED),
+        ("gzip", Compression::GZIP(GzipLevel::default())),
+        ("lz4-hadoop", Compression::LZ4),
+        ("lz4-raw", Compression::LZ4_RAW),
+        ("zstd", Compression::ZSTD(ZstdLevel::default())),
+        ("brotli", Compression::BROTLI(BrotliLevel::default())),
+    ] {
+        assert_eq!(report(name, codec), snappy, "{name}");
+    }
+}
+
+#[test]
 fn dictionaries_booleans_and_all_null_columns_are_handled() {
     let dir = tempfile::tempdir().unwrap();
     let make = |name: &str, cities: Vec<Option<&str>>, flags: Vec<Option<bool>>, values: Vec<Option<i64>>| {
