@@ -118,6 +118,7 @@ bash infra/deploy-apply.sh
 
 step "examples (samples/examples/run.sh)"
 bash samples/examples/run.sh
+
 step "Parquet files from pyarrow, Polars and DuckDB for the reading tests (tests/parquet-writers/generate.sh)"
 bash tests/parquet-writers/generate.sh >/dev/null
 
