@@ -63,14 +63,7 @@ trap cleanup EXIT
 
 # 1. The zips, and the drift job's binary as the test build made it.
 DELTAONE_PACKAGE_DIR="$work/package" bash infra/package.sh --host
-drift=$(cargo test --workspace --locked --no-run --message-format=json 2>/dev/null | "$py" -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "deltaone-drift" \
-            and "bin" in m["target"]["kind"] and not m["profile"]["test"]:
-        print(m["executable"])
-')
+drift=$(bash infra/drift-binary.sh)
 [ -x "$drift" ] || { say "no deltaone-drift binary from the test build"; exit 1; }
 "$py" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1], "w").writestr("extensions/README", "stands in for the AWS Parameters and Secrets extension layer\n")' "$work/layer.zip"
 timed "packaging"

@@ -32,18 +32,8 @@ fi
 DELTAONE_VENV=${DELTAONE_VENV:-$(infra/localstack/ensure-venv.sh)}
 py="$DELTAONE_VENV/bin/python"
 
-binary=${DELTAONE_DRIFT_BINARY:-}
-if [ -z "$binary" ]; then
-  # The test build's binary (a no-op build after it): no second compile of the workspace.
-  binary=$(cargo test --workspace --locked --no-run --message-format=json 2>/dev/null | "$py" -c '
-import json, sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "deltaone-drift" \
-            and "bin" in m["target"]["kind"] and not m["profile"]["test"]:
-        print(m["executable"])
-')
-fi
+# The test build's binary (a no-op build after it): no second compile of the workspace.
+binary=$(bash infra/drift-binary.sh)
 [ -x "$binary" ] || { say "no deltaone-drift binary (set DELTAONE_DRIFT_BINARY)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/deltaone-drift-image.XXXXXX")

@@ -43,17 +43,8 @@ pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<S
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
     let schema = builder.schema().clone();
     let find = |names: &[&'static str]| names.iter().find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)));
-    let (label_index, label_name) =
-        find(&LABEL_COLUMNS).ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
-    let (value_index, value_name, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
-        (Some((i, n)), _) => (i, n, true),
-        (None, Some((i, n))) => (i, n, false),
-        (None, None) => {
-            return Err(unfit(format!(
-                "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
-            )));
-        }
-    };
+    let Columns { label: (label_index, label_name), value: (value_index, value_name), scored } =
+        Columns::find(&find).map_err(unfit)?;
     // Projection by leaf index: nested columns are not expected here, so leaves are fields.
     let mask = ProjectionMask::roots(builder.parquet_schema(), [label_index, value_index]);
     let reader =
@@ -95,17 +86,8 @@ pub fn rows_from_parquet(
     let Some((id_index, id_name)) = find(&ROW_ID_COLUMNS) else {
         return Ok(Err(PairingError::NoRowId { side }));
     };
-    let (label_index, label_name) =
-        find(&LABEL_COLUMNS).ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
-    let (value_index, value_name, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
-        (Some((i, n)), _) => (i, n, true),
-        (None, Some((i, n))) => (i, n, false),
-        (None, None) => {
-            return Err(unfit(format!(
-                "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
-            )));
-        }
-    };
+    let Columns { label: (label_index, label_name), value: (value_index, value_name), scored } =
+        Columns::find(&find).map_err(unfit)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [id_index, label_index, value_index]);
     let reader =
         builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
@@ -219,6 +201,30 @@ fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f6
         DataType::Float64 => Ok(array.as_primitive::<Float64Type>().values().to_vec()),
         DataType::Float32 => Ok(array.as_primitive::<Float32Type>().values().iter().map(|&x| f64::from(x)).collect()),
         other => Err(format!("column {name:?} has type {other}; scores must be float")),
+    }
+}
+
+/// Where a predictions file keeps its label and its score (or hard prediction), by the names the
+/// README lists; the score wins when a file has both.
+struct Columns {
+    label: (usize, &'static str),
+    value: (usize, &'static str),
+    scored: bool,
+}
+
+impl Columns {
+    fn find(find: &dyn Fn(&[&'static str]) -> Option<(usize, &'static str)>) -> Result<Self, String> {
+        let label = find(&LABEL_COLUMNS).ok_or_else(|| format!("no label column (one of {LABEL_COLUMNS:?})"))?;
+        let (value, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
+            (Some(score), _) => (score, true),
+            (None, Some(prediction)) => (prediction, false),
+            (None, None) => {
+                return Err(format!(
+                    "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
+                ));
+            }
+        };
+        Ok(Self { label, value, scored })
     }
 }
 
