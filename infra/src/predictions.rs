@@ -207,13 +207,16 @@ fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f6
 /// Where a predictions file keeps its label and its score (or hard prediction), by the names the
 /// README lists; the score wins when a file has both.
 struct Columns {
-    label: (usize, &'static str),
-    value: (usize, &'static str),
+    label: Column,
+    value: Column,
     scored: bool,
 }
 
+/// A column's index in the file's schema and the name it was found by.
+type Column = (usize, &'static str);
+
 impl Columns {
-    fn find(find: &dyn Fn(&[&'static str]) -> Option<(usize, &'static str)>) -> Result<Self, String> {
+    fn find(find: &dyn Fn(&[&'static str]) -> Option<Column>) -> Result<Self, String> {
         let label = find(&LABEL_COLUMNS).ok_or_else(|| format!("no label column (one of {LABEL_COLUMNS:?})"))?;
         let (value, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
             (Some(score), _) => (score, true),
