@@ -350,7 +350,8 @@ mod tests {
     fn the_samples_strongly_drifted_column_fits_a_dynamodb_number() {
         let report = report();
         let channel = report.columns.iter().find(|c| c.column == "channel").expect("the channel column");
-        assert!(channel.score.is_some_and(|p| p < DYNAMODB_MIN_MAGNITUDE), "the sample must underflow: {channel:?}");
+        // The chi-square p-value (reported beside the effect size that decides) underflows.
+        assert!(channel.p_value.is_some_and(|p| p < DYNAMODB_MIN_MAGNITUDE), "the sample must underflow: {channel:?}");
         let key = RunKey {
             model: "fraud".into(),
             window_start: "a".into(),
@@ -361,6 +362,7 @@ mod tests {
         };
         let items = items(&report, &key);
         let stored = items.iter().find(|i| i["pk"] == s("fraud#COLUMN#channel")).unwrap();
-        assert_eq!(stored["score"], n(0.0));
+        assert_eq!(stored["p_value"], n(0.0));
+        assert_eq!(stored["p_value_adjusted"], n(0.0));
     }
 }
