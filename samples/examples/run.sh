@@ -58,8 +58,12 @@ say "building the binaries the examples run"
 cargo build --quiet --locked "${bins[@]}"
 export PATH="$CARGO_TARGET_DIR/debug:$PATH"
 
+stack_started=0
 if [ -z "${DELTAONE_TEST_MOTO_URL:-}" ] || [ -z "${DELTAONE_TEST_MLFLOW_URL:-}" ]; then
   source infra/localstack/stack.sh
+  DELTAONE_STACK_TRAPS=0 # stopped by this script's own exit trap, below
+  trap 'exit 130' INT TERM
+  stack_started=1
   stack_start
 fi
 DELTAONE_VENV=${DELTAONE_VENV:-$(bash infra/localstack/ensure-venv.sh)}
@@ -74,11 +78,17 @@ export EXAMPLE_RUN=${EXAMPLE_RUN:-$(date +%s)-$$}
 work=$(mktemp -d "${TMPDIR:-/tmp}/deltaone-examples.XXXXXX")
 pids=()
 cleanup() {
-  local pid
+  local status=$? pid
+  set +e
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
+  if [ "$stack_started" = 1 ]; then
+    set_status "$status" # stack_stop keeps the servers' logs when the run failed
+    stack_stop
+  fi
 }
+set_status() { return "$1"; }
 trap cleanup EXIT
 
 # The resources, named after this run; exported as the functions' and the CLI's settings.
