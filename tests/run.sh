@@ -18,8 +18,13 @@ cache=${DELTAONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/deltaone}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 started=$(date +%s)
-# Cold: nothing of this workspace was built in the target directory before this run.
-if [ -d "$CARGO_TARGET_DIR/debug/.fingerprint" ]; then temperature=warm; else temperature=cold; fi
+# Cold: the tests were never built in this target directory (`cargo demo` before it builds only
+# the CLI, so a run after it is still cold).
+if compgen -G "$CARGO_TARGET_DIR/debug/.fingerprint/deltaone-system-tests-*" >/dev/null; then
+  temperature=warm
+else
+  temperature=cold
+fi
 steps=()
 last_step=""
 last_start=$started
