@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use deltaone_infra::mlflow::{MlflowClient, MlflowConfig};
+use deltaone_mlflow::{MlflowClient, MlflowConfig};
 use serde_json::{Value, json};
 
 /// Endpoints of the running local stack.
@@ -32,7 +32,7 @@ impl Stack {
     }
 
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let config = deltaone_infra::aws::sdk_config(Some(&self.moto_url)).await;
+        let config = deltaone_aws::sdk_config(Some(&self.moto_url)).await;
         aws_sdk_dynamodb::Client::new(&config)
     }
 
@@ -228,9 +228,9 @@ pub struct Aws {
 
 impl Stack {
     pub async fn aws(&self) -> Aws {
-        let config = deltaone_infra::aws::sdk_config(Some(&self.moto_url)).await;
+        let config = deltaone_aws::sdk_config(Some(&self.moto_url)).await;
         Aws {
-            s3: deltaone_infra::objects::S3Objects::client(&config, true),
+            s3: deltaone_aws::s3::S3Objects::client(&config, true),
             sns: aws_sdk_sns::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             config,
@@ -365,7 +365,7 @@ impl PrivateMoto {
     }
 
     pub async fn config(&self) -> aws_config::SdkConfig {
-        deltaone_infra::aws::sdk_config(Some(&self.url)).await
+        deltaone_aws::sdk_config(Some(&self.url)).await
     }
 }
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, Int64Array, RecordBatch};
 use deltaone::confidence::Method;
 use deltaone::{ConfidenceStatus, GuardrailStatus, Outcome, Policy};
-use deltaone_infra::check::{CheckRequest, Checker, Stored};
-use deltaone_infra::paired::PREDICTIONS_URI;
-use deltaone_infra::registry::MlflowRegistry;
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
+use deltaone_app::check::{CheckRequest, Checker, Stored};
+use deltaone_app::paired::PREDICTIONS_URI;
+use deltaone_app::store::VerdictStore;
+use deltaone_aws::verdicts::DynamoVerdictStore;
+use deltaone_mlflow::MlflowRegistry;
 use deltaone_system_tests::{NewVersion, Stack, unique};
 use parquet::arrow::ArrowWriter;
 use rust_decimal::Decimal;
@@ -83,7 +83,7 @@ fn require_confidence() -> Policy {
     Policy::default().requiring_confidence(true)
 }
 
-async fn check(case: &Case) -> deltaone_infra::check::CheckReport {
+async fn check(case: &Case) -> deltaone_app::check::CheckReport {
     let request = CheckRequest { model: case.model.clone(), version: None, dry_run: false };
     case.checker.check(&request).await.expect("check runs")
 }

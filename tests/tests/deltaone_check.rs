@@ -5,10 +5,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use deltaone::{BaselineSource, Outcome, Policy, Scale, VersionNumber};
-use deltaone_infra::check::{CheckRequest, Checker, Stored};
-use deltaone_infra::registry::{MlflowRegistry, Registry, RegistryError};
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
+use deltaone_app::check::{CheckRequest, Checker, Stored};
+use deltaone_app::registry::{Registry, RegistryError};
+use deltaone_app::store::VerdictStore;
+use deltaone_aws::verdicts::DynamoVerdictStore;
+use deltaone_mlflow::MlflowRegistry;
 use deltaone_system_tests::{NewVersion, Stack, deltaone_binary, unique};
 use futures::StreamExt;
 use rust_decimal::Decimal;
@@ -48,7 +49,7 @@ fn run(accuracy: f64) -> NewVersion {
     NewVersion::with_run(&[("accuracy", accuracy)])
 }
 
-async fn check(world: &World, model: &str, version: Option<u64>) -> deltaone_infra::check::CheckReport {
+async fn check(world: &World, model: &str, version: Option<u64>) -> deltaone_app::check::CheckReport {
     let request = CheckRequest { model: model.to_owned(), version: version.map(v), dry_run: false };
     world.checker.check(&request).await.expect("check runs")
 }
@@ -334,7 +335,7 @@ async fn unknown_model_and_unknown_version() {
     let w = world().await;
     let request = CheckRequest { model: unique("missing"), version: None, dry_run: false };
     let err = w.checker.check(&request).await.unwrap_err();
-    assert!(matches!(err, deltaone_infra::check::CheckError::Registry(RegistryError::UnknownModel(_))), "{err}");
+    assert!(matches!(err, deltaone_app::check::CheckError::Registry(RegistryError::UnknownModel(_))), "{err}");
     assert!(!err.is_retryable());
 
     let model = unique("known");
@@ -349,9 +350,9 @@ async fn unreachable_mlflow_is_a_retryable_error() {
     let stack = Stack::get();
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut config = deltaone_infra::mlflow::MlflowConfig::new(format!("http://127.0.0.1:{port}"));
+    let mut config = deltaone_mlflow::MlflowConfig::new(format!("http://127.0.0.1:{port}"));
     config.retries = 1;
-    let registry = Arc::new(MlflowRegistry::new(deltaone_infra::mlflow::MlflowClient::new(config).unwrap()));
+    let registry = Arc::new(MlflowRegistry::new(deltaone_mlflow::client::MlflowClient::new(config).unwrap()));
     let store = Arc::new(DynamoVerdictStore::new(stack.dynamodb().await, unique("unused")));
     let checker = Checker::new(registry, Some(store), Policy::default());
     let err = checker.check(&CheckRequest { model: "m".into(), version: None, dry_run: false }).await.unwrap_err();
@@ -547,7 +548,7 @@ async fn cli_attests_verdicts_and_verify_detects_tampering() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_attested_verdicts_form_one_chain_and_tampering_breaks_the_audit() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use deltaone_infra::audit::{AuditError, audit};
+    use deltaone_app::audit::{AuditError, audit};
 
     let key = Arc::new(deltaone::attestation::signing_key_from_seed(&[9; 32]).unwrap());
     let mut w = world().await;

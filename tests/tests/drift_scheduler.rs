@@ -6,11 +6,12 @@ use aws_sdk_batch::types::{
     CeState, CeType, ComputeEnvironmentOrder, ContainerProperties, JobDefinitionType, JqState, ResourceRequirement,
     ResourceType,
 };
+use deltaone_app::schedule::plan::BatchTarget;
+use deltaone_app::schedule::{Scheduler, read_manifest};
+use deltaone_aws::batch::AwsBatch;
+use deltaone_aws::s3::S3Listing;
+use deltaone_aws::s3::S3Objects;
 use deltaone_fn_drift_scheduler::handle;
-use deltaone_infra::objects::S3Objects;
-use deltaone_infra::schedule::batch::AwsBatch;
-use deltaone_infra::schedule::plan::BatchTarget;
-use deltaone_infra::schedule::{S3Listing, Scheduler, read_manifest};
 use deltaone_system_tests::{PrivateMoto, Stack, unique};
 use serde_json::json;
 

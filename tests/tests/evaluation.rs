@@ -10,17 +10,17 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use deltaone::Policy;
 use deltaone::VersionNumber;
+use deltaone_app::artifact::KeyTemplate;
+use deltaone_app::check::Checker;
+use deltaone_app::store::VerdictStore;
+use deltaone_aws::s3::S3Objects;
+use deltaone_aws::sns::SnsNotifier;
+use deltaone_aws::sqs::SqsDeadLetters;
+use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_fn_evaluation::Evaluation;
-use deltaone_infra::artifact::KeyTemplate;
-use deltaone_infra::check::Checker;
-use deltaone_infra::deadletter::SqsDeadLetters;
-use deltaone_infra::mlflow::{MlflowClient, MlflowConfig};
-use deltaone_infra::notify::SnsNotifier;
-use deltaone_infra::objects::S3Objects;
-use deltaone_infra::paired::PredictionsReader;
-use deltaone_infra::registry::MlflowRegistry;
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
+use deltaone_mlflow::MlflowRegistry;
+use deltaone_mlflow::{MlflowClient, MlflowConfig};
+use deltaone_predictions::paired::PredictionsReader;
 use deltaone_system_tests::{Aws, NewVersion, Stack, unique};
 use futures::StreamExt;
 use serde_json::Value;
@@ -76,7 +76,7 @@ async fn rig_with_mlflow(mlflow_url: Option<String>) -> Rig {
     config.timeout = Duration::from_secs(5);
     let registry = Arc::new(MlflowRegistry::new(MlflowClient::new(config).unwrap()));
     // As the function's wiring does: predictions files named by versions are read from S3.
-    let predictions = PredictionsReader::new(Some(Arc::new(S3Objects::new(aws.s3.clone()))));
+    let predictions = Arc::new(PredictionsReader::new(Some(Arc::new(S3Objects::new(aws.s3.clone())))));
     let checker = Checker::new(registry.clone(), Some(store.clone()), Policy::default())
         .with_notifier(Arc::new(SnsNotifier::new(aws.sns.clone(), &topic)))
         .with_predictions(predictions);
@@ -187,7 +187,7 @@ async fn a_zstd_predictions_file_written_by_polars_is_read_to_the_metrics_of_its
     let files = deltaone_system_tests::parquet_writer_files();
     let zstd = std::fs::read(files.join("codecs/polars/zstd/reference.parquet")).unwrap();
     let snappy = std::fs::read(files.join("codecs/polars/snappy/reference.parquet")).unwrap();
-    let expected = deltaone_infra::predictions::metrics_from_parquet("snappy", snappy.into()).unwrap();
+    let expected = deltaone_predictions::metrics_from_parquet("snappy", snappy.into()).unwrap();
     rig.upload(&format!("evaluations/{model}/2/predictions.parquet"), zstd).await;
 
     let event = rig.aws.receive_as_lambda_event(&rig.uploads_queue, 1).await;
@@ -372,9 +372,8 @@ async fn a_parked_upload_is_redriven_once_its_model_exists() {
     // The model is registered after the upload: the parked event can now succeed.
     let baseline = NewVersion::tagged(&[("benchmark_value", "0.9"), ("benchmark_metric", "accuracy")]);
     rig.stack.mlflow().create_model_with_versions(&model, &[], &[baseline, NewVersion::with_run(&[])]).await;
-    let moved = deltaone_infra::deadletter::redrive(&rig.aws.sqs, &rig.dlq, &rig.uploads_queue, "evaluation", 100)
-        .await
-        .unwrap();
+    let moved =
+        deltaone_aws::sqs::redrive(&rig.aws.sqs, &rig.dlq, &rig.uploads_queue, "evaluation", 100).await.unwrap();
     assert_eq!(moved.moved, 1);
     assert!(rig.aws.drain(&rig.dlq, Duration::from_millis(500)).await.is_empty());
 

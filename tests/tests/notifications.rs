@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use deltaone::message::{DriftBody, EventType, FeatureScore, Message, TimeWindow};
 use deltaone::{Policy, VersionFacts, VersionNumber, judge, select};
-use deltaone_infra::notify::{MESSAGE_REF_SCHEMA, Notifier, Published, SNS_MAX_BYTES, SnsNotifier, notification};
-use deltaone_infra::objects::{ObjectStore, S3Objects};
+use deltaone_app::notify::{MESSAGE_REF_SCHEMA, Notifier, Published, SNS_MAX_BYTES, notification};
+use deltaone_app::objects::ObjectStore;
+use deltaone_aws::s3::S3Objects;
+use deltaone_aws::sns::SnsNotifier;
 use deltaone_system_tests::{Aws, Stack, unique};
 use serde_json::Value;
 

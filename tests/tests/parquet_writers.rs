@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use deltaone_app::artifact::KeyTemplate;
+use deltaone_app::s3event::CreatedObject;
 use deltaone_drift::cli::{Cli, execute};
-use deltaone_infra::artifact::KeyTemplate;
-use deltaone_infra::s3event::CreatedObject;
 use deltaone_system_tests::parquet_writer_files;
 use serde_json::Value;
 

@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use deltaone::promotion::PromotionStatus;
 use deltaone::{BaselineSource, Outcome, Policy, VersionNumber};
-use deltaone_infra::check::{CheckRequest, Checker};
-use deltaone_infra::promotion::{DynamoPromotionLock, LockError, PromotionLock};
-use deltaone_infra::registry::MlflowRegistry;
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
+use deltaone_app::check::{CheckRequest, Checker};
+use deltaone_app::promotion::{LockError, PromotionLock};
+use deltaone_app::store::VerdictStore;
+use deltaone_aws::promotion::DynamoPromotionLock;
+use deltaone_aws::verdicts::DynamoVerdictStore;
+use deltaone_mlflow::MlflowRegistry;
 use deltaone_system_tests::{NewVersion, Stack, unique};
 use serde_json::json;
 
@@ -111,14 +112,14 @@ async fn two_candidates_achieving_at_once_end_with_one_champion_and_the_other_re
 
     // A repeated check of the champion changes nothing.
     let again = check(winner).await;
-    assert_eq!(again.stored, deltaone_infra::check::Stored::Existing);
+    assert_eq!(again.stored, deltaone_app::check::Stored::Existing);
     assert_eq!(champion(&stack, &model).await, winner);
 }
 
 /// The promotion stored with a report's verdict record.
 async fn promotion_of(
     store: &DynamoVerdictStore,
-    report: &deltaone_infra::check::CheckReport,
+    report: &deltaone_app::check::CheckReport,
 ) -> deltaone::promotion::Promotion {
     let record = store.get(&report.verdict.model, report.verdict.candidate_version.unwrap()).await.unwrap().unwrap();
     record.promotion.expect("the record carries the promotion")

@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ScalarAttributeType, WriteRequest};
 use deltaone::attestation::{Contributor, Statement, sign, signing_key_from_seed};
 use deltaone::{BaselineSource, Outcome, Verdict, VersionNumber};
+use deltaone_app::credits::credits_for;
+use deltaone_app::store::VerdictRecord;
+use deltaone_aws::credits::DynamoCredits;
+use deltaone_aws::read_model::Tables;
+use deltaone_aws::read_only::OperationLog;
+use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_fn_query_api::{QueryApi, request};
-use deltaone_infra::credits::{DynamoCredits, credits_for};
-use deltaone_infra::query::dynamo::Tables;
-use deltaone_infra::query::guard::OperationLog;
-use deltaone_infra::store::VerdictRecord;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
 use deltaone_system_tests::{Stack, unique};
 use futures::StreamExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -294,7 +295,7 @@ async fn ten_thousand_verdicts_answer_every_endpoint_page_by_page_with_only_quer
     let credits_table = tables.credits.clone().unwrap();
     DynamoCredits::new(client.clone(), &credits_table).create_table_if_missing().await.unwrap();
     let drift_table = tables.drift.clone().unwrap();
-    deltaone_infra::aws::create_dynamodb_table(
+    deltaone_aws::dynamodb::create_dynamodb_table(
         &client,
         &drift_table,
         &[("pk", ScalarAttributeType::S), ("sk", ScalarAttributeType::S)],
@@ -357,7 +358,7 @@ async fn ten_thousand_verdicts_answer_every_endpoint_page_by_page_with_only_quer
     assert_eq!(contributors.len(), CONTRIBUTORS, "every contributor has credits");
 
     // The function as `from_env` wires it: the same read-only client construction.
-    let sdk = deltaone_infra::aws::sdk_config(Some(&stack.moto_url)).await;
+    let sdk = deltaone_aws::sdk_config(Some(&stack.moto_url)).await;
     let (api, log) = deltaone_fn_query_api::with_config(&sdk, tables.clone());
     let api = Api { api, log, contract: Contract::load() };
 
@@ -428,7 +429,7 @@ async fn ten_thousand_verdicts_answer_every_endpoint_page_by_page_with_only_quer
     assert_eq!((&plain["chain"]["verified"], &plain["chain"]["attested"]), (&Value::Bool(true), &Value::from(0)));
 
     // impact: every contributor, every page; sums in exact decimal equal the seeded credits.
-    let mut by_contributor: BTreeMap<String, Vec<&deltaone_infra::credits::Credit>> = BTreeMap::new();
+    let mut by_contributor: BTreeMap<String, Vec<&deltaone_app::credits::Credit>> = BTreeMap::new();
     for c in &credits {
         by_contributor.entry(c.contributor.clone()).or_default().push(c);
     }
@@ -519,7 +520,7 @@ async fn ten_thousand_verdicts_answer_every_endpoint_page_by_page_with_only_quer
     assert!(counts.keys().all(|op| ["Query", "GetItem"].contains(op)), "{counts:?}");
 
     // And the client refuses a Scan before it is sent, recording the attempt.
-    let (guarded, guard_log) = deltaone_infra::query::guard::read_only_client(&sdk);
+    let (guarded, guard_log) = deltaone_aws::read_only::read_only_client(&sdk);
     let scan = guarded.scan().table_name(&tables.verdicts).send().await;
     let message = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(scan.unwrap_err()));
     assert!(message.contains("Scan was refused"), "{message}");
@@ -532,7 +533,7 @@ async fn routes_answer_503_naming_the_variable_when_credits_or_drift_are_not_con
     let client = stack.dynamodb().await;
     let table = unique("q-only-verdicts");
     DynamoVerdictStore::new(client.clone(), &table).create_table_if_missing().await.unwrap();
-    let sdk = deltaone_infra::aws::sdk_config(Some(&stack.moto_url)).await;
+    let sdk = deltaone_aws::sdk_config(Some(&stack.moto_url)).await;
     let (api, _log) = deltaone_fn_query_api::with_config(&sdk, Tables { verdicts: table, credits: None, drift: None });
     let api = Api { api, log: OperationLog::default(), contract: Contract::load() };
     let body = api.get("/contributors/0xabc/impact", 503, "Error").await;
@@ -559,8 +560,8 @@ fn cli(stack: &Stack, env: &[(&str, &str)], args: &[&str]) -> (i32, String, Stri
 
 #[tokio::test]
 async fn credits_are_written_once_however_often_a_record_is_credited_and_the_cli_reads_them() {
-    use deltaone_infra::credits::CreditLedger as _;
-    use deltaone_infra::store::VerdictStore as _;
+    use deltaone_app::credits::CreditLedger as _;
+    use deltaone_app::store::VerdictStore as _;
     let stack = Stack::get();
     let client = stack.dynamodb().await;
     let (verdicts, credits) = (unique("q-cli-verdicts"), unique("q-cli-credits"));

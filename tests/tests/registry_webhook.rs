@@ -9,17 +9,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::types::AttributeValue;
 use deltaone::signature::sign_mlflow;
 use deltaone::{Policy, VersionNumber};
+use deltaone_app::check::Checker;
+use deltaone_app::deadletter::DeadLetter;
+use deltaone_app::deliveries::{Begin, WebhookDeliveries};
+use deltaone_app::store::VerdictStore;
+use deltaone_aws::deliveries::DynamoDeliveries;
+use deltaone_aws::sns::SnsNotifier;
+use deltaone_aws::sqs::SqsDeadLetters;
+use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_fn_registry_webhook::{
     Clock, LambdaFunctionUrlRequest, RegistryWebhook, WebhookSecret, function_url_request, http, json_response,
     redrive_request, system_clock,
 };
-use deltaone_infra::check::Checker;
-use deltaone_infra::deadletter::{DeadLetter, SqsDeadLetters};
-use deltaone_infra::deliveries::{Begin, DynamoDeliveries, WebhookDeliveries};
-use deltaone_infra::notify::SnsNotifier;
-use deltaone_infra::registry::MlflowRegistry;
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::dynamo::DynamoVerdictStore;
+use deltaone_mlflow::MlflowRegistry;
 use deltaone_system_tests::{Aws, NewVersion, Stack, unique};
 use futures::StreamExt;
 use serde_json::{Value, json};

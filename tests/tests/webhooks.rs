@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use deltaone::message::{DriftBody, EventType, Message, TimeWindow};
 use deltaone::signature::StandardWebhookSecret;
-use deltaone_infra::deadletter::SqsDeadLetters;
-use deltaone_infra::notify::{Notifier, SnsNotifier, notification};
-use deltaone_infra::objects::S3Objects;
-use deltaone_infra::webhooks::retry::RetryPolicy;
-use deltaone_infra::webhooks::{Deliverer, Endpoint, EndpointKind, SqsWebhookDeadLetters, webhook_id};
+use deltaone_app::notify::{Notifier, notification};
+use deltaone_aws::s3::S3Objects;
+use deltaone_aws::sns::SnsNotifier;
+use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_system_tests::{Aws, Stack, deltaone_binary, unique};
 use deltaone_webhook_notifier::WebhookNotifier;
+use deltaone_webhooks::retry::RetryPolicy;
+use deltaone_webhooks::{Deliverer, Endpoint, EndpointKind, SqsWebhookDeadLetters, webhook_id};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -562,7 +563,7 @@ async fn a_large_message_offloaded_to_s3_reaches_endpoints_whole() {
             .collect();
     }
     let full = serde_json::to_vec(&big).unwrap();
-    assert!(full.len() > deltaone_infra::notify::SNS_MAX_BYTES);
+    assert!(full.len() > deltaone_app::notify::SNS_MAX_BYTES);
     let objects = Arc::new(S3Objects::new(aws.s3.clone()));
     let sns = SnsNotifier::new(aws.sns.clone(), &topic).with_offload(objects, &bucket, "notifications/");
     sns.publish(&notification(&big)).await.unwrap();

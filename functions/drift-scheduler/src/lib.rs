@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use deltaone_infra::objects::S3Objects;
-use deltaone_infra::schedule::batch::AwsBatch;
-use deltaone_infra::schedule::plan::BatchTarget;
-use deltaone_infra::schedule::{S3Listing, ScheduleRunError, Scheduler, Submitted};
+use deltaone_app::schedule::plan::BatchTarget;
+use deltaone_app::schedule::{ScheduleRunError, Scheduler, Submitted};
+use deltaone_aws::batch::AwsBatch;
+use deltaone_aws::s3::{S3Listing, S3Objects};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
@@ -52,7 +52,7 @@ pub async fn from_env() -> Result<Scheduler, String> {
         job_definition: required("DELTAONE_BATCH_JOB_DEFINITION")?,
     };
     let endpoint = var("AWS_ENDPOINT_URL");
-    let config = deltaone_infra::aws::sdk_config(endpoint.as_deref()).await;
+    let config = deltaone_aws::sdk_config(endpoint.as_deref()).await;
     let s3 = S3Objects::client(&config, endpoint.is_some());
     Ok(Scheduler {
         listing: Arc::new(S3Listing::new(s3.clone())),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    deltaone_infra::telemetry::init("info");
+    deltaone_app::telemetry::init("info");
     let scheduler = Arc::new(deltaone_fn_drift_scheduler::from_env().await?);
     run(service_fn(move |event: LambdaEvent<Value>| {
         let scheduler = scheduler.clone();

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use deltaone::attestation::Contributor;
-use deltaone_infra::artifact::{self, ArtifactError, ArtifactKind, KeyTemplate, MetricsArtifact};
-use deltaone_infra::check::{CheckError, CheckReport, CheckRequest, Checker, Evidence};
-use deltaone_infra::deadletter::{DeadLetter, DeadLetters};
-use deltaone_infra::objects::{ObjectError, ObjectStore};
-use deltaone_infra::paired::PREDICTIONS_URI;
-use deltaone_infra::registry::{Registry, RegistryError};
-use deltaone_infra::s3event::{self, CreatedObject, Delivery};
+use deltaone_app::artifact::{self, ArtifactError, ArtifactKind, KeyTemplate, MetricsArtifact};
+use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Evidence};
+use deltaone_app::deadletter::{DeadLetter, DeadLetters};
+use deltaone_app::objects::{ObjectError, ObjectStore};
+use deltaone_app::paired::PREDICTIONS_URI;
+use deltaone_app::registry::{Registry, RegistryError};
+use deltaone_app::s3event::{self, CreatedObject, Delivery};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -182,7 +182,7 @@ impl Evaluation {
         let reason = json!({
             "source": {"bucket": object.bucket, "key": object.key},
             "reason": error.to_string(),
-            "quarantined_at": deltaone_infra::check::now_rfc3339(),
+            "quarantined_at": deltaone_app::check::now_rfc3339(),
             "function": FUNCTION,
         });
         let bytes = serde_json::to_vec_pretty(&reason).expect("reasons serialize");
@@ -195,7 +195,7 @@ impl Evaluation {
             source: FUNCTION.to_owned(),
             error_type: error.error_type().to_owned(),
             reason: error.to_string(),
-            failed_at: deltaone_infra::check::now_rfc3339(),
+            failed_at: deltaone_app::check::now_rfc3339(),
             original: original.clone(),
         };
         self.dead_letters.park(&letter).await.map_err(|e| EvaluationError::DeadLetter(e.to_string()))
@@ -219,9 +219,7 @@ pub fn read_artifact(
             let contributors = artifact.all_contributors().iter().filter_map(contributor).collect();
             (artifact.metrics, contributors)
         }
-        ArtifactKind::Predictions => {
-            (deltaone_infra::predictions::metrics_from_parquet(&object.key, bytes)?, Vec::new())
-        }
+        ArtifactKind::Predictions => (deltaone_predictions::metrics_from_parquet(&object.key, bytes)?, Vec::new()),
     };
     Ok((target, metrics, contributors))
 }
@@ -247,8 +245,8 @@ fn contributor(value: &Value) -> Option<Contributor> {
 
 /// Wires the function from its environment (see the README's function settings).
 pub async fn from_env() -> Result<Evaluation, String> {
-    let settings = deltaone_infra::config::SettingsArgs::from_env().map_err(|e| e.to_string())?;
-    let wiring = deltaone_infra::wiring::Wiring::new(settings);
+    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| e.to_string())?;
+    let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err("DELTAONE_VERDICT_TABLE is not set: the evaluation function records verdicts in DynamoDB".into());
     }

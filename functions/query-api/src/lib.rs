@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_lambda_events::http::{HeaderValue, header};
-use deltaone_infra::query::guard::OperationLog;
-use deltaone_infra::query::{PageRequest, QueryError, ReadModel, views};
+use deltaone_app::query::{PageRequest, QueryError, ReadModel, views};
+use deltaone_aws::read_only::OperationLog;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -248,33 +248,30 @@ pub struct SetupError(String);
 
 /// Wires the function from its environment: DELTAONE_VERDICT_TABLE (required), DELTAONE_CREDITS_TABLE and
 /// DELTAONE_DRIFT_TABLE (optional; their routes answer 503 without them). The DynamoDB client is
-/// read-only ([`deltaone_infra::query::guard`]); the returned log records the operations it sends.
+/// read-only ([`deltaone_aws::read_only`]); the returned log records the operations it sends.
 pub async fn from_env() -> Result<QueryApi, SetupError> {
     Ok(from_env_with_log().await?.0)
 }
 
 /// [`from_env`], and the log of DynamoDB operations the function's client sends.
 pub async fn from_env_with_log() -> Result<(QueryApi, OperationLog), SetupError> {
-    let settings = deltaone_infra::config::SettingsArgs::from_env().map_err(|e| SetupError(e.to_string()))?;
-    let Some(deltaone_infra::config::StoreTarget::Dynamo { table }) = settings.store.clone() else {
+    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| SetupError(e.to_string()))?;
+    let Some(deltaone_app::settings::StoreTarget::Dynamo { table }) = settings.store.clone() else {
         return Err(SetupError("DELTAONE_VERDICT_TABLE is not set: the query API reads verdicts from DynamoDB".into()));
     };
-    let tables = deltaone_infra::query::dynamo::Tables {
+    let tables = deltaone_aws::read_model::Tables {
         verdicts: table,
         credits: settings.credits_table.clone(),
         drift: settings.drift_table.clone(),
     };
-    let sdk = deltaone_infra::aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
+    let sdk = deltaone_aws::sdk_config(settings.aws_endpoint_url.as_deref()).await;
     Ok(with_config(&sdk, tables))
 }
 
 /// The function over `tables`, with the read-only client built from `sdk` — what `from_env` does.
-pub fn with_config(
-    sdk: &aws_config::SdkConfig,
-    tables: deltaone_infra::query::dynamo::Tables,
-) -> (QueryApi, OperationLog) {
-    let (client, log) = deltaone_infra::query::guard::read_only_client(sdk);
-    let read = deltaone_infra::query::dynamo::DynamoReadModel::new(client, tables);
+pub fn with_config(sdk: &aws_config::SdkConfig, tables: deltaone_aws::read_model::Tables) -> (QueryApi, OperationLog) {
+    let (client, log) = deltaone_aws::read_only::read_only_client(sdk);
+    let read = deltaone_aws::read_model::DynamoReadModel::new(client, tables);
     (QueryApi::new(Arc::new(read)), log)
 }
 

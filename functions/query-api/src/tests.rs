@@ -3,8 +3,8 @@
 
 use super::*;
 use async_trait::async_trait;
-use deltaone_infra::query::{ChainCheck, CreditEvent, CreditTotals, DriftColumn, DriftRun, Page};
-use deltaone_infra::store::VerdictRecord;
+use deltaone_app::query::{ChainCheck, CreditEvent, CreditTotals, DriftColumn, DriftRun, Page};
+use deltaone_app::store::VerdictRecord;
 
 /// Knows one model, "fraud/eu model", with no verdicts of its own: enough to see what was asked.
 struct Fake;

@@ -23,10 +23,10 @@ use deltaone::signature::{
     SignatureError, sign_mlflow, verify_mlflow,
 };
 use deltaone::{VersionNumber, tags};
-use deltaone_infra::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
-use deltaone_infra::deadletter::{DeadLetter, DeadLetters};
-use deltaone_infra::deliveries::{Begin, DeliveryError, WebhookDeliveries};
-use deltaone_infra::registry::RegistryError;
+use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
+use deltaone_app::deadletter::{DeadLetter, DeadLetters};
+use deltaone_app::deliveries::{Begin, DeliveryError, WebhookDeliveries};
+use deltaone_app::registry::RegistryError;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -498,7 +498,7 @@ impl RegistryWebhook {
             source: FUNCTION.to_owned(),
             error_type: error.error_type().to_owned(),
             reason: error.to_string(),
-            failed_at: deltaone_infra::check::now_rfc3339(),
+            failed_at: deltaone_app::check::now_rfc3339(),
             original: original_delivery(request, body),
         };
         self.dead_letters.park(&letter).await.map_err(|e| WebhookError::DeadLetter(e.to_string()))?;
@@ -717,8 +717,8 @@ async fn secret_from_env() -> Result<WebhookSecret, SetupError> {
 
 /// Wires the function from its environment (see the README).
 pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
-    let settings = deltaone_infra::config::SettingsArgs::from_env().map_err(|e| setup("settings", e.to_string()))?;
-    let wiring = deltaone_infra::wiring::Wiring::new(settings);
+    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| setup("settings", e.to_string()))?;
+    let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err(setup("DELTAONE_VERDICT_TABLE", "is not set: the function records verdicts in DynamoDB"));
     }
@@ -736,7 +736,7 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     let secret = secret_from_env().await?;
     let checker = wiring.checker().await.map_err(|e| setup("MLFLOW_TRACKING_URI", e))?;
     let deliveries =
-        deltaone_infra::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
+        deltaone_aws::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
     Ok(RegistryWebhook {
         checker,
         deliveries: Arc::new(deliveries),

@@ -7,7 +7,7 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    deltaone_infra::telemetry::init("info");
+    deltaone_app::telemetry::init("info");
     let webhook = Arc::new(deltaone_fn_registry_webhook::from_env().await?);
     run(service_fn(move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
         let webhook = webhook.clone();

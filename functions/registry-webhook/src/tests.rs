@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use deltaone::{Metrics, Policy, Tags, VersionFacts, VersionNumber};
-use deltaone_infra::check::Checker;
-use deltaone_infra::deadletter::{DeadLetter, DeadLetterError, DeadLetters};
-use deltaone_infra::deliveries::{Begin, MemoryDeliveries, WebhookDeliveries};
-use deltaone_infra::demo::SAMPLE_REGISTRY;
-use deltaone_infra::mlflow::MlflowError;
-use deltaone_infra::registry::{Registry, RegistryError, SnapshotRegistry, WriteBack};
-use deltaone_infra::store::VerdictStore;
-use deltaone_infra::store::file::FileVerdictStore;
+use deltaone_app::check::Checker;
+use deltaone_app::deadletter::{DeadLetter, DeadLetterError, DeadLetters};
+use deltaone_app::deliveries::{Begin, MemoryDeliveries, WebhookDeliveries};
+use deltaone_app::registry::snapshot::SAMPLE_REGISTRY;
+use deltaone_app::registry::{Registry, RegistryError, SnapshotRegistry, WriteBack};
+use deltaone_app::store::VerdictStore;
+use deltaone_app::store::file::FileVerdictStore;
 use serde_json::{Value, json};
 
 use super::*;
@@ -71,11 +70,7 @@ impl Registry for Down {
 }
 
 fn down() -> RegistryError {
-    RegistryError::Mlflow(MlflowError::Server {
-        endpoint: "model-versions/search".into(),
-        status: 503,
-        message: "unavailable".into(),
-    })
+    RegistryError::Unavailable("MLflow failed model-versions/search with HTTP 503 (after retries): unavailable".into())
 }
 
 struct Rig {

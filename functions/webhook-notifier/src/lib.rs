@@ -14,12 +14,13 @@
 use std::sync::Arc;
 
 use deltaone::message::Message;
-use deltaone_infra::deadletter::{DeadLetter, DeadLetters, SqsDeadLetters};
-use deltaone_infra::notify::{Published, PublishedError};
-use deltaone_infra::objects::ObjectStore;
-use deltaone_infra::webhooks::config::{ConfigError, DLQ_ENV, WebhookConfig};
-use deltaone_infra::webhooks::delivery::{Deliverer, Outcome, SOURCE, SqsWebhookDeadLetters};
-use deltaone_infra::webhooks::secrets::SecretReader;
+use deltaone_app::deadletter::{DeadLetter, DeadLetters};
+use deltaone_app::notify::{Published, PublishedError};
+use deltaone_app::objects::ObjectStore;
+use deltaone_aws::sqs::SqsDeadLetters;
+use deltaone_webhooks::config::{ConfigError, DLQ_ENV, WebhookConfig};
+use deltaone_webhooks::delivery::{Deliverer, Outcome, SOURCE, SqsWebhookDeadLetters};
+use deltaone_webhooks::secrets::SecretReader;
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -114,7 +115,7 @@ impl WebhookNotifier {
                         source: SOURCE.to_owned(),
                         error_type: "MalformedMessage".to_owned(),
                         reason: e.to_string(),
-                        failed_at: deltaone_infra::check::now_rfc3339(),
+                        failed_at: deltaone_app::check::now_rfc3339(),
                         original: record.clone(),
                     };
                     self.malformed.park(&letter).await.map_err(|e| NotifierError::DeadLetter(e.to_string()))?;
@@ -181,14 +182,14 @@ pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
     let dlq = std::env::var(DLQ_ENV).ok().filter(|v| !v.trim().is_empty()).ok_or(SetupError::NoDeadLetterQueue)?;
     let endpoints = config.resolve(&SecretReader::from_env()).await?;
     let endpoint_url = std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty());
-    let aws = deltaone_infra::aws::sdk_config(endpoint_url.as_deref()).await;
+    let aws = deltaone_aws::sdk_config(endpoint_url.as_deref()).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let deliverer = Deliverer::new(endpoints, config.delivery, Arc::new(SqsWebhookDeadLetters::new(sqs.clone(), &dlq)))
         .map_err(SetupError::Client)?;
-    let objects = deltaone_infra::objects::S3Objects::client(&aws, endpoint_url.is_some());
+    let objects = deltaone_aws::s3::S3Objects::client(&aws, endpoint_url.is_some());
     Ok(WebhookNotifier {
         deliverer: Arc::new(deliverer),
-        objects: Arc::new(deltaone_infra::objects::S3Objects::new(objects)),
+        objects: Arc::new(deltaone_aws::s3::S3Objects::new(objects)),
         malformed: Arc::new(SqsDeadLetters::new(sqs, dlq)),
     })
 }

@@ -193,7 +193,7 @@ pub struct RunArgs {
     #[arg(long, env = "DELTAONE_DRIFT_TABLE")]
     pub table: Option<String>,
     /// Days until the table items expire (TTL).
-    #[arg(long, env = "DELTAONE_DRIFT_RETENTION_DAYS", default_value_t = deltaone_infra::drift_store::DEFAULT_RETENTION_DAYS)]
+    #[arg(long, env = "DELTAONE_DRIFT_RETENTION_DAYS", default_value_t = crate::results::DEFAULT_RETENTION_DAYS)]
     pub retention_days: u32,
     /// Model label of the table items and the alert [default: --model-name, else "default"].
     #[arg(long, env = "DELTAONE_DRIFT_MODEL")]
@@ -308,7 +308,7 @@ impl RunArgs {
                 .model
                 .clone()
                 .or_else(|| self.model_name.clone())
-                .unwrap_or_else(|| deltaone_infra::drift_store::DEFAULT_MODEL.to_owned()),
+                .unwrap_or_else(|| crate::results::DEFAULT_MODEL.to_owned()),
             retention_days: self.retention_days,
             topic_arn: self.topic_arn.clone().filter(|t| !t.trim().is_empty()),
             summary_link: None,
@@ -320,7 +320,7 @@ impl RunArgs {
     fn manifest_deliver_options(
         &self,
         run: &RunOptions,
-        manifest: &deltaone_infra::schedule::plan::Manifest,
+        manifest: &deltaone_app::schedule::plan::Manifest,
     ) -> DeliverOptions {
         let mut options = self.deliver_options(run);
         options.out = crate::shard::manifest_out(manifest);
@@ -341,9 +341,9 @@ impl RunArgs {
 
 async fn clients(endpoint_url: Option<&str>) -> Clients {
     let endpoint = endpoint_url.filter(|u| !u.trim().is_empty());
-    let config = deltaone_infra::aws::sdk_config(endpoint).await;
+    let config = deltaone_aws::sdk_config(endpoint).await;
     Clients {
-        s3: Some(deltaone_infra::objects::S3Objects::client(&config, endpoint.is_some())),
+        s3: Some(deltaone_aws::s3::S3Objects::client(&config, endpoint.is_some())),
         dynamodb: Some(aws_sdk_dynamodb::Client::new(&config)),
         sns: Some(aws_sdk_sns::Client::new(&config)),
     }
@@ -352,7 +352,7 @@ async fn clients(endpoint_url: Option<&str>) -> Clients {
 /// The manifest of a `--manifest` command, and the clients it needs (its files or output on S3).
 async fn manifest_and_clients(
     args: &RunArgs,
-) -> Result<(deltaone_infra::schedule::plan::Manifest, Clients), DriftJobError> {
+) -> Result<(deltaone_app::schedule::plan::Manifest, Clients), DriftJobError> {
     let uri =
         args.manifest.as_deref().ok_or_else(|| DriftJobError::InvalidOption("--manifest is required".to_owned()))?;
     let mut clients = if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
@@ -403,7 +403,7 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
         Command::Table(TableCommand::Init(args)) => {
             let clients = clients(args.endpoint_url.as_deref()).await;
             let client = clients.dynamodb.expect("a DynamoDB client");
-            let created = deltaone_infra::drift_store::init_table(&client, &args.table)
+            let created = crate::results::init_table(&client, &args.table)
                 .await
                 .map_err(|e| DriftJobError::Aws(e.to_string()))?;
             Ok(if created {

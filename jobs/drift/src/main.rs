@@ -34,7 +34,7 @@ fn map_large_buffers() {}
 
 fn main() -> ExitCode {
     map_large_buffers();
-    deltaone_infra::telemetry::init("info");
+    deltaone_app::telemetry::init("info");
     let cli = deltaone_drift::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

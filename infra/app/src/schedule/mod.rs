@@ -1,0 +1,208 @@
+//! Scheduled drift reports: EventBridge Scheduler fires the scheduled function with a model's
+//! entry of the schedules file ([`config`]); the function lists the window's files, plans the run
+//! ([`plan`]), writes the run's manifest to S3 and submits the AWS Batch jobs ([`batch`]).
+//!
+//! A run is idempotent per (model, scheduled time): its id derives from both, and a manifest
+//! that already names submitted jobs is answered with those jobs instead of submitting again (the
+//! scheduler retries failed invocations).
+
+pub mod batch;
+pub mod config;
+pub mod plan;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deltaone::sharding::InputFile;
+use serde::{Deserialize, Serialize};
+
+use self::batch::{BatchError, BatchJobs};
+use self::config::{DriftSchedule, S3Uri};
+use self::plan::{BatchTarget, Manifest, PlanError, RunPlan, plan_run};
+use crate::objects::{ObjectError, ObjectStore};
+
+/// Lists the objects under an `s3://` prefix.
+#[async_trait]
+pub trait Listing: Send + Sync {
+    async fn list(&self, prefix: &S3Uri) -> Result<Vec<InputFile>, ObjectError>;
+}
+
+/// The scheduled function's input: the model's schedule entry and the time it fired
+/// (`<aws.scheduler.scheduled-time>` in the schedule's input template).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledRun {
+    pub schedule: DriftSchedule,
+    pub scheduled_time: String,
+}
+
+/// What the scheduled function did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submitted {
+    pub run_id: String,
+    pub manifest: String,
+    pub shards: u32,
+    /// Job ids by role (`run`, or `map` and `reduce`).
+    pub jobs: Vec<SubmittedJob>,
+    /// Whether the jobs had been submitted by an earlier invocation.
+    pub already_submitted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedJob {
+    pub role: String,
+    pub job_name: String,
+    pub job_id: String,
+}
+
+/// The manifest as stored: the plan's manifest and, once submitted, the jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StoredManifest {
+    #[serde(flatten)]
+    manifest: Manifest,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    submitted: Vec<SubmittedJob>,
+}
+
+/// Why a scheduled run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleRunError {
+    #[error("the scheduled event is not a drift schedule: {0}")]
+    BadEvent(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Objects(#[from] ObjectError),
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+}
+
+impl ScheduleRunError {
+    /// Whether invoking again may succeed (the scheduler's retry policy acts on this).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Objects(e) => e.is_retryable(),
+            Self::Batch(e) => e.is_retryable(),
+            Self::BadEvent(_) | Self::Plan(_) => false,
+        }
+    }
+}
+
+/// Plans and submits scheduled drift runs.
+pub struct Scheduler {
+    pub listing: Arc<dyn Listing>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub batch: Arc<dyn BatchJobs>,
+    pub target: BatchTarget,
+}
+
+impl Scheduler {
+    /// Handles one scheduler event.
+    pub async fn handle(&self, event: serde_json::Value) -> Result<Submitted, ScheduleRunError> {
+        let run: ScheduledRun = serde_json::from_value(event).map_err(|e| ScheduleRunError::BadEvent(e.to_string()))?;
+        run.schedule.validate(0).map_err(|e| ScheduleRunError::BadEvent(e.to_string()))?;
+        let prefix = |uri: &str| S3Uri::parse(uri).map_err(ScheduleRunError::BadEvent);
+        let reference = self.listing.list(&prefix(&run.schedule.reference.prefix)?).await?;
+        let current = self.listing.list(&prefix(&run.schedule.current.prefix)?).await?;
+        let plan = plan_run(&run.schedule, &run.scheduled_time, &reference, &current, &self.target)?;
+        self.submit(plan).await
+    }
+
+    async fn submit(&self, plan: RunPlan) -> Result<Submitted, ScheduleRunError> {
+        let uri = S3Uri::parse(&plan.manifest.uri()).map_err(ScheduleRunError::BadEvent)?;
+        let summary = |submitted: Vec<SubmittedJob>, already_submitted| Submitted {
+            run_id: plan.manifest.run_id.clone(),
+            manifest: plan.manifest.uri(),
+            shards: plan.manifest.shards,
+            jobs: submitted,
+            already_submitted,
+        };
+        match self.objects.get(&uri.bucket, &uri.key).await {
+            Ok(existing) => {
+                if let Ok(stored) = serde_json::from_slice::<StoredManifest>(&existing.bytes)
+                    && !stored.submitted.is_empty()
+                {
+                    tracing::info!(run_id = %plan.manifest.run_id, "run already submitted; not submitting again");
+                    return Ok(summary(stored.submitted, true));
+                }
+            }
+            Err(ObjectError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut stored = StoredManifest { manifest: plan.manifest.clone(), submitted: Vec::new() };
+        self.put_manifest(&uri, &stored).await?;
+        for job in &plan.jobs {
+            let depends_on: Vec<String> = job
+                .depends_on
+                .iter()
+                .filter_map(|role| stored.submitted.iter().find(|s| &s.role == role).map(|s| s.job_id.clone()))
+                .collect();
+            let job_id = self.batch.submit(job, &depends_on).await?;
+            tracing::info!(role = %job.role, job_name = %job.job_name, %job_id, "submitted");
+            stored.submitted.push(SubmittedJob { role: job.role.clone(), job_name: job.job_name.clone(), job_id });
+        }
+        self.put_manifest(&uri, &stored).await?;
+        Ok(summary(stored.submitted, false))
+    }
+
+    async fn put_manifest(&self, uri: &S3Uri, stored: &StoredManifest) -> Result<(), ObjectError> {
+        let bytes = serde_json::to_vec_pretty(stored).expect("the manifest serialises");
+        self.objects.put(&uri.bucket, &uri.key, bytes, "application/json").await
+    }
+}
+
+/// Validates a schedules file and describes its schedules, one per line.
+pub fn check_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = config::SchedulesFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = format!("{}: {} schedule(s)\n", path.display(), file.schedules.len());
+    for s in &file.schedules {
+        let window = |w: &config::WindowSpec| match (&w.window, &w.offset) {
+            (Some(d), Some(o)) => format!("{} ({d} ending {o} earlier)", w.prefix),
+            (Some(d), None) => format!("{} ({d})", w.prefix),
+            (None, _) => format!("{} (all files)", w.prefix),
+        };
+        out.push_str(&format!(
+            "  {}: {} {}; current {}; reference {}; reports {}\n",
+            s.model,
+            s.cron,
+            s.timezone,
+            window(&s.current),
+            window(&s.reference),
+            s.reports
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads a stored manifest (as the drift job's map and reduce steps will).
+pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    let stored: StoredManifest = serde_json::from_slice(bytes).map_err(|e| format!("manifest: {e}"))?;
+    if stored.manifest.format != plan::MANIFEST_VERSION {
+        return Err(format!("manifest format {} is not supported", stored.manifest.format));
+    }
+    Ok(stored.manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_schedules_file_is_valid_and_a_broken_one_is_named() {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/schedules/schedules.json");
+        let text = check_file(&sample).unwrap();
+        assert!(text.contains("2 schedule(s)") && text.contains("churn: cron(30 7 ? * MON *)"), "{text}");
+        // The Terraform example's file too: `terraform apply` hands its entries to the function.
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../terraform/examples/production/schedules.json");
+        assert!(check_file(&example).unwrap().contains("fraud-detector"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("schedules.json");
+        std::fs::write(&broken, std::fs::read_to_string(&sample).unwrap().replace("\"P7D\"", "\"7 days\"")).unwrap();
+        let err = check_file(&broken).unwrap_err();
+        assert!(err.contains("(\"churn\"): current") && err.contains("ISO-8601"), "{err}");
+        assert!(check_file(&dir.path().join("missing.json")).unwrap_err().contains("missing.json"));
+    }
+}
