@@ -313,7 +313,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
 }
 
 async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
-    Ok(deltaone_wiring::Wiring::new(settings.clone()).store().await)
+    deltaone_wiring::Wiring::new(settings.clone()).store().await
 }
 
 async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> {

@@ -12,7 +12,6 @@ use deltaone_app::objects::ObjectStore;
 use deltaone_app::registry::{Registry, SnapshotRegistry};
 use deltaone_app::settings::{RegistrySource, Settings, StoreTarget};
 use deltaone_app::store::VerdictStore;
-use deltaone_app::store::file::FileVerdictStore;
 use deltaone_aws::aws_sdk_dynamodb;
 use deltaone_aws::aws_sdk_sns;
 use deltaone_aws::aws_sdk_sqs;
@@ -66,13 +65,24 @@ impl Wiring {
         }
     }
 
-    pub async fn store(&self) -> Option<Arc<dyn VerdictStore>> {
+    /// The configured verdict store; an error when it is a directory and this build has no file store
+    /// (deployed functions record in DynamoDB only).
+    pub async fn store(&self) -> Result<Option<Arc<dyn VerdictStore>>, String> {
         match &self.settings.store {
             Some(StoreTarget::Dynamo { table }) => {
-                Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(self.aws().await), table)))
+                Ok(Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(self.aws().await), table))))
             }
-            Some(StoreTarget::Files { dir }) => Some(Arc::new(FileVerdictStore::new(dir))),
-            None => None,
+            #[cfg(feature = "files")]
+            Some(StoreTarget::Files { dir }) => {
+                Ok(Some(Arc::new(deltaone_app::store::file::FileVerdictStore::new(dir))))
+            }
+            #[cfg(not(feature = "files"))]
+            Some(StoreTarget::Files { dir }) => Err(format!(
+                "setting store_dir (DELTAONE_STORE_DIR={}): a verdict directory is for the deltaone command line; \
+                 deployed functions record in DynamoDB (DELTAONE_VERDICT_TABLE)",
+                dir.display()
+            )),
+            None => Ok(None),
         }
     }
 
@@ -103,7 +113,7 @@ impl Wiring {
 
     /// A checker with the configured registry, store and (if any) notifier.
     pub async fn checker(&self) -> Result<Checker, String> {
-        let mut checker = Checker::new(self.registry()?, self.store().await, self.settings.policy.clone());
+        let mut checker = Checker::new(self.registry()?, self.store().await?, self.settings.policy.clone());
         if let Some(notifier) = self.notifier().await {
             checker = checker.with_notifier(notifier);
         }

@@ -3,6 +3,7 @@
 //! Adapters: `DynamoVerdictStore` (production, in `deltaone-aws`) and [`file::FileVerdictStore`] (the
 //! embedded default, and anyone without AWS).
 
+#[cfg(any(test, feature = "files"))]
 pub mod file;
 
 use async_trait::async_trait;
