@@ -20,7 +20,7 @@ if [ -n "${DELTAONE_BIN:-}" ]; then
   bin=$DELTAONE_BIN
 else
   echo "bench: building deltaone (release; several minutes when cold)" >&2
-  cargo build --release -p deltaone-infra --bin deltaone
+  cargo build --release -p deltaone-cli --bin deltaone
   target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   bin=$target_dir/release/deltaone
 fi
