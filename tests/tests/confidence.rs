@@ -12,6 +12,7 @@ use deltaone_app::paired::PREDICTIONS_URI;
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_mlflow::MlflowRegistry;
+use deltaone_predictions::paired::PredictionsReader;
 use deltaone_system_tests::{NewVersion, Stack, unique};
 use parquet::arrow::ArrowWriter;
 use rust_decimal::Decimal;
@@ -75,7 +76,9 @@ async fn plus_1_2_pp(
     stack.mlflow().create_model_with_versions(&model, model_tags, &[baseline, candidate]).await;
     let store = Arc::new(DynamoVerdictStore::new(stack.dynamodb().await, unique("verdicts")));
     store.create_table_if_missing().await.expect("create table in moto");
-    let checker = Checker::new(Arc::new(MlflowRegistry::new(stack.mlflow_client())), Some(store.clone()), policy);
+    // Predictions files are read from the local paths the versions' tags name, as the CLI's wiring does.
+    let checker = Checker::new(Arc::new(MlflowRegistry::new(stack.mlflow_client())), Some(store.clone()), policy)
+        .with_predictions(Arc::new(PredictionsReader::new(None)));
     Case { _dir: dir, model, checker, store }
 }
 
