@@ -18,9 +18,9 @@ use deltaone_app::deadletter::{DeadLetter, DeadLetters};
 use deltaone_app::notify::{Published, PublishedError};
 use deltaone_app::objects::ObjectStore;
 use deltaone_aws::sqs::SqsDeadLetters;
+use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{ConfigError, DLQ_ENV, WebhookConfig};
 use deltaone_webhooks::delivery::{Deliverer, Outcome, SOURCE, SqsWebhookDeadLetters};
-use deltaone_webhooks::secrets::SecretReader;
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
