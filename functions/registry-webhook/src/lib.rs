@@ -621,15 +621,10 @@ pub fn redrive_request(
 }
 
 /// A setting the function cannot start without, named with its variable.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct SetupError {
-    pub variable: &'static str,
-    pub message: String,
-}
+pub type SetupError = deltaone_app::startup::StartupError;
 
 fn setup(variable: &'static str, message: impl Into<String>) -> SetupError {
-    SetupError { variable, message: message.into() }
+    SetupError::new(variable, message)
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -676,7 +671,7 @@ async fn secret_from_env() -> Result<WebhookSecret, SetupError> {
 
 /// Wires the function from its environment (see the README).
 pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
-    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| setup("settings", e.to_string()))?;
+    let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err(setup("DELTAONE_VERDICT_TABLE", "is not set: the function records verdicts in DynamoDB"));
@@ -708,3 +703,21 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_verdict_table_stops_the_start_with_one_line_naming_it() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_VERDICT_TABLE");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "registry-webhook cannot start: DELTAONE_VERDICT_TABLE: is not set: the function records verdicts in DynamoDB"
+        );
+    }
+}

@@ -22,5 +22,6 @@ pub mod registry;
 pub mod s3event;
 pub mod schedule;
 pub mod settings;
+pub mod startup;
 pub mod store;
 pub mod telemetry;
