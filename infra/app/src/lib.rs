@@ -12,6 +12,7 @@ pub mod check;
 pub mod credits;
 pub mod deadletter;
 pub mod deliveries;
+pub mod drift_keys;
 pub mod env;
 pub mod notify;
 pub mod objects;
