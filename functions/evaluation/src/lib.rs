@@ -259,7 +259,7 @@ pub async fn from_env() -> Result<Evaluation, StartupError> {
     })?;
     let template = match std::env::var("DELTAONE_KEY_TEMPLATE") {
         Ok(text) if !text.trim().is_empty() => {
-            text.parse().map_err(|e| StartupError::new("DELTAONE_KEY_TEMPLATE", format!("{e}")))?
+            text.parse::<KeyTemplate>().map_err(|e| StartupError::new("DELTAONE_KEY_TEMPLATE", e))?
         }
         _ => KeyTemplate::default(),
     };

@@ -220,14 +220,7 @@ fn parameters(request: &LambdaFunctionUrlRequest) -> Result<BTreeMap<String, Str
     Ok(params)
 }
 
-pub fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = i64::from(status);
-    response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.body = Some(body.to_string());
-    response
-}
+pub use deltaone_function_url::json_response;
 
 /// A Function URL request as AWS delivers it, for tests and tools: `path_and_query` as a client sends
 /// it (`/models/a%20b/deltaone?limit=5`).

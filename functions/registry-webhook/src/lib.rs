@@ -338,14 +338,7 @@ fn header<'a>(request: &'a LambdaFunctionUrlRequest, name: &'static str) -> Resu
     }
 }
 
-/// An answer with a JSON body.
-pub fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = i64::from(status);
-    response.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    response.body = Some(body.to_string());
-    response
-}
+pub use deltaone_function_url::json_response;
 
 impl RegistryWebhook {
     /// Answers one request. Every failure becomes an HTTP answer (MLflow acts on the status), so this
@@ -681,11 +674,7 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     })?;
     let table = env_var(DELIVERY_TABLE_ENV)
         .ok_or_else(|| setup(DELIVERY_TABLE_ENV, "is not set: deliveries are de-duplicated in DynamoDB"))?;
-    let valid = (3..=255).contains(&table.len())
-        && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if !valid {
-        return Err(setup(DELIVERY_TABLE_ENV, format!("{table:?} is not a DynamoDB table name")));
-    }
+    deltaone_app::settings::check_table_name(&table).map_err(|e| setup(DELIVERY_TABLE_ENV, e.to_string()))?;
     let tolerance_secs = parse_tolerance(env_var(TOLERANCE_ENV).as_deref())?;
     let secret = secret_from_env().await?;
     let checker = wiring.checker().await.map_err(|e| setup("MLFLOW_TRACKING_URI", e))?;
