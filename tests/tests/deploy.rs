@@ -44,12 +44,17 @@ const UNITS: &[Unit] = &[
     Unit {
         name: "registry-webhook",
         terraform: Terraform::Lambda("registry_webhook"),
-        code: &[&["functions/registry-webhook/src"], SHARED, NOTIFY],
+        code: &[&["functions/registry-webhook/src", "infra/adapters/secrets/src"], SHARED, NOTIFY],
     },
     Unit {
         name: "webhook-notifier",
         terraform: Terraform::Lambda("webhook_notifier"),
-        code: &[&["functions/webhook-notifier/src", "infra/adapters/webhooks/src", "infra/app/src/telemetry.rs"]],
+        code: &[&[
+            "functions/webhook-notifier/src",
+            "infra/adapters/webhooks/src",
+            "infra/adapters/secrets/src",
+            "infra/app/src/telemetry.rs",
+        ]],
     },
     Unit {
         name: "query-api",

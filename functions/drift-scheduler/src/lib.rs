@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use deltaone_app::schedule::plan::BatchTarget;
 use deltaone_app::schedule::{ScheduleRunError, Scheduler, Submitted};
+pub use deltaone_app::startup::StartupError;
 use deltaone_aws::batch::AwsBatch;
 use deltaone_aws::s3::{S3Listing, S3Objects};
 use lambda_runtime::Diagnostic;
@@ -43,10 +44,11 @@ pub async fn handle(scheduler: &Scheduler, event: Value) -> Result<Submitted, Di
 }
 
 /// Builds the scheduler from the environment.
-pub async fn from_env() -> Result<Scheduler, String> {
+pub async fn from_env() -> Result<Scheduler, StartupError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let required =
-        |name: &str| var(name).ok_or_else(|| format!("{name} is not set ({FUNCTION} submits AWS Batch jobs)"));
+    let required = |name: &str| {
+        var(name).ok_or_else(|| StartupError::new(name, format!("is not set ({FUNCTION} submits AWS Batch jobs)")))
+    };
     let target = BatchTarget {
         job_queue: required("DELTAONE_BATCH_JOB_QUEUE")?,
         job_definition: required("DELTAONE_BATCH_JOB_DEFINITION")?,
@@ -60,4 +62,22 @@ pub async fn from_env() -> Result<Scheduler, String> {
         batch: Arc::new(AwsBatch::new(aws_sdk_batch::Client::new(&config))),
         target,
     })
+}
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_job_queue_stops_the_start_with_one_line_naming_it() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_BATCH_JOB_QUEUE");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "drift-scheduler cannot start: DELTAONE_BATCH_JOB_QUEUE: is not set (drift-scheduler submits AWS Batch jobs)"
+        );
+    }
 }

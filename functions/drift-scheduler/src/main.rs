@@ -8,7 +8,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deltaone_app::telemetry::init("info");
-    let scheduler = Arc::new(deltaone_fn_drift_scheduler::from_env().await?);
+    let scheduler = match deltaone_fn_drift_scheduler::from_env().await {
+        Ok(scheduler) => Arc::new(scheduler),
+        Err(e) => deltaone_app::startup::exit(deltaone_fn_drift_scheduler::FUNCTION, &e),
+    };
     run(service_fn(move |event: LambdaEvent<Value>| {
         let scheduler = scheduler.clone();
         async move { deltaone_fn_drift_scheduler::handle(&scheduler, event.payload).await }

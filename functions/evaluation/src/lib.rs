@@ -20,6 +20,7 @@ use deltaone_app::objects::{ObjectError, ObjectStore};
 use deltaone_app::paired::PREDICTIONS_URI;
 use deltaone_app::registry::{Registry, RegistryError};
 use deltaone_app::s3event::{self, CreatedObject, Delivery};
+pub use deltaone_app::startup::StartupError;
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -244,18 +245,22 @@ fn contributor(value: &Value) -> Option<Contributor> {
 }
 
 /// Wires the function from its environment (see the README's function settings).
-pub async fn from_env() -> Result<Evaluation, String> {
-    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| e.to_string())?;
+pub async fn from_env() -> Result<Evaluation, StartupError> {
+    let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
-        return Err("DELTAONE_VERDICT_TABLE is not set: the evaluation function records verdicts in DynamoDB".into());
+        return Err(StartupError::new(
+            "DELTAONE_VERDICT_TABLE",
+            "is not set: the evaluation function records verdicts in DynamoDB",
+        ));
     }
-    let dead_letters = wiring
-        .dead_letters()
-        .await
-        .ok_or("DELTAONE_DEAD_LETTER_QUEUE_URL is not set: failed events must have somewhere to go")?;
+    let dead_letters = wiring.dead_letters().await.ok_or_else(|| {
+        StartupError::new("DELTAONE_DEAD_LETTER_QUEUE_URL", "is not set: failed events must have somewhere to go")
+    })?;
     let template = match std::env::var("DELTAONE_KEY_TEMPLATE") {
-        Ok(text) if !text.trim().is_empty() => text.parse().map_err(|e| format!("DELTAONE_KEY_TEMPLATE: {e}"))?,
+        Ok(text) if !text.trim().is_empty() => {
+            text.parse::<KeyTemplate>().map_err(|e| StartupError::new("DELTAONE_KEY_TEMPLATE", e))?
+        }
         _ => KeyTemplate::default(),
     };
     let quarantine_prefix = std::env::var("DELTAONE_QUARANTINE_PREFIX")
@@ -264,10 +269,28 @@ pub async fn from_env() -> Result<Evaluation, String> {
         .unwrap_or_else(|| "quarantine/".to_owned());
     Ok(Evaluation {
         objects: wiring.objects().await,
-        registry: wiring.registry()?,
-        checker: wiring.checker().await?,
+        registry: wiring.registry().map_err(|e| StartupError::new("MLFLOW_TRACKING_URI", e))?,
+        checker: wiring.checker().await.map_err(|e| StartupError::new("MLFLOW_TRACKING_URI", e))?,
         dead_letters,
         template,
         quarantine_prefix,
     })
+}
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_verdict_table_stops_the_start_with_one_line_naming_it() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_VERDICT_TABLE");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "evaluation cannot start: DELTAONE_VERDICT_TABLE: is not set: the evaluation function records verdicts in DynamoDB"
+        );
+    }
 }

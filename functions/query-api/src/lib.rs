@@ -220,14 +220,7 @@ fn parameters(request: &LambdaFunctionUrlRequest) -> Result<BTreeMap<String, Str
     Ok(params)
 }
 
-pub fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = i64::from(status);
-    response.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.body = Some(body.to_string());
-    response
-}
+pub use deltaone_function_url::json_response;
 
 /// A Function URL request as AWS delivers it, for tests and tools: `path_and_query` as a client sends
 /// it (`/models/a%20b/deltaone?limit=5`).
@@ -242,9 +235,11 @@ pub fn request(method: &str, path_and_query: &str) -> LambdaFunctionUrlRequest {
     request
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("query API setup: {0}")]
-pub struct SetupError(String);
+/// A setting the function cannot start without, named with its variable.
+pub type SetupError = deltaone_app::startup::StartupError;
+
+/// The name this function goes by in its start-up error.
+pub const FUNCTION: &str = "query-api";
 
 /// Wires the function from its environment: DELTAONE_VERDICT_TABLE (required), DELTAONE_CREDITS_TABLE and
 /// DELTAONE_DRIFT_TABLE (optional; their routes answer 503 without them). The DynamoDB client is
@@ -255,9 +250,12 @@ pub async fn from_env() -> Result<QueryApi, SetupError> {
 
 /// [`from_env`], and the log of DynamoDB operations the function's client sends.
 pub async fn from_env_with_log() -> Result<(QueryApi, OperationLog), SetupError> {
-    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| SetupError(e.to_string()))?;
+    let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let Some(deltaone_app::settings::StoreTarget::Dynamo { table }) = settings.store.clone() else {
-        return Err(SetupError("DELTAONE_VERDICT_TABLE is not set: the query API reads verdicts from DynamoDB".into()));
+        return Err(SetupError::new(
+            "DELTAONE_VERDICT_TABLE",
+            "is not set: the query API reads verdicts from DynamoDB",
+        ));
     };
     let tables = deltaone_aws::read_model::Tables {
         verdicts: table,
@@ -277,3 +275,21 @@ pub fn with_config(sdk: &aws_config::SdkConfig, tables: deltaone_aws::read_model
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_verdict_table_stops_the_start_with_one_line_naming_it() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_VERDICT_TABLE");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "query-api cannot start: DELTAONE_VERDICT_TABLE: is not set: the query API reads verdicts from DynamoDB"
+        );
+    }
+}

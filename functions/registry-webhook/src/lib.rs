@@ -338,14 +338,7 @@ fn header<'a>(request: &'a LambdaFunctionUrlRequest, name: &'static str) -> Resu
     }
 }
 
-/// An answer with a JSON body.
-pub fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = i64::from(status);
-    response.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    response.body = Some(body.to_string());
-    response
-}
+pub use deltaone_function_url::json_response;
 
 impl RegistryWebhook {
     /// Answers one request. Every failure becomes an HTTP answer (MLflow acts on the status), so this
@@ -621,15 +614,10 @@ pub fn redrive_request(
 }
 
 /// A setting the function cannot start without, named with its variable.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct SetupError {
-    pub variable: &'static str,
-    pub message: String,
-}
+pub type SetupError = deltaone_app::startup::StartupError;
 
 fn setup(variable: &'static str, message: impl Into<String>) -> SetupError {
-    SetupError { variable, message: message.into() }
+    SetupError::new(variable, message)
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -645,53 +633,16 @@ pub fn parse_tolerance(text: Option<&str>) -> Result<i64, SetupError> {
     }
 }
 
-/// The default port of the AWS Parameters and Secrets Lambda extension.
-pub const SECRETS_EXTENSION_DEFAULT_PORT: u16 = 2773;
-
 /// Reads a Secrets Manager secret's `SecretString` through the AWS Parameters and Secrets Lambda
 /// extension at `base_url` (`http://localhost:2773`), authenticated with the function's session
 /// token. Retries briefly while the extension starts.
 pub async fn secret_from_extension(base_url: &str, secret_id: &str, token: &str) -> Result<WebhookSecret, SetupError> {
-    let fail = |message: String| setup(SECRET_ARN_ENV, message);
-    let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let url = format!("{}/secretsmanager/get", base_url.trim_end_matches('/'));
-    let mut last = String::new();
-    for attempt in 0..5u32 {
-        if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
-        }
-        let sent = http
-            .get(&url)
-            .query(&[("secretId", secret_id)])
-            .header("X-Aws-Parameters-Secrets-Token", token)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                last = format!("the Parameters and Secrets extension at {base_url} is not reachable: {e}");
-                continue;
-            }
-        };
-        let status = response.status();
-        if status.is_server_error() {
-            last = format!("the Parameters and Secrets extension answered HTTP {status}");
-            continue;
-        }
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            return Err(fail(format!("cannot read {secret_id}: HTTP {status}: {}", text.trim())));
-        }
-        let value: Value =
-            response.json().await.map_err(|e| fail(format!("unreadable answer for {secret_id}: {e}")))?;
-        let secret = value.get("SecretString").and_then(Value::as_str).unwrap_or("");
-        return WebhookSecret::new(secret.as_bytes().to_vec())
-            .ok_or_else(|| fail(format!("{secret_id} has no SecretString (binary secrets are not supported)")));
-    }
-    Err(fail(last))
+    read_secret(&deltaone_secrets::Extension::new(base_url, token), secret_id).await
+}
+
+async fn read_secret(extension: &deltaone_secrets::Extension, secret_id: &str) -> Result<WebhookSecret, SetupError> {
+    let secret = extension.read(secret_id).await.map_err(|e| setup(SECRET_ARN_ENV, e.to_string()))?;
+    WebhookSecret::new(secret.into_bytes()).ok_or_else(|| setup(SECRET_ARN_ENV, format!("{secret_id} is empty")))
 }
 
 /// The webhook's secret: [`SECRET_ENV`], else the Secrets Manager secret [`SECRET_ARN_ENV`] names.
@@ -705,19 +656,15 @@ async fn secret_from_env() -> Result<WebhookSecret, SetupError> {
             format!("is not set (nor {SECRET_ARN_ENV}): the webhook's secret is needed to verify deliveries"),
         ));
     };
-    let port = env_var("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
-        .map(|p| p.parse::<u16>().map_err(|_| setup(SECRET_ARN_ENV, format!("extension port {p:?} is not a port"))))
-        .transpose()?
-        .unwrap_or(SECRETS_EXTENSION_DEFAULT_PORT);
-    let token = env_var("AWS_SESSION_TOKEN").ok_or_else(|| {
+    let extension = deltaone_secrets::Extension::from_env().ok_or_else(|| {
         setup(SECRET_ARN_ENV, "AWS_SESSION_TOKEN is not set: the secret is read through the Lambda extension")
     })?;
-    secret_from_extension(&format!("http://localhost:{port}"), &arn, &token).await
+    read_secret(&extension, &arn).await
 }
 
 /// Wires the function from its environment (see the README).
 pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
-    let settings = deltaone_app::settings::SettingsArgs::from_env().map_err(|e| setup("settings", e.to_string()))?;
+    let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err(setup("DELTAONE_VERDICT_TABLE", "is not set: the function records verdicts in DynamoDB"));
@@ -727,11 +674,7 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     })?;
     let table = env_var(DELIVERY_TABLE_ENV)
         .ok_or_else(|| setup(DELIVERY_TABLE_ENV, "is not set: deliveries are de-duplicated in DynamoDB"))?;
-    let valid = (3..=255).contains(&table.len())
-        && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if !valid {
-        return Err(setup(DELIVERY_TABLE_ENV, format!("{table:?} is not a DynamoDB table name")));
-    }
+    deltaone_app::settings::check_table_name(&table).map_err(|e| setup(DELIVERY_TABLE_ENV, e.to_string()))?;
     let tolerance_secs = parse_tolerance(env_var(TOLERANCE_ENV).as_deref())?;
     let secret = secret_from_env().await?;
     let checker = wiring.checker().await.map_err(|e| setup("MLFLOW_TRACKING_URI", e))?;
@@ -749,3 +692,21 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_verdict_table_stops_the_start_with_one_line_naming_it() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_VERDICT_TABLE");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "registry-webhook cannot start: DELTAONE_VERDICT_TABLE: is not set: the function records verdicts in DynamoDB"
+        );
+    }
+}

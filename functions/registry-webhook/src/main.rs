@@ -8,7 +8,10 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deltaone_app::telemetry::init("info");
-    let webhook = Arc::new(deltaone_fn_registry_webhook::from_env().await?);
+    let webhook = match deltaone_fn_registry_webhook::from_env().await {
+        Ok(webhook) => Arc::new(webhook),
+        Err(e) => deltaone_app::startup::exit(deltaone_fn_registry_webhook::FUNCTION, &e),
+    };
     run(service_fn(move |event: LambdaEvent<LambdaFunctionUrlRequest>| {
         let webhook = webhook.clone();
         // Every failure is an HTTP answer (MLflow acts on the status), so the invocation succeeds.

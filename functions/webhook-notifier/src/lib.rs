@@ -18,9 +18,9 @@ use deltaone_app::deadletter::{DeadLetter, DeadLetters};
 use deltaone_app::notify::{Published, PublishedError};
 use deltaone_app::objects::ObjectStore;
 use deltaone_aws::sqs::SqsDeadLetters;
-use deltaone_webhooks::config::{ConfigError, DLQ_ENV, WebhookConfig};
+use deltaone_secrets::SecretReader;
+use deltaone_webhooks::config::{ConfigError, DLQ_ENV, ENDPOINTS_FILE_ENV, ENDPOINTS_JSON_ENV, WebhookConfig};
 use deltaone_webhooks::delivery::{Deliverer, Outcome, SOURCE, SqsWebhookDeadLetters};
-use deltaone_webhooks::secrets::SecretReader;
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -165,31 +165,62 @@ impl WebhookNotifier {
     }
 }
 
-/// Why the function cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum SetupError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("{DLQ_ENV} is not set: deliveries that fail for good must have somewhere to go")]
-    NoDeadLetterQueue,
-    #[error("{0}")]
-    Client(String),
+/// A setting the function cannot start without, named with its variable.
+pub type SetupError = deltaone_app::startup::StartupError;
+
+/// The name this function goes by in its start-up error.
+pub const FUNCTION: &str = SOURCE;
+
+/// The variable a webhook configuration error is about: the one that holds the endpoints.
+fn config_error(e: ConfigError) -> SetupError {
+    let set = |name: &str| std::env::var(name).ok().is_some_and(|v| !v.trim().is_empty());
+    match e {
+        ConfigError::Missing => SetupError::new(
+            ENDPOINTS_FILE_ENV,
+            format!(
+                "is not set (nor {ENDPOINTS_JSON_ENV}): the endpoints to deliver to (a JSON file, or the JSON itself)"
+            ),
+        ),
+        e if set(ENDPOINTS_FILE_ENV) => SetupError::new(ENDPOINTS_FILE_ENV, e.to_string()),
+        e => SetupError::new(ENDPOINTS_JSON_ENV, e.to_string()),
+    }
 }
 
 /// Wires the function from its environment (see the README).
 pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
-    let config = WebhookConfig::from_env()?;
-    let dlq = std::env::var(DLQ_ENV).ok().filter(|v| !v.trim().is_empty()).ok_or(SetupError::NoDeadLetterQueue)?;
-    let endpoints = config.resolve(&SecretReader::from_env()).await?;
+    let config = WebhookConfig::from_env().map_err(config_error)?;
+    let dlq = std::env::var(DLQ_ENV).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+        SetupError::new(DLQ_ENV, "is not set: deliveries that fail for good must have somewhere to go")
+    })?;
+    let endpoints = config.resolve(&SecretReader::from_env()).await.map_err(config_error)?;
     let endpoint_url = std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty());
     let aws = deltaone_aws::sdk_config(endpoint_url.as_deref()).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let deliverer = Deliverer::new(endpoints, config.delivery, Arc::new(SqsWebhookDeadLetters::new(sqs.clone(), &dlq)))
-        .map_err(SetupError::Client)?;
+        .map_err(|e| SetupError::new(ENDPOINTS_FILE_ENV, e))?;
     let objects = deltaone_aws::s3::S3Objects::client(&aws, endpoint_url.is_some());
     Ok(WebhookNotifier {
         deliverer: Arc::new(deliverer),
         objects: Arc::new(deltaone_aws::s3::S3Objects::new(objects)),
         malformed: Arc::new(SqsDeadLetters::new(sqs, dlq)),
     })
+}
+
+#[cfg(test)]
+mod startup_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_endpoints_stop_the_start_with_one_line_naming_the_variable() {
+        // SAFETY: the test reads the environment only through `from_env`, after this change.
+        unsafe {
+            std::env::remove_var("DELTAONE_WEBHOOK_ENDPOINTS");
+            std::env::remove_var("DELTAONE_WEBHOOK_ENDPOINTS_JSON");
+        }
+        let Err(e) = from_env().await else { panic!("started without its required setting") };
+        assert_eq!(
+            deltaone_app::startup::line(FUNCTION, &e),
+            "webhook-notifier cannot start: DELTAONE_WEBHOOK_ENDPOINTS: is not set (nor DELTAONE_WEBHOOK_ENDPOINTS_JSON): the endpoints to deliver to (a JSON file, or the JSON itself)"
+        );
+    }
 }

@@ -8,7 +8,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deltaone_app::telemetry::init("info");
-    let notifier = Arc::new(deltaone_webhook_notifier::from_env().await?);
+    let notifier = match deltaone_webhook_notifier::from_env().await {
+        Ok(notifier) => Arc::new(notifier),
+        Err(e) => deltaone_app::startup::exit(deltaone_webhook_notifier::FUNCTION, &e),
+    };
     run(service_fn(move |event: LambdaEvent<Value>| {
         let notifier = notifier.clone();
         async move { notifier.handle(event.payload).await }

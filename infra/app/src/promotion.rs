@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use backon::Retryable;
 
 /// How long a lock is valid without being released: longer than any promotion takes.
 pub const LOCK_TTL: Duration = Duration::from_secs(60);
@@ -53,22 +54,32 @@ impl PromotionLock for DecideOnly {
     }
 }
 
-/// Takes the lock, waiting (with growing pauses) up to [`LOCK_WAIT`] for another holder.
+/// Takes the lock, waiting (with growing pauses: 50 ms doubling up to 1 s) up to [`LOCK_WAIT`] for
+/// another holder. A failure to ask is not retried here: the port's error says whether it may pass.
 pub async fn acquire(lock: &dyn PromotionLock, model: &str, holder: &str) -> Result<(), LockError> {
+    /// Why one try did not take the lock.
+    enum Try {
+        Held,
+        Failed(LockError),
+    }
     let started = std::time::Instant::now();
-    let mut pause = Duration::from_millis(50);
-    loop {
-        if lock.try_acquire(model, holder).await? {
-            return Ok(());
+    let pauses =
+        std::iter::successors(Some(Duration::from_millis(50)), |pause| Some((*pause * 2).min(Duration::from_secs(1))))
+            .take_while(move |_| started.elapsed() <= LOCK_WAIT);
+    let try_once = || async {
+        match lock.try_acquire(model, holder).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Try::Held),
+            Err(e) => Err(Try::Failed(e)),
         }
-        if started.elapsed() > LOCK_WAIT {
-            return Err(LockError {
-                table: String::new(),
-                message: format!("another check kept the promotion lock of {model} for over {LOCK_WAIT:?}"),
-                retryable: true,
-            });
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
+    };
+    match try_once.retry(pauses).when(|e| matches!(e, Try::Held)).await {
+        Ok(()) => Ok(()),
+        Err(Try::Failed(e)) => Err(e),
+        Err(Try::Held) => Err(LockError {
+            table: String::new(),
+            message: format!("another check kept the promotion lock of {model} for over {LOCK_WAIT:?}"),
+            retryable: true,
+        }),
     }
 }

@@ -407,16 +407,21 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
 
 /// A valid DynamoDB table name, or an error naming the setting.
 fn table_name(setting: &'static str, env: &'static str, table: String) -> Result<String, ConfigError> {
+    check_table_name(&table).map_err(|e| invalid(setting, env, e.to_string()))?;
+    Ok(table)
+}
+
+/// A text that is not a DynamoDB table name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a DynamoDB table name (3–255 of a-z A-Z 0-9 _ - .)")]
+pub struct TableNameError(pub String);
+
+/// Whether `table` can name a DynamoDB table (checked at start, so a typo fails there and not at
+/// the first request).
+pub fn check_table_name(table: &str) -> Result<(), TableNameError> {
     let valid = (3..=255).contains(&table.len())
         && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if !valid {
-        return Err(invalid(
-            setting,
-            env,
-            format!("{table:?} is not a DynamoDB table name (3–255 of a-z A-Z 0-9 _ - .)"),
-        ));
-    }
-    Ok(table)
+    if valid { Ok(()) } else { Err(TableNameError(table.to_owned())) }
 }
 
 #[cfg(feature = "cli")]

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
+use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{DLQ_ENV, WebhookConfig};
 use deltaone_webhooks::delivery::{Deliverer, SqsWebhookDeadLetters};
-use deltaone_webhooks::secrets::SecretReader;
 
 const REDRIVE_HELP: &str = "\
 Reads the webhook dead-letter queue, delivers each parked message again to its endpoint with the same

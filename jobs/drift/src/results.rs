@@ -1,13 +1,8 @@
 //! Drift results in DynamoDB (env `DELTAONE_DRIFT_TABLE`): one item per (model, window, column)
 //! and one run summary, with a TTL (`expires_at`).
 //!
-//! Keys (partition `pk` S, sort `sk` S):
-//! * column item: `pk = {model}#COLUMN#{column}`, `sk = {window_end}#{run_id}` — the drift history
-//!   of feature X of model M is one Query on `M#COLUMN#X` (newest first with
-//!   `ScanIndexForward=false`);
-//! * run summary: `pk = {model}#RUN`, `sk = {window_end}#{run_id}`.
-//!
-//! `window_end` is RFC 3339 UTC in whole seconds, so sort keys order by time.
+//! Keys (partition `pk` S, sort `sk` S) follow [`deltaone_app::drift_keys`], which the query API
+//! reads them with.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,8 +14,7 @@ use crate::{ColumnResult, DriftReport, Role, config::short_name};
 
 /// Default retention of drift items (`DELTAONE_DRIFT_RETENTION_DAYS`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 400;
-/// The TTL attribute.
-pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub use deltaone_app::drift_keys::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, column_pk, run_pk, sort_key};
 /// The model label without a model filter (`DELTAONE_DRIFT_MODEL` overrides it).
 pub const DEFAULT_MODEL: &str = "default";
 /// BatchWriteItem takes at most 25 requests.
@@ -48,18 +42,6 @@ pub struct RunKey {
     /// Epoch seconds.
     pub expires_at: i64,
     pub report_uri: Option<String>,
-}
-
-pub fn column_pk(model: &str, column: &str) -> String {
-    format!("{model}#COLUMN#{column}")
-}
-
-pub fn run_pk(model: &str) -> String {
-    format!("{model}#RUN")
-}
-
-pub fn sort_key(window_end: &str, run_id: &str) -> String {
-    format!("{window_end}#{run_id}")
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -90,8 +72,8 @@ pub fn items(report: &DriftReport, key: &RunKey) -> Vec<HashMap<String, Attribut
     let sk = sort_key(&key.window_end, &report.run_id);
     let common = |pk: String| {
         HashMap::from([
-            ("pk".to_owned(), s(pk)),
-            ("sk".to_owned(), s(sk.clone())),
+            (PARTITION_KEY.to_owned(), s(pk)),
+            (SORT_KEY.to_owned(), s(sk.clone())),
             ("model".to_owned(), s(&key.model)),
             ("run_id".to_owned(), s(&report.run_id)),
             ("window_start".to_owned(), s(&key.window_start)),
@@ -239,7 +221,7 @@ pub async fn write_items(
 /// `expires_at` unless it is enabled. Idempotent. Returns whether the table was created.
 pub async fn init_table(client: &Client, table: &str) -> Result<bool, DriftStoreError> {
     let failed = |message: String| DriftStoreError::Failed { table: table.to_owned(), message };
-    let keys = [("pk", ScalarAttributeType::S), ("sk", ScalarAttributeType::S)];
+    let keys = [(PARTITION_KEY, ScalarAttributeType::S), (SORT_KEY, ScalarAttributeType::S)];
     let created =
         deltaone_aws::dynamodb::create_dynamodb_table(client, table, &keys).await.map_err(|(m, _)| failed(m))?;
     let ttl = client.describe_time_to_live().table_name(table).send().await;

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use rust_decimal::Decimal;
 
 use crate::verdicts::DynamoVerdictStore;
+use deltaone_app::drift_keys;
 use deltaone_app::query::{
     ChainCheck, CreditEvent, CreditTotals, Cursor, DriftColumn, DriftRun, MAX_LIMIT, Page, PageRequest, QueryError,
     ReadModel,
@@ -80,8 +81,8 @@ impl DynamoReadModel {
         let spec = Spec {
             table,
             scope,
-            partition: ("pk", pk),
-            sort: ("sk", false),
+            partition: (drift_keys::PARTITION_KEY, pk),
+            sort: (drift_keys::SORT_KEY, false),
             sort_above: None,
             live_only: true,
             projection: None,
@@ -133,7 +134,7 @@ impl DynamoReadModel {
                 let now = time::OffsetDateTime::now_utc().unix_timestamp();
                 request = request
                     .filter_expression("attribute_not_exists(#exp) OR #exp > :now")
-                    .expression_attribute_names("#exp", "expires_at")
+                    .expression_attribute_names("#exp", drift_keys::TTL_ATTRIBUTE)
                     .expression_attribute_values(":now", AttributeValue::N(now.to_string()));
             }
             if let Some((projection, names)) = spec.projection {
@@ -391,7 +392,7 @@ impl ReadModel for DynamoReadModel {
     }
 
     async fn drift_runs(&self, model: &str, page: &PageRequest) -> Result<Page<DriftRun>, QueryError> {
-        self.drift_page("drift-runs", &format!("{model}#RUN"), page, drift_run).await
+        self.drift_page("drift-runs", &drift_keys::run_pk(model), page, drift_run).await
     }
 
     async fn drift_history(
@@ -400,6 +401,6 @@ impl ReadModel for DynamoReadModel {
         column: &str,
         page: &PageRequest,
     ) -> Result<Page<DriftColumn>, QueryError> {
-        self.drift_page("drift-column", &format!("{model}#COLUMN#{column}"), page, drift_column).await
+        self.drift_page("drift-column", &drift_keys::column_pk(model, column), page, drift_column).await
     }
 }

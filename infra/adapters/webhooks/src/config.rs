@@ -32,7 +32,8 @@ use deltaone::signature::StandardWebhookSecret;
 use serde::Deserialize;
 
 use super::retry::RetryPolicy;
-use super::secrets::{SecretError, SecretReader};
+pub use deltaone_secrets::SecretRef;
+use deltaone_secrets::{SecretError, SecretReader};
 
 /// Path of the endpoints file.
 pub const ENDPOINTS_FILE_ENV: &str = "DELTAONE_WEBHOOK_ENDPOINTS";
@@ -55,38 +56,6 @@ pub enum EndpointKind {
     Standard,
     /// A Slack incoming webhook: the message as Block Kit, unsigned (the URL is the secret).
     Slack,
-}
-
-/// Where a secret value is read from. `Debug` shows the reference, never a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
-    /// `env:NAME`
-    Env(String),
-    /// `arn:aws:secretsmanager:…`: the secret's `SecretString`.
-    SecretsManager(String),
-    /// `plain:VALUE`, for header values that are not secret (never for `secret`).
-    Plain(String),
-}
-
-impl SecretRef {
-    /// Reads `env:NAME`, a Secrets Manager ARN or `plain:VALUE`; anything else is refused so that a
-    /// secret pasted into the file is caught instead of used.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if let Some(name) = text.strip_prefix("env:") {
-            let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            return if valid { Ok(Self::Env(name.to_owned())) } else { Err(format!("{text:?} is not env:NAME")) };
-        }
-        if text.starts_with("arn:") && text.split(':').nth(2) == Some("secretsmanager") {
-            return Ok(Self::SecretsManager(text.to_owned()));
-        }
-        if let Some(value) = text.strip_prefix("plain:") {
-            return Ok(Self::Plain(value.to_owned()));
-        }
-        Err("expected env:NAME, a Secrets Manager ARN (arn:aws:secretsmanager:…) or plain:VALUE; \
-             secrets are referenced, never written into the endpoints file"
-            .to_owned())
-    }
 }
 
 /// Where an endpoint's URL comes from: written out, or (Slack) a secret reference.
@@ -287,7 +256,7 @@ fn endpoint(raw: RawEndpoint) -> Result<EndpointSpec, ConfigError> {
                 return Err(invalid(&name, "secret", "a signing secret must be env:NAME or a Secrets Manager ARN"));
             }
             Ok(r) => Some(r),
-            Err(reason) => return Err(invalid(&name, "secret", reason)),
+            Err(reason) => return Err(invalid(&name, "secret", reason.to_string())),
         },
         None => None,
     };

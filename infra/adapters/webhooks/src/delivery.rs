@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
+use backon::Retryable;
 use deltaone::message::Message;
 use deltaone::signature::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 use serde::{Deserialize, Serialize};
@@ -127,26 +128,21 @@ impl WebhookDeadLetters for SqsWebhookDeadLetters {
                 .expect("complete")
         };
         let body = serde_json::to_string(letter).expect("letters serialize");
-        let mut last = String::new();
-        for attempt in 0..3u64 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
-            }
-            let sent = self
-                .client
+        // Three tries, 200 and 400 ms apart, whatever the failure: a parked message must not be lost.
+        let delays = (1..3u64).map(|attempt| Duration::from_millis(200 * attempt));
+        let send = || async {
+            self.client
                 .send_message()
                 .queue_url(&self.queue_url)
                 .message_body(&body)
                 .message_attributes("source", attribute(&letter.source))
                 .message_attributes("endpoint", attribute(&letter.endpoint))
                 .send()
-                .await;
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) => last = DisplayErrorContext(&e).to_string(),
-            }
-        }
-        Err(DeadLetterError { queue: self.queue_url.clone(), message: last })
+                .await
+                .map(drop)
+                .map_err(|e| DisplayErrorContext(&e).to_string())
+        };
+        send.retry(delays).await.map_err(|message| DeadLetterError { queue: self.queue_url.clone(), message })
     }
 }
 

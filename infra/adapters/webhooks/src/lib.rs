@@ -2,18 +2,19 @@
 //!
 //! - [`config`]: the endpoints (URL, kind, event types, secret and header references, concurrency,
 //!   `allow_private`) and the delivery settings, from one JSON document.
-//! - [`secrets`]: reads the referenced secrets (environment, or Secrets Manager via the Lambda extension).
 //! - [`guard`]: the SSRF guard — private, loopback, link-local and other internal addresses refused.
 //! - [`retry`]: which failures are retried, `Retry-After`, exponential backoff with jitter.
 //! - [`delivery`]: Standard Webhooks signing, bounded concurrency per endpoint, the dead-letter queue.
 //! - [`redrive`]: parked deliveries delivered again (`deltaone webhooks redrive`).
+//!
+//! Secret references are read with `deltaone-secrets` (environment, or Secrets Manager via the
+//! Lambda extension).
 
 pub mod config;
 pub mod delivery;
 pub mod guard;
 pub mod redrive;
 pub mod retry;
-pub mod secrets;
 
 pub use config::{Endpoint, EndpointKind, WebhookConfig};
 pub use delivery::{Deliverer, Outcome, ParkedDelivery, SqsWebhookDeadLetters, WebhookDeadLetters, webhook_id};
