@@ -150,6 +150,15 @@ def lambda_env(name, runtime_port, sentinel_port, execution_env):
         "DELTAONE_DEAD_LETTER_QUEUE_URL": f"{local}/000000000000/deltaone-dead-letters",
         "DELTAONE_TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:deltaone-verdicts",
         "DELTAONE_MLFLOW_WEBHOOK_SECRET": "bench-webhook-secret",
+        # The drift scheduler's Batch target and the webhook notifier's endpoints (its secret from the
+        # environment: a Secrets Manager reference would be read, over the network, during init).
+        "DELTAONE_BATCH_JOB_QUEUE": "arn:aws:batch:us-east-1:000000000000:job-queue/deltaone-drift",
+        "DELTAONE_BATCH_JOB_DEFINITION": "arn:aws:batch:us-east-1:000000000000:job-definition/deltaone-drift:1",
+        "DELTAONE_WEBHOOK_DLQ_URL": f"{local}/000000000000/deltaone-webhook-dead-letters",
+        "DELTAONE_WEBHOOK_ENDPOINTS_JSON": json.dumps(
+            {"endpoints": [{"name": "bench", "url": "https://hooks.example.com/deltaone", "secret": "env:BENCH_WEBHOOK_SECRET"}]}
+        ),
+        "BENCH_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     }
     return env
 
