@@ -27,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod deliver;
 pub mod drift_report;
+pub mod env;
 pub mod error;
 pub mod filter;
 pub mod plan;

@@ -735,7 +735,10 @@ pub fn shard_index(flag: Option<u32>, env: Option<&str>) -> Result<u32, DriftJob
     match (flag, env) {
         (Some(i), _) => Ok(i),
         (None, Some(text)) => text.trim().parse().map_err(|_| {
-            DriftJobError::InvalidOption(format!("AWS_BATCH_JOB_ARRAY_INDEX {text:?} is not a shard index"))
+            DriftJobError::InvalidOption(format!(
+                "{} {text:?} is not a shard index",
+                crate::env::AWS_BATCH_JOB_ARRAY_INDEX
+            ))
         }),
         (None, None) => Ok(0),
     }
