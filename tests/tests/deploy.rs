@@ -319,7 +319,7 @@ fn env_names_in_source(source: &str) -> BTreeSet<String> {
 
 /// Where environment variable names are declared, once each (`pub const VERDICT_TABLE: &str =
 /// "DELTAONE_VERDICT_TABLE";`); code reads them as `env::VERDICT_TABLE`.
-const DECLARATIONS: &[&str] = &["infra/app/src/env.rs"];
+const DECLARATIONS: &[&str] = &["infra/app/src/env.rs", "jobs/drift/src/env.rs"];
 
 /// Constant → variable name, from [`DECLARATIONS`].
 fn declared_names() -> BTreeMap<String, String> {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::deliver::{Clients, DeliverOptions};
+use crate::env;
 use crate::{BinningChoice, DriftJobError, JobConfig, RunOptions, TimeRange};
 
 #[derive(Debug, Parser)]
@@ -75,10 +76,10 @@ pub enum TableCommand {
 #[derive(Debug, clap::Args)]
 pub struct TableArgs {
     /// The drift results table.
-    #[arg(long, env = "DELTAONE_DRIFT_TABLE")]
+    #[arg(long, env = env::DRIFT_TABLE)]
     pub table: String,
     /// AWS endpoint override (a local emulator such as moto).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    #[arg(long, env = env::AWS_ENDPOINT_URL)]
     pub endpoint_url: Option<String>,
 }
 
@@ -98,123 +99,123 @@ pub struct MapArgs {
 pub struct RunArgs {
     /// Run manifest (s3://… or a local path), as the scheduler writes it: the files of both windows,
     /// the windows, the shard count and the output prefix. Replaces --reference, --current and --out.
-    #[arg(long, env = "DELTAONE_DRIFT_MANIFEST")]
+    #[arg(long, env = env::DRIFT_MANIFEST)]
     pub manifest: Option<String>,
     /// Reference inputs: paths, directories, globs with `*` in the file name, s3://bucket/prefix/, or
     /// s3://bucket/prefix/*pattern* (comma-separated in the env var).
     #[arg(
         long,
-        env = "DELTAONE_DRIFT_REFERENCE",
+        env = env::DRIFT_REFERENCE,
         num_args = 1..,
         value_delimiter = ',',
         required_unless_present = "manifest"
     )]
     pub reference: Vec<String>,
     /// Current inputs, as --reference. Default: the reference inputs (then --current-window selects the rows).
-    #[arg(long, env = "DELTAONE_DRIFT_CURRENT", num_args = 1.., value_delimiter = ',')]
+    #[arg(long, env = env::DRIFT_CURRENT, num_args = 1.., value_delimiter = ',')]
     pub current: Vec<String>,
     /// Output: a directory, or s3://bucket/prefix/ (results under <prefix><run id>/).
-    #[arg(long, env = "DELTAONE_DRIFT_OUTPUT", required_unless_present = "manifest")]
+    #[arg(long, env = env::DRIFT_OUTPUT, required_unless_present = "manifest")]
     pub out: Option<String>,
     /// Sketch every numeric column: memory bounded whatever the window size; drift.json gives each
     /// statistic's error bound. Exact is the default.
-    #[arg(long, env = "DELTAONE_DRIFT_SKETCH")]
+    #[arg(long, env = env::DRIFT_SKETCH)]
     pub sketch: bool,
     /// Rows per window above which its numeric columns are sketched anyway.
-    #[arg(long, env = "DELTAONE_DRIFT_EXACT_MAX_ROWS", default_value_t = crate::DEFAULT_EXACT_MAX_ROWS)]
+    #[arg(long, env = env::DRIFT_EXACT_MAX_ROWS, default_value_t = crate::DEFAULT_EXACT_MAX_ROWS)]
     pub exact_max_rows: u64,
     /// Mantissa bits per sketch bucket, 1..=20: buckets 2^-precision of their values wide (7: 0.78 %).
-    #[arg(long, env = "DELTAONE_DRIFT_SKETCH_PRECISION", default_value_t = deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION)]
+    #[arg(long, env = env::DRIFT_SKETCH_PRECISION, default_value_t = deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION)]
     pub sketch_precision: u8,
     /// Days the presigned report link of a scheduled summary works (1..=7).
-    #[arg(long, env = "DELTAONE_DRIFT_REPORT_LINK_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=7))]
+    #[arg(long, env = env::DRIFT_REPORT_LINK_DAYS, default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=7))]
     pub report_link_days: u64,
     /// TOML configuration: columns with kinds, methods and thresholds, prediction and label columns,
     /// drift share, binning (see jobs/drift/README.md).
-    #[arg(long, env = "DELTAONE_DRIFT_CONFIG")]
+    #[arg(long, env = env::DRIFT_CONFIG)]
     pub config: Option<PathBuf>,
     /// The model's prediction column: always analysed [default: prediction].
-    #[arg(long, env = "DELTAONE_DRIFT_PREDICTION_COLUMN")]
+    #[arg(long, env = env::DRIFT_PREDICTION_COLUMN)]
     pub prediction_column: Option<String>,
     /// The label column: never analysed for drift; classification metrics per window when present [default: label].
-    #[arg(long, env = "DELTAONE_DRIFT_LABEL_COLUMN")]
+    #[arg(long, env = env::DRIFT_LABEL_COLUMN)]
     pub label_column: Option<String>,
     /// Binning of numeric columns for PSI and Jensen–Shannon distance [default: quantiles].
-    #[arg(long, env = "DELTAONE_DRIFT_BINNING", value_enum)]
+    #[arg(long, env = env::DRIFT_BINNING, value_enum)]
     pub binning: Option<BinningChoice>,
     /// Share of drifted columns from which the dataset counts as drifted, in (0, 1] [default: 0.5].
-    #[arg(long, env = "DELTAONE_DRIFT_SHARE")]
+    #[arg(long, env = env::DRIFT_SHARE)]
     pub drift_share: Option<f64>,
     /// How columns are decided: effect_size (an effect size decides, the adjusted test p-value gates
     /// small samples) or p_value (the tests' p-values decide, as before) [default: effect_size].
-    #[arg(long, env = "DELTAONE_DRIFT_POLICY", value_enum)]
+    #[arg(long, env = env::DRIFT_POLICY, value_enum)]
     pub policy: Option<PolicyName>,
     /// Multiple-comparison correction of the run's p-values [default: benjamini-hochberg].
-    #[arg(long, env = "DELTAONE_DRIFT_CORRECTION", value_enum)]
+    #[arg(long, env = env::DRIFT_CORRECTION, value_enum)]
     pub correction: Option<crate::config::CorrectionName>,
     /// Significance level of the effect-size policy's gate, in (0, 1) [default: 0.05].
-    #[arg(long, env = "DELTAONE_DRIFT_ALPHA")]
+    #[arg(long, env = env::DRIFT_ALPHA)]
     pub alpha: Option<f64>,
     /// New categories holding this share of the current rows make a large change, in (0, 1] [default: 0.01].
-    #[arg(long, env = "DELTAONE_DRIFT_NEW_CATEGORY_SHARE")]
+    #[arg(long, env = env::DRIFT_NEW_CATEGORY_SHARE)]
     pub new_category_share: Option<f64>,
     /// Alert rule (with --table): alert when a column drifted in K of the last N runs [default: 1].
-    #[arg(long, env = "DELTAONE_DRIFT_ALERT_K")]
+    #[arg(long, env = env::DRIFT_ALERT_K)]
     pub alert_k: Option<u32>,
     /// Alert rule: the N of "K of the last N runs", at most 20 [default: 1].
-    #[arg(long, env = "DELTAONE_DRIFT_ALERT_N")]
+    #[arg(long, env = env::DRIFT_ALERT_N)]
     pub alert_n: Option<u32>,
     /// Alert rule: hours of window time an alerted column is held unless its severity rises [default: 24].
-    #[arg(long, env = "DELTAONE_DRIFT_ALERT_COOLDOWN_HOURS")]
+    #[arg(long, env = env::DRIFT_ALERT_COOLDOWN_HOURS)]
     pub alert_cooldown_hours: Option<f64>,
     /// Timestamp column the windows select rows by (row groups outside a window are not read).
-    #[arg(long, env = "DELTAONE_DRIFT_TIMESTAMP_COLUMN")]
+    #[arg(long, env = env::DRIFT_TIMESTAMP_COLUMN)]
     pub timestamp_column: Option<String>,
     /// Reference rows: START..END, RFC 3339, END exclusive.
-    #[arg(long, env = "DELTAONE_DRIFT_REFERENCE_WINDOW")]
+    #[arg(long, env = env::DRIFT_REFERENCE_WINDOW)]
     pub reference_window: Option<TimeRange>,
     /// Current rows: START..END, RFC 3339, END exclusive.
-    #[arg(long, env = "DELTAONE_DRIFT_CURRENT_WINDOW")]
+    #[arg(long, env = env::DRIFT_CURRENT_WINDOW)]
     pub current_window: Option<TimeRange>,
     /// Only rows of this model (column or Hive partition `model_name`).
-    #[arg(long, env = "DELTAONE_DRIFT_MODEL_NAME")]
+    #[arg(long, env = env::DRIFT_MODEL_NAME)]
     pub model_name: Option<String>,
     /// Only rows of this model version (column or Hive partition `model_version`).
-    #[arg(long, env = "DELTAONE_DRIFT_MODEL_VERSION")]
+    #[arg(long, env = env::DRIFT_MODEL_VERSION)]
     pub model_version: Option<String>,
     /// Footers read at the same time (data is decoded a window's files one after another, both windows at once).
-    #[arg(long, env = "DELTAONE_DRIFT_READ_CONCURRENCY", default_value_t = crate::DEFAULT_READ_CONCURRENCY)]
+    #[arg(long, env = env::DRIFT_READ_CONCURRENCY, default_value_t = crate::DEFAULT_READ_CONCURRENCY)]
     pub read_concurrency: usize,
     /// Where unreadable files are copied with a <name>.reason.json: s3://bucket/prefix/ or a directory
     /// [default: s3://<input bucket>/quarantine/ for S3 inputs, <out>/quarantine for local ones].
-    #[arg(long, env = "DELTAONE_DRIFT_QUARANTINE")]
+    #[arg(long, env = env::DRIFT_QUARANTINE)]
     pub quarantine: Option<String>,
     /// DynamoDB table for the results (one item per column and a run summary).
-    #[arg(long, env = "DELTAONE_DRIFT_TABLE")]
+    #[arg(long, env = env::DRIFT_TABLE)]
     pub table: Option<String>,
     /// Days until the table items expire (TTL).
-    #[arg(long, env = "DELTAONE_DRIFT_RETENTION_DAYS", default_value_t = crate::results::DEFAULT_RETENTION_DAYS)]
+    #[arg(long, env = env::DRIFT_RETENTION_DAYS, default_value_t = crate::results::DEFAULT_RETENTION_DAYS)]
     pub retention_days: u32,
     /// Model label of the table items and the alert [default: --model-name, else "default"].
-    #[arg(long, env = "DELTAONE_DRIFT_MODEL")]
+    #[arg(long, env = env::DRIFT_MODEL)]
     pub model: Option<String>,
     /// SNS topic for the drift.detected alert (sent when the dataset drifts).
-    #[arg(long, env = "DELTAONE_TOPIC_ARN")]
+    #[arg(long, env = env::TOPIC_ARN)]
     pub topic_arn: Option<String>,
     /// AWS endpoint override (a local emulator such as moto).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    #[arg(long, env = env::AWS_ENDPOINT_URL)]
     pub endpoint_url: Option<String>,
     /// Scores at or above count as positive in the performance metrics [default: 0.5].
-    #[arg(long, env = "DELTAONE_DRIFT_POSITIVE_THRESHOLD")]
+    #[arg(long, env = env::DRIFT_POSITIVE_THRESHOLD)]
     pub positive_threshold: Option<f64>,
     /// Run id in the results (default: drift-<unix seconds>-<pid>).
-    #[arg(long, env = "DELTAONE_DRIFT_RUN_ID")]
+    #[arg(long, env = env::DRIFT_RUN_ID)]
     pub run_id: Option<String>,
     /// No progress bar, even on a terminal.
-    #[arg(long, env = "DELTAONE_DRIFT_NO_PROGRESS")]
+    #[arg(long, env = env::DRIFT_NO_PROGRESS)]
     pub no_progress: bool,
     /// Print the result JSON to stdout instead of the text summary.
-    #[arg(long, env = "DELTAONE_DRIFT_JSON")]
+    #[arg(long, env = env::DRIFT_JSON)]
     pub json: bool,
 }
 
@@ -371,7 +372,7 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
         Command::Map(args) => {
             let options = args.run.options()?;
             let (manifest, clients) = manifest_and_clients(&args.run).await?;
-            let env = std::env::var("AWS_BATCH_JOB_ARRAY_INDEX").ok();
+            let env = std::env::var(env::AWS_BATCH_JOB_ARRAY_INDEX).ok();
             let shard = crate::shard::shard_index(args.shard, env.as_deref())?;
             let written = crate::shard::map(&options, &manifest, shard, args.shards, clients.s3.clone()).await?;
             Ok(format!("shard {shard} of run {}: wrote {written}\n", manifest.run_id))

@@ -30,9 +30,11 @@ use std::path::Path;
 
 use deltaone::drift::alerting::AlertRule;
 use deltaone::drift::{Correction, DecisionPolicy, DriftMethod};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{BinningChoice, ColumnKind, DriftJobError};
+use deltaone::drift::Binning;
+
+use super::{ColumnKind, DriftJobError};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,6 +271,26 @@ fn key_of(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
         Some(t) => format!("{t}.{key}"),
         None => key.to_owned(),
     })
+}
+
+/// How to bin numeric columns for PSI and Jensen–Shannon distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BinningChoice {
+    /// Ten reference-quantile bins (open-ended outer bins).
+    #[default]
+    Quantiles,
+    /// Evidently's binning (Sturges equal-width bins, or one per value for ≤ 20 distinct values).
+    Evidently,
+}
+
+impl BinningChoice {
+    pub fn binning(self) -> Binning {
+        match self {
+            BinningChoice::Quantiles => Binning::default(),
+            BinningChoice::Evidently => Binning::EvidentlyCompatible,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -263,7 +263,7 @@ fn equals_text(array: &ArrayRef, wanted: &str, keep: &mut [bool]) -> Result<(), 
         DataType::UInt64 => ints!(UInt64Type),
         _ => {
             let mut i = 0;
-            super::read::visit_categories(array, &mut |v| {
+            crate::read::categories::visit_categories(array, &mut |v| {
                 keep[i] &= v == Some(wanted);
                 i += 1;
             })

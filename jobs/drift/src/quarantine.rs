@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use deltaone::drift::Side;
 use serde_json::json;
 
-use super::SkippedFile;
-use super::read::{Problem, ReadContext};
+use super::drift_report::SkippedFile;
+use super::read::open::{Problem, ReadContext};
 use super::source::{FileReader, Location, parse_s3_url};
 
 /// Where quarantined files (or results) go.

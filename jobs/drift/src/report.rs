@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use deltaone::drift::{ColumnVerdict, Correction, DecisionPolicy, DriftSeverity};
 
-use super::{ColumnResult, DriftReport, Histogram};
+use crate::config::short_name;
+use crate::drift_report::{ColumnResult, DriftReport, Histogram, Statistics};
 
 /// A column's verdict as people read it: `DRIFT (high)`, `negligible`, …
 pub fn verdict_label(verdict: ColumnVerdict, severity: Option<DriftSeverity>) -> String {
@@ -162,10 +163,10 @@ pub fn html(report: &DriftReport) -> String {
     );
     for c in by_severity(&report.columns) {
         let (psi, js, notes) = match &c.statistics {
-            Some(super::Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
+            Some(Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
                 (*psi, *jensen_shannon, format!("Wasserstein (normalised) {}", opt(*wasserstein_normalised)))
             }
-            Some(super::Statistics::NumericSketch {
+            Some(Statistics::NumericSketch {
                 psi,
                 jensen_shannon,
                 wasserstein_normalised,
@@ -184,9 +185,7 @@ pub fn html(report: &DriftReport) -> String {
                     opt(*wasserstein_error_bound)
                 ),
             ),
-            Some(super::Statistics::Categorical {
-                psi, jensen_shannon, new_categories, vanished_categories, ..
-            }) => {
+            Some(Statistics::Categorical { psi, jensen_shannon, new_categories, vanished_categories, .. }) => {
                 let mut notes = Vec::new();
                 if !new_categories.is_empty() {
                     notes.push(format!("new: {}", escape(&new_categories.join(", "))));
@@ -343,7 +342,7 @@ fn trend(report: &DriftReport) -> String {
     );
     for history in &report.history {
         let Some(column) = report.columns.iter().find(|c| c.column == history.column) else { continue };
-        let method = super::config::short_name(column.method);
+        let method = short_name(column.method);
         let p_value = column.method.is_p_value();
         let mut points: Vec<(Option<f64>, bool)> = history.runs.iter().map(|r| (r.score, r.drifted)).collect();
         points.push((column.score, column.drifted));

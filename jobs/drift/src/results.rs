@@ -10,7 +10,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest};
 
-use crate::{ColumnResult, DriftReport, Role, config::short_name};
+use crate::config::short_name;
+use crate::drift_report::{ColumnResult, DriftReport};
+use crate::plan::Role;
 
 /// Default retention of drift items (`DELTAONE_DRIFT_RETENTION_DAYS`).
 pub const DEFAULT_RETENTION_DAYS: u32 = 400;
@@ -140,7 +142,7 @@ pub fn items(report: &DriftReport, key: &RunKey) -> Vec<HashMap<String, Attribut
 }
 
 fn distances(column: &ColumnResult) -> (Option<f64>, Option<f64>, Option<f64>) {
-    use crate::Statistics;
+    use crate::drift_report::Statistics;
     match &column.statistics {
         Some(Statistics::Numeric { psi, jensen_shannon, wasserstein_normalised, .. }) => {
             (*psi, *jensen_shannon, *wasserstein_normalised)

@@ -22,7 +22,9 @@ use deltaone::drift::partial::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::read::{self, ColumnAcc, FilePerformance, PerformancePlan, Problem, ReadContext};
+use super::read::open::{Problem, ReadContext, first_schema};
+use super::read::performance::{FilePerformance, PerformancePlan, window_performance};
+use super::read::{self, ColumnAcc};
 use super::source::{InputFile, Location, parse_s3_url};
 use super::{
     ColumnKind, ColumnPlan, DatasetSummary, DriftJobError, DriftReport, PerformancePair, Quality, QualityPair,
@@ -150,30 +152,107 @@ impl RunPartial {
     }
 }
 
-/// Reads `reference_files` and `current_files` (quarantining unreadable ones) into a partial; the
-/// columns come from the first readable file of `schema_files` (the whole run's reference files,
-/// so that every shard analyses the same columns).
-///
-/// `inline` (a single process over every file; never for a map shard): each numeric column is computed as soon
-/// as it is read and its values dropped (bounded by one column), and performance is accumulated
-/// (the per-file labels and predictions dropped) — the partial is then only good for [`finish`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn scan(
-    ctx: &ReadContext,
-    options: &RunOptions,
-    schema_files: &[InputFile],
-    reference_files: &[InputFile],
-    current_files: &[InputFile],
-    shard: u32,
-    shards: u32,
-    inline: bool,
-) -> Result<RunPartial, DriftJobError> {
+/// What [`scan`] reads, and for which part of the run.
+pub(crate) struct ScanRequest<'a> {
+    pub ctx: &'a ReadContext,
+    pub options: &'a RunOptions,
+    /// The whole run's reference files: the columns come from the first readable one, so that
+    /// every shard analyses the same columns.
+    pub schema_files: &'a [InputFile],
+    /// The files this process reads (quarantining unreadable ones).
+    pub reference_files: &'a [InputFile],
+    pub current_files: &'a [InputFile],
+    /// This process's shard, of `shards` (0 of 1 for a single process).
+    pub shard: u32,
+    pub shards: u32,
+    /// A single process over every file (never a map shard): each numeric column is computed as
+    /// soon as it is read and its values dropped (bounded by one column), and performance is
+    /// accumulated (the per-file labels and predictions dropped) — the partial is then only good
+    /// for [`finish`].
+    pub inline: bool,
+}
+
+impl<'a> ScanRequest<'a> {
+    /// One process reading every file of the run.
+    pub fn whole_run(
+        ctx: &'a ReadContext,
+        options: &'a RunOptions,
+        reference_files: &'a [InputFile],
+        current_files: &'a [InputFile],
+    ) -> Self {
+        Self {
+            ctx,
+            options,
+            schema_files: reference_files,
+            reference_files,
+            current_files,
+            shard: 0,
+            shards: 1,
+            inline: true,
+        }
+    }
+}
+
+/// The columns a run analyses, from its reference schema.
+struct RunPlan {
+    columns: Vec<ColumnPlan>,
+    skipped_columns: Vec<SkippedColumn>,
+    /// When the schema has both the label and the prediction column.
+    performance: Option<PerformancePlan>,
+}
+
+/// Both windows read: their scans, the partial state and what was computed inline.
+struct WindowsRead {
+    reference: read::WindowScan,
+    current: read::WindowScan,
+    state: PartialState,
+    computed: Computed,
+    performance: Option<Option<PerformancePair>>,
+}
+
+/// Reads the request's files into a partial (see [`ScanRequest`]).
+pub(crate) async fn scan(request: ScanRequest<'_>) -> Result<RunPartial, DriftJobError> {
+    let ScanRequest { ctx, options, reference_files, current_files, shard, shards, .. } = request;
     let quarantine = options.quarantine_destination();
     let q = quarantine.as_ref();
-    let reference_spec = options.spec(options.reference_window);
-    let current_spec = options.spec(options.current_window);
+    let plan = plan_run(&request, q).await?;
+    let WindowsRead { mut reference, mut current, state, mut computed, performance } =
+        read_windows(&request, &plan).await?;
+    let mut skipped_reference = Vec::new();
+    let mut skipped_current = Vec::new();
+    let problems = std::mem::take(&mut reference.problems);
+    quarantine::quarantine_all(ctx, &options.run_id, Side::Reference, problems, q, &mut skipped_reference).await;
+    let problems = std::mem::take(&mut current.problems);
+    quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
 
-    let Some(schema) = read::first_schema(ctx, schema_files, &reference_spec).await else {
+    let reference = side_read(reference, reference_files.len(), skipped_reference);
+    let current = side_read(current, current_files.len(), skipped_current);
+    if let Some(performance) = performance {
+        computed.performance = Some(performance);
+    }
+    Ok(RunPartial {
+        format: SHARD_FORMAT_VERSION,
+        state_format: PARTIAL_FORMAT_VERSION,
+        run_id: options.run_id.clone(),
+        shard,
+        shards,
+        columns: plan.columns,
+        skipped_columns: plan.skipped_columns,
+        performance: plan.performance,
+        reference,
+        current,
+        bytes_read: ctx.progress.bytes_read(),
+        state,
+        computed,
+    })
+}
+
+/// The run's columns from the first readable file of the schema files; without one, the reference
+/// window is empty (its unreadable files quarantined).
+async fn plan_run(request: &ScanRequest<'_>, q: Option<&quarantine::Destination>) -> Result<RunPlan, DriftJobError> {
+    let ScanRequest { ctx, options, schema_files, reference_files, .. } = *request;
+    let reference_spec = options.spec(options.reference_window);
+    let Some(schema) = first_schema(ctx, schema_files, &reference_spec).await else {
         let scan = read::scan_window(ctx, reference_files, &[], &reference_spec, None).await;
         let mut skipped = Vec::new();
         quarantine::quarantine_all(ctx, &options.run_id, Side::Reference, scan.problems, q, &mut skipped).await;
@@ -183,31 +262,40 @@ pub(crate) async fn scan(
             skipped: skipped.len(),
         });
     };
-    let (plan, skipped_columns) = super::plan_for(&schema, options)?;
-    if plan.is_empty() {
+    let (columns, skipped_columns) = super::plan_for(&schema, options)?;
+    if columns.is_empty() {
         let skipped = skipped_columns.iter().map(|c| format!("{} ({})", c.column, c.reason)).collect::<Vec<_>>();
         return Err(DriftJobError::NoColumns { skipped: skipped.join(", ") });
     }
-    let performance_plan = (schema.index_of(&options.label_column).is_ok()
+    let performance = (schema.index_of(&options.label_column).is_ok()
         && schema.index_of(&options.prediction_column).is_ok())
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
+    Ok(RunPlan { columns, skipped_columns, performance })
+}
 
+/// Scans both windows and reads their numeric columns; a file whose pages fail in a numeric pass
+/// is left out and both windows are read again without it (its problem kept for quarantine).
+async fn read_windows(request: &ScanRequest<'_>, run: &RunPlan) -> Result<WindowsRead, DriftJobError> {
+    let ScanRequest { ctx, options, reference_files, current_files, inline, .. } = *request;
+    let (plan, performance_plan) = (&run.columns, &run.performance);
+    let reference_spec = options.spec(options.reference_window);
+    let current_spec = options.spec(options.current_window);
     let performance_options = options.performance_options();
     // Files whose pages failed in a numeric pass: the windows are read again without them.
     let mut failed: Vec<(Side, Problem)> = Vec::new();
-    let (mut reference, mut current, state, mut computed, performance) = loop {
+    let (mut reference, mut current, state, computed, performance) = loop {
         let keep = |side: Side, files: &[InputFile]| -> Vec<InputFile> {
             let failed_here = |f: &InputFile| failed.iter().any(|(s, p)| *s == side && p.file.location == f.location);
             files.iter().filter(|f| !failed_here(f)).cloned().collect()
         };
         let (reference_files, current_files) =
             (keep(Side::Reference, reference_files), keep(Side::Current, current_files));
-        let passes = read::scan_passes(&plan, performance_plan.is_some());
+        let passes = read::scan_passes(plan, performance_plan.is_some());
         ctx.progress.stage("scan", (reference_files.len() + current_files.len()) * passes as usize);
         let p = performance_plan.as_ref().map(|p| (p, performance_options));
         let (mut reference, mut current) = futures::join!(
-            read::scan_window(ctx, &reference_files, &plan, &reference_spec, p),
-            read::scan_window(ctx, &current_files, &plan, &current_spec, p),
+            read::scan_window(ctx, &reference_files, plan, &reference_spec, p),
+            read::scan_window(ctx, &current_files, plan, &current_spec, p),
         );
         // A single process finishes the metrics now, so the scores kept for the AUROC are gone
         // before the numeric columns are read.
@@ -228,7 +316,7 @@ pub(crate) async fn scan(
             })
         });
         let specs = (&reference_spec, &current_spec);
-        match numeric_pass(ctx, options, &plan, (&mut reference, &mut current), specs, inline).await {
+        match numeric_pass(ctx, options, plan, (&mut reference, &mut current), specs, inline).await {
             Ok((state, computed)) => break (reference, current, state, computed, performance),
             Err(NumericFailure::File { side, index, reason }) => {
                 let scan = if side == Side::Reference { &reference } else { &current };
@@ -243,52 +331,29 @@ pub(crate) async fn scan(
         let scan = if side == Side::Reference { &mut reference } else { &mut current };
         scan.problems.push(problem);
     }
-    let mut skipped_reference = Vec::new();
-    let mut skipped_current = Vec::new();
-    let problems = std::mem::take(&mut reference.problems);
-    quarantine::quarantine_all(ctx, &options.run_id, Side::Reference, problems, q, &mut skipped_reference).await;
-    let problems = std::mem::take(&mut current.problems);
-    quarantine::quarantine_all(ctx, &options.run_id, Side::Current, problems, q, &mut skipped_current).await;
+    Ok(WindowsRead { reference, current, state, computed, performance })
+}
 
-    let side = |scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>| {
-        let mut contributions = scan.performance.into_iter();
-        SideRead {
-            matched,
-            files: scan
-                .files
-                .iter()
-                .zip(scan.file_rows.iter())
-                .map(|(f, &rows)| FileRead {
-                    location: f.file.location.to_string(),
-                    rows,
-                    performance: contributions.next().flatten(),
-                })
-                .collect(),
-            pruned: scan.pruned,
-            skipped,
-            performance: scan.metrics,
-        }
-    };
-    let reference = side(reference, reference_files.len(), skipped_reference);
-    let current = side(current, current_files.len(), skipped_current);
-    if let Some(performance) = performance {
-        computed.performance = Some(performance);
+/// What the report lists of one window's scan: the files read with their rows and performance
+/// contributions, the pruned and skipped ones.
+fn side_read(scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>) -> SideRead {
+    let mut contributions = scan.performance.into_iter();
+    SideRead {
+        matched,
+        files: scan
+            .files
+            .iter()
+            .zip(scan.file_rows.iter())
+            .map(|(f, &rows)| FileRead {
+                location: f.file.location.to_string(),
+                rows,
+                performance: contributions.next().flatten(),
+            })
+            .collect(),
+        pruned: scan.pruned,
+        skipped,
+        performance: scan.metrics,
     }
-    Ok(RunPartial {
-        format: SHARD_FORMAT_VERSION,
-        state_format: PARTIAL_FORMAT_VERSION,
-        run_id: options.run_id.clone(),
-        shard,
-        shards,
-        columns: plan,
-        skipped_columns,
-        performance: performance_plan,
-        reference,
-        current,
-        bytes_read: ctx.progress.bytes_read(),
-        state,
-        computed,
-    })
 }
 
 /// Why a numeric pass stopped: a file to leave out (by its index among the window's files read),
@@ -378,7 +443,7 @@ async fn numeric_pass(
 fn scanned_performance(options: &RunOptions, scan: &mut read::WindowScan) -> super::WindowPerformance {
     let acc = scan.metrics.take().unwrap_or_else(|| empty_performance(options));
     let locations: Vec<String> = scan.files.iter().map(|f| f.file.location.to_string()).collect();
-    read::window_performance(acc, locations.iter().map(String::as_str).zip(scan.performance.iter().map(Option::as_ref)))
+    window_performance(acc, locations.iter().map(String::as_str).zip(scan.performance.iter().map(Option::as_ref)))
 }
 
 fn empty_performance(options: &RunOptions) -> ClassificationAccumulator {
@@ -400,7 +465,7 @@ fn performance_of(
         if options.performance_options().sketches(read.files.iter().map(|f| f.rows).sum()) {
             acc.sketch_scores();
         }
-        read::window_performance(acc, read.files.iter().map(|f| (f.location.as_str(), f.performance.as_ref())))
+        window_performance(acc, read.files.iter().map(|f| (f.location.as_str(), f.performance.as_ref())))
     };
     Some(PerformancePair {
         reference: window(reference),
@@ -670,7 +735,10 @@ pub fn shard_index(flag: Option<u32>, env: Option<&str>) -> Result<u32, DriftJob
     match (flag, env) {
         (Some(i), _) => Ok(i),
         (None, Some(text)) => text.trim().parse().map_err(|_| {
-            DriftJobError::InvalidOption(format!("AWS_BATCH_JOB_ARRAY_INDEX {text:?} is not a shard index"))
+            DriftJobError::InvalidOption(format!(
+                "{} {text:?} is not a shard index",
+                crate::env::AWS_BATCH_JOB_ARRAY_INDEX
+            ))
         }),
         (None, None) => Ok(0),
     }
@@ -698,7 +766,17 @@ pub async fn map(
     };
     let (shard_reference, shard_current) = (pick(&manifest.reference), pick(&manifest.current));
     let ctx = options.read_context(s3.clone());
-    let partial = scan(&ctx, &options, &reference, &shard_reference, &shard_current, shard, shards, false).await?;
+    let partial = scan(ScanRequest {
+        ctx: &ctx,
+        options: &options,
+        schema_files: &reference,
+        reference_files: &shard_reference,
+        current_files: &shard_current,
+        shard,
+        shards,
+        inline: false,
+    })
+    .await?;
     ctx.progress.finish();
     let location = quarantine::Destination::parse(&manifest.output).join(&format!("{PARTIALS_DIR}/{shard}.json"));
     quarantine::put(s3.as_ref(), &location, partial.encode(), "application/json")
@@ -791,7 +869,7 @@ pub async fn run_manifest(
     let reference = manifest_files(&manifest.reference);
     let current = manifest_files(&manifest.current);
     let ctx = options.read_context(s3);
-    let partial = scan(&ctx, &options, &reference, &reference, &current, 0, 1, true).await?;
+    let partial = scan(ScanRequest::whole_run(&ctx, &options, &reference, &current)).await?;
     ctx.progress.finish();
     finish(&options, partial).map(|report| with_manifest_windows(report, manifest))
 }

@@ -17,8 +17,7 @@ use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
-use super::DriftJobError;
-use super::read::wildcard_match;
+use super::error::DriftJobError;
 
 /// Bytes read with the footer in one request (the footer of a file with many columns and row
 /// groups is often tens of KiB).
@@ -371,6 +370,38 @@ impl AsyncFileReader for FileReader {
         }
         .boxed()
     }
+}
+
+/// Expands local paths, directories (their `*.parquet` files, recursively) and globs with `*` in
+/// the file name, in the order given, each pattern's matches sorted by name. A plain path is kept
+/// even when it does not exist (reading it then fails and it is skipped with the reason); a
+/// directory or glob whose directory cannot be listed is an error. S3 inputs: [`expand`].
+pub fn expand_inputs(patterns: &[String]) -> Result<Vec<PathBuf>, DriftJobError> {
+    let mut files = Vec::new();
+    for pattern in patterns.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        files.extend(expand_local(pattern)?);
+    }
+    Ok(files)
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use super::read::wildcard_match;
+use super::source::wildcard_match;
 use super::*;
+use deltaone::drift::{ColumnVerdict, Correction, DriftSeverity, Side};
 
 fn sample(name: &str) -> String {
     samples::default_dir().join(name).display().to_string()
@@ -942,10 +943,10 @@ fn text_categories_count_the_same_whatever_the_page_encoding() {
 
 #[test]
 fn an_empty_window_says_whether_files_were_missing_unreadable_or_outside_it() {
-    assert_eq!(super::empty_window_detail(0, 0), "no input file found");
-    assert_eq!(super::empty_window_detail(2, 0), "2 input file(s), no row of them in the window");
+    assert_eq!(super::error::empty_window_detail(0, 0), "no input file found");
+    assert_eq!(super::error::empty_window_detail(2, 0), "2 input file(s), no row of them in the window");
     assert_eq!(
-        super::empty_window_detail(3, 1),
+        super::error::empty_window_detail(3, 1),
         "3 input file(s): 1 skipped as unreadable (the warnings above give each reason), no row of the others in the window"
     );
 }
