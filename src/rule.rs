@@ -11,84 +11,19 @@
 //! 6. Delta in percentage points, in exact decimal; positive means better (for lower-is-better
 //!    metrics the sign is flipped). Achieved when the delta is at least the threshold.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::guardrail::{GUARDRAILS_TAG, Guardrail};
 use crate::tags;
 use crate::value::{MetricValue, ValueError};
 use crate::verdict::{Outcome, Verdict};
 use crate::version::VersionNumber;
 use crate::{Metrics, Tags};
 
-/// How metric values are expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scale {
-    /// 0 to 1; one percentage point is 0.01.
-    Fraction,
-    /// 0 to 100; one percentage point is 1.
-    Percent,
-}
-
-/// Which way is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    #[default]
-    Higher,
-    Lower,
-}
-
-/// A setting's text that names no known variant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not one of: {expected}")]
-pub struct UnknownVariant {
-    pub input: String,
-    pub expected: &'static str,
-}
-
-impl FromStr for Scale {
-    type Err = UnknownVariant;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fraction" => Ok(Self::Fraction),
-            "percent" => Ok(Self::Percent),
-            _ => Err(UnknownVariant { input: s.to_owned(), expected: "fraction, percent" }),
-        }
-    }
-}
-
-impl FromStr for Direction {
-    type Err = UnknownVariant;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "higher" | "higher_is_better" | "max" => Ok(Self::Higher),
-            "lower" | "lower_is_better" | "min" => Ok(Self::Lower),
-            _ => Err(UnknownVariant { input: s.to_owned(), expected: "higher, lower" }),
-        }
-    }
-}
-
-impl fmt::Display for Scale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Fraction => "fraction",
-            Self::Percent => "percent",
-        })
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Higher => "higher",
-            Self::Lower => "lower",
-        })
-    }
-}
+// The terms the rule is stated in, where they were first declared.
+pub use crate::metric::{Direction, Scale, UnknownVariant};
+pub use crate::verdict::BaselineSource;
 
 /// Configured defaults; tags on the baseline or the registered model override scale and direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +36,7 @@ pub struct Policy {
     pub require_confidence: bool,
     confidence_level: Decimal,
     /// Guardrails declared in the configuration; a registry tag replaces them per model.
-    pub guardrails: Vec<crate::evidence::Guardrail>,
+    pub guardrails: Vec<Guardrail>,
 }
 
 /// A threshold that is negative or not a finite number.
@@ -155,7 +90,7 @@ impl Policy {
     }
 
     /// The same policy with configured guardrails.
-    pub fn with_guardrails(mut self, guardrails: Vec<crate::evidence::Guardrail>) -> Self {
+    pub fn with_guardrails(mut self, guardrails: Vec<Guardrail>) -> Self {
         self.guardrails = guardrails;
         self
     }
@@ -203,18 +138,6 @@ impl VersionFacts {
     }
 }
 
-/// How the baseline was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineSource {
-    /// The newest older version tagged `benchmark_value`.
-    Tagged,
-    /// No older version is tagged: the model's first version.
-    FirstVersion,
-    /// The version behind a registry alias (e.g. `champion`), when the check was asked to use it.
-    Alias,
-}
-
 /// The versions a check compares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
@@ -229,14 +152,11 @@ impl Selection {
     /// metric, scale and direction itself. Lets adapters skip a slow registry call.
     pub fn needs_model_tags(&self) -> bool {
         match &self.baseline {
-            Some((baseline, _)) => [
-                tags::BENCHMARK_METRIC,
-                tags::BENCHMARK_SCALE,
-                tags::BENCHMARK_DIRECTION,
-                crate::evidence::GUARDRAILS_TAG,
-            ]
-            .iter()
-            .any(|key| !baseline.tags.contains_key(*key)),
+            Some((baseline, _)) => {
+                [tags::BENCHMARK_METRIC, tags::BENCHMARK_SCALE, tags::BENCHMARK_DIRECTION, GUARDRAILS_TAG]
+                    .iter()
+                    .any(|key| !baseline.tags.contains_key(*key))
+            }
             None => false,
         }
     }
@@ -762,7 +682,7 @@ mod tests {
         let full = baseline(1, "0.9")
             .with_tag(tags::BENCHMARK_SCALE, "fraction")
             .with_tag(tags::BENCHMARK_DIRECTION, "higher")
-            .with_tag(crate::evidence::GUARDRAILS_TAG, "[]");
+            .with_tag(GUARDRAILS_TAG, "[]");
         assert!(!select("m", &[full, candidate(2, 0.9)], None).needs_model_tags());
         assert!(select("m", &[baseline(1, "0.9"), candidate(2, 0.9)], None).needs_model_tags());
         assert!(!select("m", &[candidate(1, 0.9)], None).needs_model_tags());
