@@ -86,8 +86,7 @@ fn no_workspace_crate_has_a_module_cycle() {
             }
         }
     }
-    let gone: Vec<_> =
-        KNOWN_CYCLES_BEING_REMOVED.iter().filter(|known| !known_still_there.contains(*known)).collect();
+    let gone: Vec<_> = KNOWN_CYCLES_BEING_REMOVED.iter().filter(|known| !known_still_there.contains(*known)).collect();
     assert!(gone.is_empty(), "these cycles are gone: delete them from KNOWN_CYCLES_BEING_REMOVED: {gone:?}");
     assert!(found.is_empty(), "module cycles:\n  {}", found.join("\n  "));
 }
@@ -613,7 +612,12 @@ fn does_io(name: &str) -> bool {
 }
 
 /// `(crate, dependency)` pairs that break a rule.
-fn breaking(members: &[Member], kinds: Kinds, who: impl Fn(&Member) -> bool, forbidden: impl Fn(&str) -> bool) -> Vec<String> {
+fn breaking(
+    members: &[Member],
+    kinds: Kinds,
+    who: impl Fn(&Member) -> bool,
+    forbidden: impl Fn(&str) -> bool,
+) -> Vec<String> {
     members
         .iter()
         .filter(|member| who(member))
@@ -717,9 +721,15 @@ fn sources(files: &[(&str, &str)]) -> Vec<ModuleSource> {
 fn the_module_graph_follows_crate_and_super_paths_but_not_tests() {
     let files = sources(&[
         ("", "pub mod rule; pub mod verdict; pub mod drift; pub type Tags = ();"),
-        ("rule", "use crate::{Tags, verdict::{Outcome, Verdict as V}};\n#[cfg(test)]\nmod tests { use crate::drift::x; }"),
+        (
+            "rule",
+            "use crate::{Tags, verdict::{Outcome, Verdict as V}};\n#[cfg(test)]\nmod tests { use crate::drift::x; }",
+        ),
         ("verdict", "use super::rule::Scale; // crate::drift::in_a_comment\nconst S: &str = \"crate::drift::x\";"),
-        ("drift", "mod timing { fn f() { super::super::rule::judge(); } }\npub(crate) fn g<'a>(c: char) { let _ = '{'; }"),
+        (
+            "drift",
+            "mod timing { fn f() { super::super::rule::judge(); } }\npub(crate) fn g<'a>(c: char) { let _ = '{'; }",
+        ),
     ]);
     let found = graph_of(&files);
     assert_eq!(found["rule"], BTreeSet::from(["lib".to_owned(), "verdict".to_owned()]));
