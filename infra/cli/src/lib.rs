@@ -237,82 +237,94 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             let checker = if args.dry_run { wiring.deciding_checker()? } else { wiring.checker().await? };
             check(&checker, &args).await
         }
-        Command::Status(args) => {
-            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
-            let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
-            print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Status(args) => status(&args, &settings).await,
         Command::Lineage(args) => crate::query::lineage(&args, &settings).await,
         Command::Impact(args) => crate::query::impact(&args, &settings).await,
         Command::Drift(command) => crate::query::drift(&command, &settings).await,
-        Command::Store(StoreCommand::Init) => match &settings.store {
-            Some(StoreTarget::Dynamo { table }) => {
-                let wiring = deltaone_wiring::Wiring::new(settings.clone());
-                let store =
-                    DynamoVerdictStore::new(deltaone_aws::aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
-                let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
-                println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
-                Ok(ExitCode::SUCCESS)
-            }
-            Some(StoreTarget::Files { dir }) => {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                println!("ready: directory {}", dir.display());
-                Ok(ExitCode::SUCCESS)
-            }
-            None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
-        },
+        Command::Store(StoreCommand::Init) => init_store(&settings).await,
         Command::Dlq(DlqCommand::Redrive { from, to, source, max }) => {
             let from = from
                 .or_else(|| settings.dead_letter_queue_url.clone())
                 .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
-            let wiring = deltaone_wiring::Wiring::new(settings);
-            let client = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
-            let done =
-                deltaone_aws::sqs::redrive(&client, &from, &to, &source, max).await.map_err(|e| e.to_string())?;
-            println!(
-                "redriven: {} message(s) moved to {to}; {} of other sources left in place",
-                done.moved, done.skipped
-            );
-            Ok(ExitCode::SUCCESS)
+            redrive(settings, &from, &to, &source, max).await
         }
         Command::Webhooks(command) => crate::webhooks::run(command, &deltaone_wiring::Wiring::new(settings)).await,
-        Command::Audit { model, public_key } => {
-            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
-            let trusted = match &public_key {
-                Some(text) => {
-                    Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?)
-                }
-                None => None,
-            };
-            match deltaone_app::audit::audit(store.as_ref(), &model, trusted.as_ref()).await {
-                Ok(report) => {
-                    println!(
-                        "chain holds: {} attested of {} recorded verdicts of {model}; head {}",
-                        report.attested,
-                        report.records,
-                        report.head.as_deref().unwrap_or("(none)")
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.to_string()),
-                Err(e) => {
-                    println!("chain broken: {e}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
-        Command::Attestation(AttestationCommand::PublicKey) => {
-            let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
-            let public = key.0.verifying_key();
-            println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
-            println!("key_id: {}", deltaone::attestation::key_id(&public));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Audit { model, public_key } => audit(&settings, &model, public_key.as_deref()).await,
+        Command::Attestation(AttestationCommand::PublicKey) => public_key(settings),
         Command::Demo(_) | Command::Verify(_) | Command::Schedules(_) => {
             unreachable!("handled before settings are read")
         }
     }
+}
+
+/// `status`: a model's recorded verdicts, newest first.
+async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, String> {
+    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
+    print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `store init`: the DynamoDB table or the directory, made ready.
+async fn init_store(settings: &Settings) -> Result<ExitCode, String> {
+    match &settings.store {
+        Some(StoreTarget::Dynamo { table }) => {
+            let wiring = deltaone_wiring::Wiring::new(settings.clone());
+            let store = DynamoVerdictStore::new(deltaone_aws::aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
+            let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
+            println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(StoreTarget::Files { dir }) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            println!("ready: directory {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
+    }
+}
+
+/// `dlq redrive`: moves the dead letters of one source back to their queue.
+async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: usize) -> Result<ExitCode, String> {
+    let wiring = deltaone_wiring::Wiring::new(settings);
+    let client = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
+    let done = deltaone_aws::sqs::redrive(&client, from, to, source, max).await.map_err(|e| e.to_string())?;
+    println!("redriven: {} message(s) moved to {to}; {} of other sources left in place", done.moved, done.skipped);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit`: walks a model's chain of recorded verdicts; a broken chain fails the command.
+async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, String> {
+    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let trusted = match public_key {
+        Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
+        None => None,
+    };
+    match deltaone_app::audit::audit(store.as_ref(), model, trusted.as_ref()).await {
+        Ok(report) => {
+            println!(
+                "chain holds: {} attested of {} recorded verdicts of {model}; head {}",
+                report.attested,
+                report.records,
+                report.head.as_deref().unwrap_or("(none)")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.to_string()),
+        Err(e) => {
+            println!("chain broken: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `attestation public-key`: what verifiers need to trust this deployment's signatures.
+fn public_key(settings: Settings) -> Result<ExitCode, String> {
+    let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
+    let public = key.0.verifying_key();
+    println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
+    println!("key_id: {}", deltaone::attestation::key_id(&public));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
