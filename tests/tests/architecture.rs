@@ -211,7 +211,7 @@ fn module_graphs(src: &Path) -> Vec<(String, Graph)> {
         .into_iter()
         .map(|(target, file)| {
             let mut sources = Vec::new();
-            collect_modules(&file, &file.parent().expect("src").to_path_buf(), &[], &mut sources);
+            collect_modules(&file, file.parent().expect("src"), &[], &mut sources);
             (target, graph_of(&sources))
         })
         .collect()
