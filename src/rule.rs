@@ -11,84 +11,21 @@
 //! 6. Delta in percentage points, in exact decimal; positive means better (for lower-is-better
 //!    metrics the sign is flipped). Achieved when the delta is at least the threshold.
 
-use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::guardrail::{GUARDRAILS_TAG, Guardrail};
 use crate::tags;
 use crate::value::{MetricValue, ValueError};
 use crate::verdict::{Outcome, Verdict};
 use crate::version::VersionNumber;
 use crate::{Metrics, Tags};
 
-/// How metric values are expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scale {
-    /// 0 to 1; one percentage point is 0.01.
-    Fraction,
-    /// 0 to 100; one percentage point is 1.
-    Percent,
-}
-
-/// Which way is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    #[default]
-    Higher,
-    Lower,
-}
-
-/// A setting's text that names no known variant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not one of: {expected}")]
-pub struct UnknownVariant {
-    pub input: String,
-    pub expected: &'static str,
-}
-
-impl FromStr for Scale {
-    type Err = UnknownVariant;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fraction" => Ok(Self::Fraction),
-            "percent" => Ok(Self::Percent),
-            _ => Err(UnknownVariant { input: s.to_owned(), expected: "fraction, percent" }),
-        }
-    }
-}
-
-impl FromStr for Direction {
-    type Err = UnknownVariant;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "higher" | "higher_is_better" | "max" => Ok(Self::Higher),
-            "lower" | "lower_is_better" | "min" => Ok(Self::Lower),
-            _ => Err(UnknownVariant { input: s.to_owned(), expected: "higher, lower" }),
-        }
-    }
-}
-
-impl fmt::Display for Scale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Fraction => "fraction",
-            Self::Percent => "percent",
-        })
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Higher => "higher",
-            Self::Lower => "lower",
-        })
-    }
-}
+// The terms the rule is stated in, where they were first declared.
+pub use crate::metric::{Direction, Scale, UnknownVariant};
+pub use crate::verdict::BaselineSource;
 
 /// Configured defaults; tags on the baseline or the registered model override scale and direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +38,7 @@ pub struct Policy {
     pub require_confidence: bool,
     confidence_level: Decimal,
     /// Guardrails declared in the configuration; a registry tag replaces them per model.
-    pub guardrails: Vec<crate::evidence::Guardrail>,
+    pub guardrails: Vec<Guardrail>,
 }
 
 /// A threshold that is negative or not a finite number.
@@ -155,7 +92,7 @@ impl Policy {
     }
 
     /// The same policy with configured guardrails.
-    pub fn with_guardrails(mut self, guardrails: Vec<crate::evidence::Guardrail>) -> Self {
+    pub fn with_guardrails(mut self, guardrails: Vec<Guardrail>) -> Self {
         self.guardrails = guardrails;
         self
     }
@@ -203,18 +140,6 @@ impl VersionFacts {
     }
 }
 
-/// How the baseline was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineSource {
-    /// The newest older version tagged `benchmark_value`.
-    Tagged,
-    /// No older version is tagged: the model's first version.
-    FirstVersion,
-    /// The version behind a registry alias (e.g. `champion`), when the check was asked to use it.
-    Alias,
-}
-
 /// The versions a check compares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selection {
@@ -229,14 +154,11 @@ impl Selection {
     /// metric, scale and direction itself. Lets adapters skip a slow registry call.
     pub fn needs_model_tags(&self) -> bool {
         match &self.baseline {
-            Some((baseline, _)) => [
-                tags::BENCHMARK_METRIC,
-                tags::BENCHMARK_SCALE,
-                tags::BENCHMARK_DIRECTION,
-                crate::evidence::GUARDRAILS_TAG,
-            ]
-            .iter()
-            .any(|key| !baseline.tags.contains_key(*key)),
+            Some((baseline, _)) => {
+                [tags::BENCHMARK_METRIC, tags::BENCHMARK_SCALE, tags::BENCHMARK_DIRECTION, GUARDRAILS_TAG]
+                    .iter()
+                    .any(|key| !baseline.tags.contains_key(*key))
+            }
             None => false,
         }
     }
@@ -303,18 +225,29 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
         confidence: None,
         guardrails: Vec::new(),
     };
-    let finish = |mut verdict: Verdict, outcome: Outcome, reason: String| {
-        verdict.outcome = outcome;
-        verdict.reason = reason;
-        verdict
-    };
+    let (Ok((outcome, reason)) | Err((outcome, reason))) = compare(selection, model_tags, policy, &mut verdict);
+    verdict.outcome = outcome;
+    verdict.reason = reason;
+    verdict
+}
 
+/// An outcome and the reason a person reads for it.
+type Conclusion = (Outcome, String);
+
+/// Follows the rule's steps, recording each fact on the verdict as it is found; the first fact
+/// missing or unusable stops the comparison with its outcome.
+fn compare(
+    selection: &Selection,
+    model_tags: &Tags,
+    policy: &Policy,
+    verdict: &mut Verdict,
+) -> Result<Conclusion, Conclusion> {
     let Some(candidate) = &selection.candidate else {
         let reason = match selection.requested {
             Some(v) => format!("model {:?} has no version {v}", selection.model),
             None => format!("model {:?} has no versions", selection.model),
         };
-        return finish(verdict, Outcome::NoCandidate, reason);
+        return Err((Outcome::NoCandidate, reason));
     };
     let cv = candidate.number();
     verdict.candidate_version = Some(cv);
@@ -322,108 +255,41 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
     let Some((baseline, source)) = &selection.baseline else {
         let reason =
             format!("version {cv} is the first version of {:?}: there is no baseline to compare with", selection.model);
-        return finish(verdict, Outcome::NoBaseline, reason);
+        return Err((Outcome::NoBaseline, reason));
     };
     let bv = baseline.number();
     verdict.baseline_version = Some(bv);
     verdict.baseline_source = Some(*source);
-    let fallback_note = match source {
-        BaselineSource::Tagged => String::new(),
-        BaselineSource::FirstVersion => {
-            format!(
-                " (no version older than {cv} carries {}, so the first version {bv} is the baseline)",
-                tags::BENCHMARK_VALUE
-            )
-        }
-        BaselineSource::Alias => format!(" (baseline version {bv} is the version behind the baseline alias)"),
-    };
+    let fallback_note = fallback_note(*source, cv, bv);
+    let settings = BenchmarkSettings { baseline, model_tags };
 
-    // A setting read from the baseline's tags, else the model's tags.
-    let setting = |key: &str| -> Option<(&str, &'static str)> {
-        baseline
-            .tags
-            .get(key)
-            .map(|v| (v.as_str(), "baseline version"))
-            .or_else(|| model_tags.get(key).map(|v| (v.as_str(), "registered model")))
-    };
-
-    let Some((metric, _)) = setting(tags::BENCHMARK_METRIC).filter(|(m, _)| !m.trim().is_empty()) else {
+    let Some((metric, _)) = settings.get(tags::BENCHMARK_METRIC).filter(|(m, _)| !m.trim().is_empty()) else {
         let reason = format!(
             "no {} tag on baseline version {bv} or on the registered model {:?}{fallback_note}",
             tags::BENCHMARK_METRIC,
             selection.model
         );
-        return finish(verdict, Outcome::MetricMissing, reason);
+        return Err((Outcome::MetricMissing, reason));
     };
     let metric = metric.trim().to_owned();
     verdict.metric = Some(metric.clone());
 
-    let direction = match setting(tags::BENCHMARK_DIRECTION) {
-        Some((text, owner)) => match text.parse::<Direction>() {
-            Ok(d) => d,
-            Err(e) => {
-                let reason = format!("{} tag on the {owner}: {e}", tags::BENCHMARK_DIRECTION);
-                return finish(verdict, Outcome::BadTag, reason);
-            }
-        },
-        None => policy.direction,
-    };
+    let direction = settings.parse(tags::BENCHMARK_DIRECTION)?.unwrap_or(policy.direction);
     verdict.direction = Some(direction);
 
-    let baseline_value = match source {
-        BaselineSource::Tagged => {
-            let text = &baseline.tags[tags::BENCHMARK_VALUE];
-            MetricValue::parse(text).map_err(|e| {
-                (Outcome::NonFiniteValue, format!("{} tag of baseline version {bv}: {e}", tags::BENCHMARK_VALUE))
-            })
-        }
-        BaselineSource::FirstVersion => version_value(baseline, &metric),
-        // The champion's benchmark value when it has one, else its own metric.
-        BaselineSource::Alias => match baseline.tags.get(tags::BENCHMARK_VALUE) {
-            Some(text) => MetricValue::parse(text).map_err(|e| {
-                (Outcome::NonFiniteValue, format!("{} tag of baseline version {bv}: {e}", tags::BENCHMARK_VALUE))
-            }),
-            None => version_value(baseline, &metric),
-        },
-    };
-    let baseline_value = match baseline_value {
-        Ok(v) => v,
-        Err((outcome, reason)) => return finish(verdict, outcome, format!("{reason}{fallback_note}")),
-    };
+    let baseline_value = baseline_value(baseline, *source, &metric)
+        .map_err(|(outcome, reason)| (outcome, format!("{reason}{fallback_note}")))?;
     verdict.baseline_value = Some(baseline_value.decimal());
 
-    let candidate_value = match version_value(candidate, &metric) {
-        Ok(v) => v,
-        Err((outcome, reason)) => return finish(verdict, outcome, reason),
-    };
+    let candidate_value = version_value(candidate, &metric)?;
     verdict.candidate_value = Some(candidate_value.decimal());
 
-    let scale = match setting(tags::BENCHMARK_SCALE) {
-        Some((text, owner)) => match text.parse::<Scale>() {
-            Ok(s) => Some(s),
-            Err(e) => {
-                let reason = format!("{} tag on the {owner}: {e}", tags::BENCHMARK_SCALE);
-                return finish(verdict, Outcome::BadTag, reason);
-            }
-        },
-        None => policy.scale,
-    };
-    let scale = match resolve_scale(scale, baseline_value.decimal(), candidate_value.decimal()) {
-        Ok(s) => s,
-        Err(reason) => return finish(verdict, Outcome::ScaleMismatch, reason),
-    };
+    let scale = settings.parse(tags::BENCHMARK_SCALE)?.or(policy.scale);
+    let scale = resolve_scale(scale, baseline_value.decimal(), candidate_value.decimal())
+        .map_err(|reason| (Outcome::ScaleMismatch, reason))?;
     verdict.scale = Some(scale);
 
-    let raw = candidate_value.decimal() - baseline_value.decimal();
-    let pp = match scale {
-        Scale::Fraction => raw * Decimal::ONE_HUNDRED,
-        Scale::Percent => raw,
-    };
-    let delta = match direction {
-        Direction::Higher => pp,
-        Direction::Lower => -pp,
-    }
-    .normalize();
+    let delta = delta_pp(candidate_value.decimal() - baseline_value.decimal(), scale, direction);
     verdict.delta_pp = Some(delta);
 
     let achieved = delta >= policy.threshold_pp;
@@ -437,7 +303,81 @@ pub fn judge(selection: &Selection, model_tags: &Tags, policy: &Policy) -> Verdi
          is {delta:+} pp ({scale}{lower_note}){fallback_note}",
         threshold = policy.threshold_pp.normalize(),
     );
-    finish(verdict, if achieved { Outcome::Achieved } else { Outcome::NotAchieved }, reason)
+    Ok((if achieved { Outcome::Achieved } else { Outcome::NotAchieved }, reason))
+}
+
+/// What the reasons add when the baseline is not the newest tagged older version.
+fn fallback_note(source: BaselineSource, cv: VersionNumber, bv: VersionNumber) -> String {
+    match source {
+        BaselineSource::Tagged => String::new(),
+        BaselineSource::FirstVersion => {
+            format!(
+                " (no version older than {cv} carries {}, so the first version {bv} is the baseline)",
+                tags::BENCHMARK_VALUE
+            )
+        }
+        BaselineSource::Alias => format!(" (baseline version {bv} is the version behind the baseline alias)"),
+    }
+}
+
+/// The `benchmark_*` settings of a check: the baseline's tags, else the registered model's.
+struct BenchmarkSettings<'a> {
+    baseline: &'a VersionFacts,
+    model_tags: &'a Tags,
+}
+
+impl<'a> BenchmarkSettings<'a> {
+    /// The setting's text and who carries it.
+    fn get(&self, key: &str) -> Option<(&'a str, &'static str)> {
+        self.baseline
+            .tags
+            .get(key)
+            .map(|v| (v.as_str(), "baseline version"))
+            .or_else(|| self.model_tags.get(key).map(|v| (v.as_str(), "registered model")))
+    }
+
+    /// The setting read as a scale or a direction; text naming neither is a bad tag.
+    fn parse<T: FromStr<Err = UnknownVariant>>(&self, key: &str) -> Result<Option<T>, Conclusion> {
+        match self.get(key) {
+            Some((text, owner)) => {
+                text.parse().map(Some).map_err(|e| (Outcome::BadTag, format!("{key} tag on the {owner}: {e}")))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The baseline's value: its `benchmark_value` tag, or for a first version its own metric; the
+/// version behind an alias gives its tag when it has one.
+fn baseline_value(baseline: &VersionFacts, source: BaselineSource, metric: &str) -> Result<MetricValue, Conclusion> {
+    let tagged = |text: &str| {
+        MetricValue::parse(text).map_err(|e| {
+            let bv = baseline.number();
+            (Outcome::NonFiniteValue, format!("{} tag of baseline version {bv}: {e}", tags::BENCHMARK_VALUE))
+        })
+    };
+    match source {
+        BaselineSource::Tagged => tagged(&baseline.tags[tags::BENCHMARK_VALUE]),
+        BaselineSource::FirstVersion => version_value(baseline, metric),
+        // The champion's benchmark value when it has one, else its own metric.
+        BaselineSource::Alias => match baseline.tags.get(tags::BENCHMARK_VALUE) {
+            Some(text) => tagged(text),
+            None => version_value(baseline, metric),
+        },
+    }
+}
+
+/// The candidate's lead in percentage points; positive is better, whichever way the metric goes.
+fn delta_pp(raw: Decimal, scale: Scale, direction: Direction) -> Decimal {
+    let pp = match scale {
+        Scale::Fraction => raw * Decimal::ONE_HUNDRED,
+        Scale::Percent => raw,
+    };
+    match direction {
+        Direction::Higher => pp,
+        Direction::Lower => -pp,
+    }
+    .normalize()
 }
 
 /// A version's value for `metric`: its run's metric, else a version tag of that name. The error
@@ -762,7 +702,7 @@ mod tests {
         let full = baseline(1, "0.9")
             .with_tag(tags::BENCHMARK_SCALE, "fraction")
             .with_tag(tags::BENCHMARK_DIRECTION, "higher")
-            .with_tag(crate::evidence::GUARDRAILS_TAG, "[]");
+            .with_tag(GUARDRAILS_TAG, "[]");
         assert!(!select("m", &[full, candidate(2, 0.9)], None).needs_model_tags());
         assert!(select("m", &[baseline(1, "0.9"), candidate(2, 0.9)], None).needs_model_tags());
         assert!(!select("m", &[candidate(1, 0.9)], None).needs_model_tags());

@@ -5,8 +5,20 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::confidence::Method;
-use crate::rule::{BaselineSource, Direction, Scale};
+use crate::metric::{Direction, Scale};
 use crate::version::VersionNumber;
+
+/// How the baseline was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineSource {
+    /// The newest older version tagged `benchmark_value`.
+    Tagged,
+    /// No older version is tagged: the model's first version.
+    FirstVersion,
+    /// The version behind a registry alias (e.g. `champion`), when the check was asked to use it.
+    Alias,
+}
 
 /// What a check concluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

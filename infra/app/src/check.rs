@@ -185,6 +185,33 @@ async fn record_attested(
 /// How long a recorded verdict may wait for its write-back before another check completes it.
 pub const WRITE_BACK_TAKEOVER: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Records a verdict without an attestation. A verdict that compared nothing is replaced by a
+/// different one (its facts may have arrived since); if another check replaced it first, theirs stands.
+async fn record_unattested(
+    store: &dyn VerdictStore,
+    record: VerdictRecord,
+) -> Result<(VerdictRecord, Stored), CheckError> {
+    Ok(match store.record(&record).await? {
+        Recorded::New => (record, Stored::New),
+        Recorded::Existing(old) if !old.verdict.outcome.is_comparison() && old.verdict != record.verdict => {
+            if store.replace(&record, &old.checked_at).await? {
+                (record, Stored::Replaced)
+            } else {
+                let current = store.get(&record.model, record.version).await?;
+                (current.unwrap_or(*old), Stored::Existing)
+            }
+        }
+        Recorded::Existing(old) => (*old, Stored::Existing),
+    })
+}
+
+impl CheckReport {
+    /// A report of a verdict that was not recorded (a dry run, or nothing to record).
+    fn unrecorded(verdict: Verdict, checked_at: String, stored: Stored) -> Self {
+        Self { verdict, checked_at, stored, wrote_back: false, notified: false, promotion: None }
+    }
+}
+
 fn is_stale(checked_at: &str) -> bool {
     match OffsetDateTime::parse(checked_at, &Rfc3339) {
         Ok(at) => OffsetDateTime::now_utc() - at > WRITE_BACK_TAKEOVER,
@@ -433,41 +460,13 @@ impl Checker {
         }
         let checked_at = now_rfc3339();
         let Some(store) = store else {
-            return Ok(CheckReport {
-                verdict,
-                checked_at,
-                stored: Stored::DryRun,
-                wrote_back: false,
-                notified: false,
-                promotion: None,
-            });
+            return Ok(CheckReport::unrecorded(verdict, checked_at, Stored::DryRun));
         };
         let Some(version) = verdict.candidate_version else {
-            return Ok(CheckReport {
-                verdict,
-                checked_at,
-                stored: Stored::NotStored,
-                wrote_back: false,
-                notified: false,
-                promotion: None,
-            });
+            return Ok(CheckReport::unrecorded(verdict, checked_at, Stored::NotStored));
         };
         let contributors = evidence.contributors.clone();
-        // Comparisons are final, so they are what gets attested (and chained).
-        let statement = match (&self.signing_key, verdict.outcome.is_comparison()) {
-            (Some(key), true) => Some((
-                key.clone(),
-                Statement::from_verdict(
-                    &verdict,
-                    checked_at.clone(),
-                    evidence.contributors,
-                    evidence.input_hashes,
-                    None,
-                )
-                .map(|statement| Statement { promotion: promotion.clone(), ..statement })?,
-            )),
-            _ => None,
-        };
+        let statement = self.statement(&verdict, &checked_at, evidence, promotion.as_ref())?;
         let record = VerdictRecord {
             model: request.model.clone(),
             version,
@@ -483,38 +482,13 @@ impl Checker {
         let (record, stored) = if let Some((key, statement)) = statement {
             record_attested(store.as_ref(), record, statement, &key).await?
         } else {
-            match store.record(&record).await? {
-                Recorded::New => (record, Stored::New),
-                Recorded::Existing(old) if !old.verdict.outcome.is_comparison() && old.verdict != record.verdict => {
-                    if store.replace(&record, &old.checked_at).await? {
-                        (record, Stored::Replaced)
-                    } else {
-                        let current = store.get(&record.model, record.version).await?;
-                        (current.unwrap_or(*old), Stored::Existing)
-                    }
-                }
-                Recorded::Existing(old) => (*old, Stored::Existing),
-            }
+            record_unattested(store.as_ref(), record).await?
         };
         // The check that recorded the verdict finishes its follow-up steps. Another check finding
         // them unfinished takes over only once the record is stale: its writer has most likely died.
         let owns = matches!(stored, Stored::New | Stored::Replaced)
             || (stored == Stored::Existing && is_stale(&record.checked_at));
-        let wrote_back = owns && !record.written_back;
-        // Credits go first: until the write-back is marked done, a later check redoes both, and a
-        // credit already written is left as it is (conditional put), so each is written once.
-        if let (true, Some(credits)) = (wrote_back, &self.credits) {
-            credits.credit(&record).await?;
-        }
-        if wrote_back {
-            self.write_back(&record).await?;
-            store.mark(&record.model, record.version, Step::WrittenBack).await?;
-        }
-        let notified = owns && !record.notified && self.notifier.is_some();
-        if let (true, Some(notifier)) = (notified, &self.notifier) {
-            notifier.publish(&crate::notify::notification(&crate::notify::verdict_message(&record))).await?;
-            store.mark(&record.model, record.version, Step::Notified).await?;
-        }
+        let (wrote_back, notified) = if owns { self.follow_up(store.as_ref(), &record).await? } else { (false, false) };
         tracing::info!(
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
             stored = ?stored, wrote_back, notified, "DeltaOne check"
@@ -527,6 +501,49 @@ impl Checker {
             notified,
             promotion: record.promotion,
         })
+    }
+
+    /// The statement to sign, when a key is configured and the verdict is a comparison: comparisons
+    /// are final, so they are what gets attested (and chained).
+    fn statement(
+        &self,
+        verdict: &Verdict,
+        checked_at: &str,
+        evidence: Evidence,
+        promotion: Option<&Promotion>,
+    ) -> Result<Option<(Arc<ed25519_dalek::SigningKey>, Statement)>, CheckError> {
+        let (Some(key), true) = (&self.signing_key, verdict.outcome.is_comparison()) else {
+            return Ok(None);
+        };
+        let statement = Statement::from_verdict(
+            verdict,
+            checked_at.to_owned(),
+            evidence.contributors,
+            evidence.input_hashes,
+            None,
+        )?;
+        Ok(Some((key.clone(), Statement { promotion: promotion.cloned(), ..statement })))
+    }
+
+    /// The steps after recording, for the check that owns them: credits, the write-back and the
+    /// notice, each unless already done. Returns whether it wrote back and whether it notified.
+    async fn follow_up(&self, store: &dyn VerdictStore, record: &VerdictRecord) -> Result<(bool, bool), CheckError> {
+        let wrote_back = !record.written_back;
+        // Credits go first: until the write-back is marked done, a later check redoes both, and a
+        // credit already written is left as it is (conditional put), so each is written once.
+        if let (true, Some(credits)) = (wrote_back, &self.credits) {
+            credits.credit(record).await?;
+        }
+        if wrote_back {
+            self.write_back(record).await?;
+            store.mark(&record.model, record.version, Step::WrittenBack).await?;
+        }
+        let notified = !record.notified && self.notifier.is_some();
+        if let (true, Some(notifier)) = (notified, &self.notifier) {
+            notifier.publish(&crate::notify::notification(&crate::notify::verdict_message(record))).await?;
+            store.mark(&record.model, record.version, Step::Notified).await?;
+        }
+        Ok((wrote_back, notified))
     }
 
     async fn write_back(&self, record: &VerdictRecord) -> Result<(), CheckError> {

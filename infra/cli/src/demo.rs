@@ -32,7 +32,7 @@ pub async fn run(json: bool) -> Result<ExitCode, String> {
         if json {
             println!("{}", serde_json::to_string(&report).expect("reports serialize"));
         } else {
-            println!("{}", crate::headline(&report.verdict));
+            println!("{}", crate::show::headline(&report.verdict));
             println!("    {}\n", report.verdict.reason);
         }
     }

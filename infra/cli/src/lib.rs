@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod query;
+pub mod show;
 pub mod webhooks;
 
 use std::io::IsTerminal;
@@ -11,15 +12,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use deltaone::{Verdict, VersionNumber};
+use deltaone::VersionNumber;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
-use deltaone_app::registry::RegistryError;
+use deltaone_app::check::{CheckError, CheckRequest, Checker};
 use deltaone_app::settings::{Settings, SettingsArgs, StoreTarget};
-use deltaone_app::store::{VerdictRecord, VerdictStore};
+use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
+
+pub use show::{explain, headline};
+use show::{print_failure, print_report, print_status};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -234,82 +237,94 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
             let checker = if args.dry_run { wiring.deciding_checker()? } else { wiring.checker().await? };
             check(&checker, &args).await
         }
-        Command::Status(args) => {
-            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
-            let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
-            print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Status(args) => status(&args, &settings).await,
         Command::Lineage(args) => crate::query::lineage(&args, &settings).await,
         Command::Impact(args) => crate::query::impact(&args, &settings).await,
         Command::Drift(command) => crate::query::drift(&command, &settings).await,
-        Command::Store(StoreCommand::Init) => match &settings.store {
-            Some(StoreTarget::Dynamo { table }) => {
-                let wiring = deltaone_wiring::Wiring::new(settings.clone());
-                let store =
-                    DynamoVerdictStore::new(deltaone_aws::aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
-                let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
-                println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
-                Ok(ExitCode::SUCCESS)
-            }
-            Some(StoreTarget::Files { dir }) => {
-                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                println!("ready: directory {}", dir.display());
-                Ok(ExitCode::SUCCESS)
-            }
-            None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
-        },
+        Command::Store(StoreCommand::Init) => init_store(&settings).await,
         Command::Dlq(DlqCommand::Redrive { from, to, source, max }) => {
             let from = from
                 .or_else(|| settings.dead_letter_queue_url.clone())
                 .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
-            let wiring = deltaone_wiring::Wiring::new(settings);
-            let client = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
-            let done =
-                deltaone_aws::sqs::redrive(&client, &from, &to, &source, max).await.map_err(|e| e.to_string())?;
-            println!(
-                "redriven: {} message(s) moved to {to}; {} of other sources left in place",
-                done.moved, done.skipped
-            );
-            Ok(ExitCode::SUCCESS)
+            redrive(settings, &from, &to, &source, max).await
         }
         Command::Webhooks(command) => crate::webhooks::run(command, &deltaone_wiring::Wiring::new(settings)).await,
-        Command::Audit { model, public_key } => {
-            let store = store(&settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
-            let trusted = match &public_key {
-                Some(text) => {
-                    Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?)
-                }
-                None => None,
-            };
-            match deltaone_app::audit::audit(store.as_ref(), &model, trusted.as_ref()).await {
-                Ok(report) => {
-                    println!(
-                        "chain holds: {} attested of {} recorded verdicts of {model}; head {}",
-                        report.attested,
-                        report.records,
-                        report.head.as_deref().unwrap_or("(none)")
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.to_string()),
-                Err(e) => {
-                    println!("chain broken: {e}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
-        Command::Attestation(AttestationCommand::PublicKey) => {
-            let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
-            let public = key.0.verifying_key();
-            println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
-            println!("key_id: {}", deltaone::attestation::key_id(&public));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Audit { model, public_key } => audit(&settings, &model, public_key.as_deref()).await,
+        Command::Attestation(AttestationCommand::PublicKey) => public_key(settings),
         Command::Demo(_) | Command::Verify(_) | Command::Schedules(_) => {
             unreachable!("handled before settings are read")
         }
     }
+}
+
+/// `status`: a model's recorded verdicts, newest first.
+async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, String> {
+    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
+    print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `store init`: the DynamoDB table or the directory, made ready.
+async fn init_store(settings: &Settings) -> Result<ExitCode, String> {
+    match &settings.store {
+        Some(StoreTarget::Dynamo { table }) => {
+            let wiring = deltaone_wiring::Wiring::new(settings.clone());
+            let store = DynamoVerdictStore::new(deltaone_aws::aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
+            let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
+            println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(StoreTarget::Files { dir }) => {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            println!("ready: directory {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
+    }
+}
+
+/// `dlq redrive`: moves the dead letters of one source back to their queue.
+async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: usize) -> Result<ExitCode, String> {
+    let wiring = deltaone_wiring::Wiring::new(settings);
+    let client = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
+    let done = deltaone_aws::sqs::redrive(&client, from, to, source, max).await.map_err(|e| e.to_string())?;
+    println!("redriven: {} message(s) moved to {to}; {} of other sources left in place", done.moved, done.skipped);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `audit`: walks a model's chain of recorded verdicts; a broken chain fails the command.
+async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, String> {
+    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let trusted = match public_key {
+        Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
+        None => None,
+    };
+    match deltaone_app::audit::audit(store.as_ref(), model, trusted.as_ref()).await {
+        Ok(report) => {
+            println!(
+                "chain holds: {} attested of {} recorded verdicts of {model}; head {}",
+                report.attested,
+                report.records,
+                report.head.as_deref().unwrap_or("(none)")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.to_string()),
+        Err(e) => {
+            println!("chain broken: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `attestation public-key`: what verifiers need to trust this deployment's signatures.
+fn public_key(settings: Settings) -> Result<ExitCode, String> {
+    let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
+    let public = key.0.verifying_key();
+    println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
+    println!("key_id: {}", deltaone::attestation::key_id(&public));
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
@@ -425,116 +440,4 @@ fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
         return Err(format!("models file {} names no models", path.display()));
     }
     Ok(models)
-}
-
-/// One line for people: the model, the candidate and the outcome.
-pub fn headline(verdict: &Verdict) -> String {
-    let version = verdict.candidate_version.map(|v| format!(" v{v}")).unwrap_or_default();
-    let what = match (verdict.outcome, verdict.delta_pp, verdict.baseline_version, &verdict.metric) {
-        (o, Some(delta), Some(base), Some(metric)) if o.is_comparison() => format!(
-            "{} ({delta:+} pp vs v{base} on {metric}, threshold {} pp)",
-            if verdict.achieved() { "DeltaOne achieved" } else { "not a DeltaOne" },
-            verdict.threshold_pp.normalize()
-        ),
-        (o, ..) => o.as_str().replace('_', " "),
-    };
-    format!("{}{version}: {what}", verdict.model)
-}
-
-/// What `check --explain` adds: the confidence interval, each guardrail, and the policy.
-pub fn explain(
-    verdict: &Verdict,
-    promotion: Option<&deltaone::promotion::Promotion>,
-    checker: &Checker,
-) -> Vec<String> {
-    let policy = checker.policy();
-    let mut lines = Vec::new();
-    let level = deltaone::evidence::level_text(policy.confidence_level());
-    lines.push(match &verdict.confidence {
-        Some(c) => format!("confidence: {}", deltaone::message::confidence_text(c)),
-        None => "confidence: none (no version names a predictions_uri, and require_confidence is off)".to_owned(),
-    });
-    lines.push(format!(
-        "policy: require_confidence {} (achieved {} the {level} lower bound to reach {} pp)",
-        if policy.require_confidence { "on" } else { "off" },
-        if policy.require_confidence { "needs" } else { "does not need" },
-        verdict.threshold_pp.normalize()
-    ));
-    if verdict.guardrails.is_empty() {
-        lines.push("guardrails: none declared".to_owned());
-    } else {
-        lines.push(format!("guardrails ({}):", verdict.guardrails.len()));
-        lines.extend(verdict.guardrails.iter().map(|g| format!("  - {}", deltaone::message::guardrail_text(g))));
-    }
-    lines.push(match (promotion, checker.champion_alias()) {
-        (Some(p), _) => format!("promotion: {} ({})", deltaone::message::promotion_text(p), p.reason),
-        (None, Some(alias)) => {
-            format!("promotion: {alias} not moved (the verdict is not achieved, or this was a dry run)")
-        }
-        (None, None) => "promotion: off (no champion alias configured)".to_owned(),
-    });
-    lines
-}
-
-fn print_report(report: &CheckReport, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(report).expect("reports serialize"));
-        return;
-    }
-    println!("{}", headline(&report.verdict));
-    println!("    {}", report.verdict.reason);
-    let stored = match report.stored {
-        Stored::DryRun => "dry run: nothing recorded or written back",
-        Stored::NotStored => "nothing to record",
-        Stored::New => "recorded",
-        Stored::Existing => "already recorded earlier (this is that verdict)",
-        Stored::Replaced => "recorded, replacing an earlier verdict that compared nothing",
-    };
-    let wrote = if report.wrote_back { "; tags written back" } else { "" };
-    let notified = if report.notified { "; subscribers notified" } else { "" };
-    println!("    {stored}{wrote}{notified}");
-}
-
-fn print_failure(model: &str, error: &CheckError, json: bool) {
-    if json {
-        let value = serde_json::json!({"model": model, "error": error.to_string(), "retryable": error.is_retryable()});
-        println!("{value}");
-    } else {
-        let hint = match error {
-            CheckError::Registry(RegistryError::UnknownModel(_)) => " (check the name)",
-            e if e.is_retryable() => " (temporary: try again)",
-            _ => "",
-        };
-        println!("{model}: error: {error}{hint}");
-    }
-}
-
-fn print_status(model: &str, records: &[VerdictRecord], json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(records).expect("records serialize"));
-        return;
-    }
-    if records.is_empty() {
-        println!("{model}: no verdicts recorded");
-        return;
-    }
-    println!("latest: {}", headline(&records[0].verdict));
-    println!(
-        "{:<8} {:<17} {:>10} {:<9} {:<16} {:<21} CONTRIBUTORS",
-        "VERSION", "OUTCOME", "DELTA PP", "BASELINE", "METRIC", "CHECKED AT"
-    );
-    for r in records {
-        let v = &r.verdict;
-        let contributors: Vec<&str> = r.contributors.iter().map(|c| c.id.as_str()).collect();
-        println!(
-            "{:<8} {:<17} {:>10} {:<9} {:<16} {:<21} {}",
-            r.version,
-            v.outcome.as_str(),
-            v.delta_pp.map(|d| format!("{:+}", d.normalize())).unwrap_or_else(|| "-".into()),
-            v.baseline_version.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
-            v.metric.as_deref().unwrap_or("-"),
-            r.checked_at,
-            if contributors.is_empty() { "-".to_owned() } else { contributors.join(", ") }
-        );
-    }
 }
