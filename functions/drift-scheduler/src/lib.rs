@@ -61,3 +61,6 @@ pub async fn from_env() -> Result<Scheduler, String> {
         target,
     })
 }
+
+#[cfg(test)]
+mod tests;
