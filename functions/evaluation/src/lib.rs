@@ -271,3 +271,6 @@ pub async fn from_env() -> Result<Evaluation, String> {
         quarantine_prefix,
     })
 }
+
+#[cfg(test)]
+mod tests;
