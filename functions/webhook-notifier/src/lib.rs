@@ -193,3 +193,6 @@ pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
         malformed: Arc::new(SqsDeadLetters::new(sqs, dlq)),
     })
 }
+
+#[cfg(test)]
+mod tests;
