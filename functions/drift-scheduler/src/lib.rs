@@ -81,3 +81,6 @@ mod startup_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -294,3 +294,6 @@ mod startup_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

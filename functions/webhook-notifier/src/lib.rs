@@ -224,3 +224,6 @@ mod startup_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

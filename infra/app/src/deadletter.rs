@@ -41,6 +41,31 @@ pub fn redrive_body(letter: &DeadLetter) -> String {
     }
 }
 
+/// The in-memory twin of the dead-letter queue for tests: records parked letters, in order.
+#[derive(Debug, Default)]
+pub struct MemoryDeadLetters {
+    parked: std::sync::Mutex<Vec<DeadLetter>>,
+}
+
+impl MemoryDeadLetters {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything parked so far.
+    pub fn parked(&self) -> Vec<DeadLetter> {
+        self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+#[async_trait]
+impl DeadLetters for MemoryDeadLetters {
+    async fn park(&self, letter: &DeadLetter) -> Result<(), DeadLetterError> {
+        self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(letter.clone());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +87,14 @@ mod tests {
         assert_eq!(redrive_body(&sqs), "{\"Records\": []}");
         let direct = letter(json!({"Records": [{"eventSource": "aws:s3"}]}));
         assert_eq!(redrive_body(&direct), direct.original.to_string());
+    }
+
+    #[tokio::test]
+    async fn memory_dead_letters_keep_each_letter_whole_and_in_order() {
+        let queue = MemoryDeadLetters::new();
+        let (a, b) = (letter(json!({"n": 1})), letter(json!({"n": 2})));
+        queue.park(&a).await.unwrap();
+        queue.park(&b).await.unwrap();
+        assert_eq!(queue.parked(), [a, b]);
     }
 }

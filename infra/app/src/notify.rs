@@ -189,6 +189,31 @@ pub fn verdict_message(record: &crate::store::VerdictRecord) -> deltaone::messag
     .with_promotion(record.promotion.clone())
 }
 
+/// The in-memory twin of the notifier for tests: records what was published, in order.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    published: std::sync::Mutex<Vec<Notification>>,
+}
+
+impl MemoryNotifier {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything published so far.
+    pub fn published(&self) -> Vec<Notification> {
+        self.published.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+#[async_trait]
+impl Notifier for MemoryNotifier {
+    async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.published.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(notification.clone());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +262,20 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&n.message).unwrap();
         assert_eq!(json["schema"], deltaone::message::MESSAGE_SCHEMA);
         assert_eq!(json["id"], "deltaone:fraud:2:2026-11-23T10:00:00Z");
+    }
+
+    #[tokio::test]
+    async fn the_memory_notifier_records_what_was_published_in_order() {
+        let notifier = MemoryNotifier::new();
+        let n = |subject: &str| Notification {
+            subject: subject.into(),
+            message: "{}".into(),
+            text: String::new(),
+            attributes: BTreeMap::new(),
+        };
+        notifier.publish(&n("first")).await.unwrap();
+        notifier.publish(&n("second")).await.unwrap();
+        let subjects: Vec<String> = notifier.published().into_iter().map(|n| n.subject).collect();
+        assert_eq!(subjects, ["first", "second"]);
     }
 }

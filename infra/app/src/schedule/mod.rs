@@ -27,6 +27,34 @@ pub trait Listing: Send + Sync {
     async fn list(&self, prefix: &S3Uri) -> Result<Vec<InputFile>, ObjectError>;
 }
 
+/// The in-memory twin of an S3 listing for tests: files by URI, listed in key order under a
+/// prefix as ListObjectsV2 does.
+#[derive(Debug, Default)]
+pub struct MemoryListing {
+    files: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl MemoryListing {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or resizes) the file at `uri` (`s3://bucket/key`).
+    pub fn add(&self, uri: &str, bytes: u64) {
+        self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(uri.to_owned(), bytes);
+    }
+}
+
+#[async_trait]
+impl Listing for MemoryListing {
+    async fn list(&self, prefix: &S3Uri) -> Result<Vec<InputFile>, ObjectError> {
+        let prefix = prefix.to_string();
+        let files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let under = files.range(prefix.clone()..).take_while(|(uri, _)| uri.starts_with(&prefix));
+        Ok(under.map(|(uri, &bytes)| InputFile { uri: uri.clone(), bytes }).collect())
+    }
+}
+
 /// The scheduled function's input: the model's schedule entry and the time it fired
 /// (`<aws.scheduler.scheduled-time>` in the schedule's input template).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,5 +232,18 @@ mod tests {
         let err = check_file(&broken).unwrap_err();
         assert!(err.contains("(\"churn\"): current") && err.contains("ISO-8601"), "{err}");
         assert!(check_file(&dir.path().join("missing.json")).unwrap_err().contains("missing.json"));
+    }
+
+    #[tokio::test]
+    async fn the_memory_listing_lists_only_what_is_under_the_prefix_in_key_order() {
+        let listing = MemoryListing::new();
+        listing.add("s3://logs/fraud/day=2/b.parquet", 20);
+        listing.add("s3://logs/fraud/day=1/a.parquet", 10);
+        listing.add("s3://logs/fraudster/x.parquet", 1);
+        listing.add("s3://other/fraud/day=1/a.parquet", 1);
+        let files = listing.list(&S3Uri::parse("s3://logs/fraud/").unwrap()).await.unwrap();
+        let listed: Vec<(&str, u64)> = files.iter().map(|f| (f.uri.as_str(), f.bytes)).collect();
+        assert_eq!(listed, [("s3://logs/fraud/day=1/a.parquet", 10), ("s3://logs/fraud/day=2/b.parquet", 20)]);
+        assert!(listing.list(&S3Uri::parse("s3://empty/").unwrap()).await.unwrap().is_empty());
     }
 }
