@@ -48,6 +48,19 @@ for pair in "${pairs[@]}"; do
   args+=(--function "$bin=$target_dir/release/$bin")
 done
 
+# A baseline, timed in the same run: earlier builds of the same binaries (another commit's release
+# builds, say), each listed as "<bin>@baseline".
+if [ -n "${BENCH_BASELINE_DIR:-}" ]; then
+  for pair in "${pairs[@]}"; do
+    bin=${pair#* }
+    if [ -x "$BENCH_BASELINE_DIR/$bin" ]; then
+      args+=(--function "$bin@baseline=$BENCH_BASELINE_DIR/$bin")
+    else
+      echo "bench: no baseline of $bin in $BENCH_BASELINE_DIR" >&2
+    fi
+  done
+fi
+
 # The arm64 Lambda zips, as production deploys them (cargo-lambda from the local stack's virtualenv;
 # it cross-compiles with zig and installs the rustup target aarch64-unknown-linux-gnu if missing).
 if [ "${BENCH_ARM64:-1}" = 1 ]; then
