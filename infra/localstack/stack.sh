@@ -67,6 +67,10 @@ stack_start() {
 
   mlflow_port=$(_stack_free_port)
   # A fixed Fernet key keeps webhooks working across server restarts; this one is for tests only.
+  # MLflow's usage telemetry off, for the server and every Python client of the tests and examples: it
+  # reaches out to the internet, and its thread sets and unsets _MLFLOW_TELEMETRY_SESSION_ID while
+  # requests iterates os.environ, which failed a log_metric with KeyError (seen in an example run).
+  export MLFLOW_DISABLE_TELEMETRY=true
   export DELTAONE_TEST_WEBHOOK_SECRET_KEY=${DELTAONE_TEST_WEBHOOK_SECRET_KEY:-ZGVsdGFvbmUtbG9jYWwtc3RhY2stdGVzdHMtb25seSE=}
   MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https \
   MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true \
@@ -83,10 +87,6 @@ stack_start() {
 
   # Each MLflow worker caches the webhook list (60 s by default); tests create webhooks and expect them.
   export MLFLOW_WEBHOOK_CACHE_TTL=${MLFLOW_WEBHOOK_CACHE_TTL:-1}
-  # MLflow's usage telemetry off, for the server and every Python client of the tests and examples: it
-  # reaches out to the internet, and its thread sets and unsets _MLFLOW_TELEMETRY_SESSION_ID while
-  # requests iterates os.environ, which failed a log_metric with KeyError (seen in an example run).
-  export MLFLOW_DISABLE_TELEMETRY=true
   export DELTAONE_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
   export DELTAONE_TEST_MLFLOW_URL="http://127.0.0.1:$mlflow_port"
   _stack_wait moto "$DELTAONE_TEST_MOTO_URL/moto-api/data.json" 60 "$moto_pid" "$DELTAONE_STACK_DIR/moto.log" || return 1
