@@ -66,11 +66,11 @@ stack_start() {
   _stack_pids+=("$moto_pid")
 
   mlflow_port=$(_stack_free_port)
-  # A fixed Fernet key keeps webhooks working across server restarts; this one is for tests only.
   # MLflow's usage telemetry off, for the server and every Python client of the tests and examples: it
   # reaches out to the internet, and its thread sets and unsets _MLFLOW_TELEMETRY_SESSION_ID while
   # requests iterates os.environ, which failed a log_metric with KeyError (seen in an example run).
   export MLFLOW_DISABLE_TELEMETRY=true
+  # A fixed Fernet key keeps webhooks working across server restarts; this one is for tests only.
   export DELTAONE_TEST_WEBHOOK_SECRET_KEY=${DELTAONE_TEST_WEBHOOK_SECRET_KEY:-ZGVsdGFvbmUtbG9jYWwtc3RhY2stdGVzdHMtb25seSE=}
   MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https \
   MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true \
