@@ -17,4 +17,4 @@ pub mod redrive;
 pub mod retry;
 
 pub use config::{Endpoint, EndpointKind, WebhookConfig};
-pub use delivery::{Deliverer, Outcome, ParkedDelivery, SqsWebhookDeadLetters, WebhookDeadLetters, webhook_id};
+pub use delivery::{Deliverer, Outcome, ParkedDelivery, WebhookDeadLetters, webhook_id};
