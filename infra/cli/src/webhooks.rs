@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
+use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{DLQ_ENV, WebhookConfig};
-use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_webhooks::delivery::Deliverer;
 
 const REDRIVE_HELP: &str = "\

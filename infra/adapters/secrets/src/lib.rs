@@ -7,6 +7,6 @@
 pub mod extension;
 pub mod reader;
 
-pub use extension::{EXTENSION_DEFAULT_PORT, Extension, ExtensionError};
 pub use deltaone_app::secrets::{SecretError, SecretRef, SecretRefError, Secrets};
+pub use extension::{EXTENSION_DEFAULT_PORT, Extension, ExtensionError};
 pub use reader::SecretReader;
