@@ -129,23 +129,15 @@ pub async fn redrive(
     max: usize,
 ) -> Result<Redriven, DeadLetterError> {
     let failed = |e: String| DeadLetterError { queue: dlq_url.to_owned(), message: e };
+    let queue = SqsDeadLetters::new(client.clone(), dlq_url);
     let mut done = Redriven::default();
     while done.moved + done.skipped < max {
-        let batch = client
-            .receive_message()
-            .queue_url(dlq_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .visibility_timeout(60)
-            .send()
-            .await
-            .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
-        let messages = batch.messages();
+        let messages = queue.receive(60).await?;
         if messages.is_empty() {
             break;
         }
         for message in messages {
-            let letter: Option<DeadLetter> = message.body().and_then(|b| serde_json::from_str(b).ok());
+            let letter: Option<DeadLetter> = message.body.and_then(|b| serde_json::from_str(&b).ok());
             let Some(letter) = letter.filter(|l| l.source == source) else {
                 done.skipped += 1;
                 continue;
@@ -157,14 +149,8 @@ pub async fn redrive(
                 .send()
                 .await
                 .map_err(|e| failed(format!("sending to {to_url}: {}", DisplayErrorContext(&e))))?;
-            if let Some(handle) = message.receipt_handle() {
-                client
-                    .delete_message()
-                    .queue_url(dlq_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
+            if !message.handle.is_empty() {
+                queue.delete(&message.handle).await?;
             }
             done.moved += 1;
         }
