@@ -18,7 +18,7 @@ use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_system_tests::{Aws, Stack, deltaone_binary, unique};
 use deltaone_webhook_notifier::WebhookNotifier;
 use deltaone_webhooks::retry::RetryPolicy;
-use deltaone_webhooks::{Deliverer, Endpoint, EndpointKind, SqsWebhookDeadLetters, webhook_id};
+use deltaone_webhooks::{Deliverer, Endpoint, EndpointKind, webhook_id};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -178,7 +178,7 @@ fn drift(id: &str, model: &str, detected: bool) -> Message {
 
 /// The notifier as the Lambda function wires it, over moto's SQS and S3.
 async fn notifier(aws: &Aws, endpoints: Vec<Endpoint>, policy: RetryPolicy, dlq: &str) -> WebhookNotifier {
-    let dead_letters = Arc::new(SqsWebhookDeadLetters::new(aws.sqs.clone(), dlq));
+    let dead_letters = Arc::new(SqsDeadLetters::new(aws.sqs.clone(), dlq).with_tries(3));
     WebhookNotifier {
         deliverer: Arc::new(Deliverer::new(endpoints, policy, dead_letters).unwrap()),
         objects: Arc::new(S3Objects::new(aws.s3.clone())),

@@ -20,7 +20,7 @@ use deltaone_app::objects::ObjectStore;
 use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{ConfigError, DLQ_ENV, ENDPOINTS_FILE_ENV, ENDPOINTS_JSON_ENV, WebhookConfig};
-use deltaone_webhooks::delivery::{Deliverer, Outcome, SOURCE, SqsWebhookDeadLetters};
+use deltaone_webhooks::delivery::{Deliverer, Outcome, SOURCE};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
@@ -196,7 +196,10 @@ pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
     let endpoint_url = std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty());
     let aws = deltaone_aws::sdk_config(endpoint_url.as_deref()).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let deliverer = Deliverer::new(endpoints, config.delivery, Arc::new(SqsWebhookDeadLetters::new(sqs.clone(), &dlq)))
+    // Three tries per parked delivery: the record counts as handled once parked, and the endpoints
+    // that took the message must not get it again because one did not.
+    let parked = SqsDeadLetters::new(sqs.clone(), &dlq).with_tries(3);
+    let deliverer = Deliverer::new(endpoints, config.delivery, Arc::new(parked))
         .map_err(|e| SetupError::new(ENDPOINTS_FILE_ENV, e))?;
     let objects = deltaone_aws::s3::S3Objects::client(&aws, endpoint_url.is_some());
     Ok(WebhookNotifier {

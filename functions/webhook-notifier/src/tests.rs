@@ -8,14 +8,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use deltaone::message::{DriftBody, Message, TimeWindow};
 use deltaone::signature::StandardWebhookSecret;
-use deltaone_app::deadletter::{DeadLetterError, MemoryDeadLetters};
+use deltaone_app::deadletter::MemoryDeadLetters;
 use deltaone_app::notify::{MESSAGE_REF_SCHEMA, MessageRef, notification};
 use deltaone_app::objects::MemoryObjects;
 use deltaone_webhooks::retry::RetryPolicy;
-use deltaone_webhooks::{Endpoint, EndpointKind, ParkedDelivery, WebhookDeadLetters, webhook_id};
+use deltaone_webhooks::{Endpoint, EndpointKind, ParkedDelivery, webhook_id};
 
 use super::*;
 
@@ -74,34 +73,18 @@ fn read_request(socket: &std::net::TcpStream) -> Option<Seen> {
     Some(Seen { headers, body })
 }
 
-/// The webhook dead-letter queue, in memory; `refuse` makes parking fail as an unreachable SQS does.
-#[derive(Default)]
-struct ParkedDeliveries {
-    parked: Mutex<Vec<ParkedDelivery>>,
-    refuse: bool,
-}
-
-#[async_trait]
-impl WebhookDeadLetters for ParkedDeliveries {
-    async fn park(&self, letter: &ParkedDelivery) -> Result<(), DeadLetterError> {
-        if self.refuse {
-            return Err(DeadLetterError { queue: "webhook-dlq".into(), message: "SQS is unreachable".into() });
-        }
-        self.parked.lock().unwrap().push(letter.clone());
-        Ok(())
-    }
-}
-
 struct Rig {
     notifier: WebhookNotifier,
     receiver: Receiver,
     objects: Arc<MemoryObjects>,
-    parked: Arc<ParkedDeliveries>,
+    /// The webhook dead-letter queue: deliveries the endpoint did not take.
+    parked: Arc<MemoryDeadLetters<ParkedDelivery>>,
+    /// The same queue as the malformed records see it.
     malformed: Arc<MemoryDeadLetters>,
 }
 
 /// The notifier with one endpoint, `orders`, at a receiver answering `status`.
-fn rig(status: u16, parked: ParkedDeliveries) -> Rig {
+fn rig(status: u16) -> Rig {
     let receiver = Receiver::start(status);
     let endpoint = Endpoint {
         name: "orders".into(),
@@ -122,7 +105,7 @@ fn rig(status: u16, parked: ParkedDeliveries) -> Rig {
         max_retry_after: Duration::from_millis(50),
         jitter: 0.0,
     };
-    let parked = Arc::new(parked);
+    let parked = Arc::new(MemoryDeadLetters::new());
     let deliverer = Deliverer::new(vec![endpoint], policy, parked.clone()).unwrap();
     let (objects, malformed) = (Arc::new(MemoryObjects::new()), Arc::new(MemoryDeadLetters::new()));
     let notifier =
@@ -178,7 +161,7 @@ fn batch(records: Vec<Value>) -> Value {
 
 #[tokio::test]
 async fn messages_in_sns_envelopes_and_raw_are_delivered_signed_to_the_endpoint() {
-    let rig = rig(200, ParkedDeliveries::default());
+    let rig = rig(200);
     let (a, b) = (drift_message("drift:a"), drift_message("drift:b"));
     let event =
         batch(vec![record("m-1", &sns_envelope(&notification(&a).message)), record("m-2", &notification(&b).message)]);
@@ -195,12 +178,12 @@ async fn messages_in_sns_envelopes_and_raw_are_delivered_signed_to_the_endpoint(
     assert!(seen.iter().all(|s| s.headers["webhook-signature"].starts_with("v1,")), "{seen:?}");
     let delivered: Value = serde_json::from_slice(&seen[0].body).unwrap();
     assert_eq!(delivered["model"], "fraud-detector");
-    assert!(rig.parked.parked.lock().unwrap().is_empty() && rig.malformed.parked().is_empty());
+    assert!(rig.parked.parked().is_empty() && rig.malformed.parked().is_empty());
 }
 
 #[tokio::test]
 async fn a_record_that_is_not_a_deltaone_message_is_parked_whole_with_the_reason() {
-    let rig = rig(200, ParkedDeliveries::default());
+    let rig = rig(200);
     let good = drift_message("drift:good");
     let records = vec![
         record("m-text", "not json"),
@@ -223,13 +206,13 @@ async fn a_record_that_is_not_a_deltaone_message_is_parked_whole_with_the_reason
 
 #[tokio::test]
 async fn a_delivery_the_endpoint_refuses_is_parked_and_the_record_is_not_redelivered() {
-    let rig = rig(410, ParkedDeliveries::default());
+    let rig = rig(410);
     let message = drift_message("drift:gone");
     let event = batch(vec![record("m-1", &sns_envelope(&notification(&message).message))]);
     let handled = rig.notifier.handle_batch(&event).await.unwrap();
     assert_eq!(handled, Handled { delivered: 0, parked: 1, malformed: 0, retry: Vec::new() });
 
-    let parked = rig.parked.parked.lock().unwrap().clone();
+    let parked = rig.parked.parked();
     assert_eq!(parked.len(), 1);
     assert_eq!((parked[0].endpoint.as_str(), parked[0].attempts), ("orders", 1), "410 is not retried");
     assert_eq!(parked[0].message.id, message.id);
@@ -238,15 +221,45 @@ async fn a_delivery_the_endpoint_refuses_is_parked_and_the_record_is_not_redeliv
 
 #[tokio::test]
 async fn a_failed_delivery_that_cannot_be_parked_is_a_batch_item_failure() {
-    let rig = rig(410, ParkedDeliveries { refuse: true, ..Default::default() });
+    let rig = rig(410);
+    rig.parked.refuse(true);
     let event = batch(vec![record("m-1", &notification(&drift_message("drift:x")).message)]);
     let response = rig.notifier.handle(event).await.unwrap();
     assert_eq!(response, json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}));
 }
 
 #[tokio::test]
+async fn a_record_whose_delivery_could_not_be_parked_is_parked_when_sqs_delivers_it_again() {
+    let rig = rig(410);
+    let message = drift_message("drift:again");
+    let event = batch(vec![record("m-1", &notification(&message).message)]);
+    rig.parked.refuse(true);
+    let handled = rig.notifier.handle_batch(&event).await.unwrap();
+    assert_eq!(handled, Handled { delivered: 0, parked: 0, malformed: 0, retry: vec!["m-1".into()] });
+    assert!(rig.parked.parked().is_empty());
+
+    rig.parked.refuse(false);
+    let handled = rig.notifier.handle_batch(&event).await.unwrap();
+    assert_eq!(handled, Handled { delivered: 0, parked: 1, malformed: 0, retry: Vec::new() });
+    assert_eq!(rig.parked.parked()[0].webhook_id, webhook_id(&message.id, "orders"));
+}
+
+#[tokio::test]
+async fn a_record_that_is_not_a_message_and_cannot_be_parked_fails_the_invocation_to_be_retried() {
+    let rig = rig(200);
+    rig.malformed.refuse(true);
+    let good = drift_message("drift:good");
+    let event = batch(vec![record("m-text", "not json"), record("m-good", &notification(&good).message)]);
+    let error = rig.notifier.handle(event).await.unwrap_err();
+    assert!(matches!(error, NotifierError::DeadLetter(_)), "{error}");
+    assert_eq!(Diagnostic::from(error).error_type, "Retryable", "Lambda retries the whole batch");
+    assert!(rig.malformed.parked().is_empty() && rig.parked.parked().is_empty());
+    assert!(rig.receiver.seen().is_empty(), "nothing went out before the batch failed");
+}
+
+#[tokio::test]
 async fn an_offloaded_message_is_read_from_s3_and_retried_while_s3_is_down() {
-    let rig = rig(200, ParkedDeliveries::default());
+    let rig = rig(200);
     let message = drift_message("drift:large");
     let bytes = serde_json::to_vec(&message).unwrap();
     rig.objects.insert("notifications", "notifications/large.json", bytes.clone(), BTreeMap::new());
@@ -278,7 +291,7 @@ async fn an_offloaded_message_is_read_from_s3_and_retried_while_s3_is_down() {
 
 #[tokio::test]
 async fn an_event_that_is_not_an_sqs_batch_is_a_malformed_event() {
-    let rig = rig(200, ParkedDeliveries::default());
+    let rig = rig(200);
     let error = rig.notifier.handle(json!({"hello": "world"})).await.unwrap_err();
     assert_eq!(Diagnostic::from(error).error_type, "MalformedEvent");
 }

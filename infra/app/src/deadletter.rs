@@ -26,9 +26,45 @@ pub struct DeadLetterError {
     pub message: String,
 }
 
+/// Anything parked in a dead-letter queue: its JSON body, and the message attributes the queue
+/// is filtered on without reading bodies.
+pub trait Letter: Serialize + Send + Sync {
+    /// The message attributes, name and value.
+    fn attributes(&self) -> Vec<(&'static str, &str)>;
+}
+
+impl Letter for DeadLetter {
+    fn attributes(&self) -> Vec<(&'static str, &str)> {
+        vec![("source", &self.source), ("error_type", &self.error_type)]
+    }
+}
+
+/// Where events that failed for good are parked: a [`DeadLetter`] by default, or another
+/// [`Letter`] (the webhook notifier parks the delivery that an endpoint did not take).
 #[async_trait]
-pub trait DeadLetters: Send + Sync {
-    async fn park(&self, letter: &DeadLetter) -> Result<(), DeadLetterError>;
+pub trait DeadLetters<L: Letter = DeadLetter>: Send + Sync {
+    async fn park(&self, letter: &L) -> Result<(), DeadLetterError>;
+}
+
+/// A letter taken out of the queue and held (invisible to others) while a redrive looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLetter {
+    /// The queue's id of the message: the same each time it is received.
+    pub id: String,
+    /// What deletes or releases this receipt of it.
+    pub handle: String,
+    pub body: Option<String>,
+}
+
+/// The dead-letter queue as a redrive reads it: receive and hold, delete once handled, release
+/// what stays.
+#[async_trait]
+pub trait HeldLetters: Send + Sync {
+    /// Up to ten letters, each held for `hold_secs`; none when the queue is empty.
+    async fn receive(&self, hold_secs: i32) -> Result<Vec<HeldLetter>, DeadLetterError>;
+    async fn delete(&self, handle: &str) -> Result<(), DeadLetterError>;
+    /// Visible to others again right away.
+    async fn release(&self, handle: &str) -> Result<(), DeadLetterError>;
 }
 
 /// The body to send back to the function's input queue for a parked delivery: an SQS record's own
@@ -41,26 +77,42 @@ pub fn redrive_body(letter: &DeadLetter) -> String {
     }
 }
 
-/// The in-memory twin of the dead-letter queue for tests: records parked letters, in order.
-#[derive(Debug, Default)]
-pub struct MemoryDeadLetters {
-    parked: std::sync::Mutex<Vec<DeadLetter>>,
+/// The in-memory twin of the dead-letter queue for tests: records parked letters, in order; can be
+/// switched to refuse them, like a queue that cannot be reached.
+#[derive(Debug)]
+pub struct MemoryDeadLetters<L = DeadLetter> {
+    parked: std::sync::Mutex<Vec<L>>,
+    refusing: std::sync::atomic::AtomicBool,
 }
 
-impl MemoryDeadLetters {
+impl<L> Default for MemoryDeadLetters<L> {
+    fn default() -> Self {
+        Self { parked: std::sync::Mutex::new(Vec::new()), refusing: std::sync::atomic::AtomicBool::new(false) }
+    }
+}
+
+impl<L: Clone> MemoryDeadLetters<L> {
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Everything parked so far.
-    pub fn parked(&self) -> Vec<DeadLetter> {
+    pub fn parked(&self) -> Vec<L> {
         self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// From now on every park fails (`true`) or succeeds again (`false`).
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing.store(refusing, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 #[async_trait]
-impl DeadLetters for MemoryDeadLetters {
-    async fn park(&self, letter: &DeadLetter) -> Result<(), DeadLetterError> {
+impl<L: Letter + Clone> DeadLetters<L> for MemoryDeadLetters<L> {
+    async fn park(&self, letter: &L) -> Result<(), DeadLetterError> {
+        if self.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(DeadLetterError { queue: "memory".into(), message: "the queue refuses letters".into() });
+        }
         self.parked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(letter.clone());
         Ok(())
     }
@@ -96,5 +148,21 @@ mod tests {
         queue.park(&a).await.unwrap();
         queue.park(&b).await.unwrap();
         assert_eq!(queue.parked(), [a, b]);
+    }
+
+    #[tokio::test]
+    async fn a_refusing_memory_queue_fails_to_park_and_keeps_nothing() {
+        let queue = MemoryDeadLetters::new();
+        queue.refuse(true);
+        assert!(queue.park(&letter(json!({"n": 1}))).await.is_err());
+        assert!(queue.parked().is_empty());
+        queue.refuse(false);
+        queue.park(&letter(json!({"n": 2}))).await.unwrap();
+        assert_eq!(queue.parked().len(), 1);
+    }
+
+    #[test]
+    fn dead_letters_are_filtered_on_their_source_and_error_type() {
+        assert_eq!(letter(json!({})).attributes(), [("source", "evaluation"), ("error_type", "Retryable")]);
     }
 }

@@ -22,6 +22,7 @@ pub mod query;
 pub mod registry;
 pub mod s3event;
 pub mod schedule;
+pub mod secrets;
 pub mod settings;
 pub mod startup;
 pub mod store;

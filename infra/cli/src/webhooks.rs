@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
+use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{DLQ_ENV, WebhookConfig};
-use deltaone_webhooks::delivery::{Deliverer, SqsWebhookDeadLetters};
+use deltaone_webhooks::delivery::Deliverer;
 
 const REDRIVE_HELP: &str = "\
 Reads the webhook dead-letter queue, delivers each parked message again to its endpoint with the same
@@ -58,9 +59,9 @@ pub async fn run(command: WebhooksCommand, wiring: &deltaone_wiring::Wiring) -> 
                 Err(e) => return usage(e.to_string()),
             };
             let sqs = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
-            let dead_letters = Arc::new(SqsWebhookDeadLetters::new(sqs.clone(), &dlq));
-            let deliverer = Deliverer::new(endpoints, config.delivery, dead_letters)?;
-            let report = deltaone_webhooks::redrive::redrive(&deliverer, &sqs, &dlq, endpoint.as_deref(), max)
+            let queue = Arc::new(SqsDeadLetters::new(sqs, &dlq).with_tries(3));
+            let deliverer = Deliverer::new(endpoints, config.delivery, queue.clone())?;
+            let report = deltaone_webhooks::redrive::redrive(&deliverer, queue.as_ref(), endpoint.as_deref(), max)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

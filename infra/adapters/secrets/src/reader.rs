@@ -1,21 +1,10 @@
 //! Reads the value a [`SecretRef`] points at: the environment, or Secrets Manager through the
 //! [`Extension`] when running in Lambda.
 
-use crate::extension::Extension;
-use crate::reference::SecretRef;
+use async_trait::async_trait;
+use deltaone_app::secrets::{EnvSecrets, SecretError, SecretRef, Secrets};
 
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error("environment variable {0} is not set or empty")]
-    EnvMissing(String),
-    #[error(
-        "{arn} is a Secrets Manager reference, readable only inside Lambda through the Parameters and Secrets \
-         extension (AWS_SESSION_TOKEN is not set here); reference an environment variable (env:NAME) instead"
-    )]
-    NoExtension { arn: String },
-    #[error(transparent)]
-    Extension(#[from] crate::extension::ExtensionError),
-}
+use crate::extension::Extension;
 
 /// Where secrets come from in this process.
 pub struct SecretReader {
@@ -38,18 +27,16 @@ impl SecretReader {
     pub fn with_extension(base_url: impl Into<String>, token: impl Into<String>) -> Self {
         Self { extension: Some(Extension::new(base_url, token)) }
     }
+}
 
-    pub async fn read(&self, reference: &SecretRef) -> Result<String, SecretError> {
-        match reference {
-            SecretRef::Plain(value) => Ok(value.clone()),
-            SecretRef::Env(name) => std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| SecretError::EnvMissing(name.clone())),
-            SecretRef::SecretsManager(arn) => match &self.extension {
-                Some(extension) => Ok(extension.read(arn).await?),
-                None => Err(SecretError::NoExtension { arn: arn.clone() }),
-            },
+#[async_trait]
+impl Secrets for SecretReader {
+    async fn read(&self, reference: &SecretRef) -> Result<String, SecretError> {
+        match (reference, &self.extension) {
+            (SecretRef::SecretsManager(arn), Some(extension)) => {
+                extension.read(arn).await.map_err(|e| SecretError::Unreadable(Box::new(e)))
+            }
+            _ => EnvSecrets.read(reference).await,
         }
     }
 }

@@ -32,8 +32,8 @@ use deltaone::signature::StandardWebhookSecret;
 use serde::Deserialize;
 
 use super::retry::RetryPolicy;
-pub use deltaone_secrets::SecretRef;
-use deltaone_secrets::{SecretError, SecretReader};
+pub use deltaone_app::secrets::SecretRef;
+use deltaone_app::secrets::{SecretError, Secrets};
 
 /// Path of the endpoints file.
 pub const ENDPOINTS_FILE_ENV: &str = "DELTAONE_WEBHOOK_ENDPOINTS";
@@ -345,7 +345,7 @@ fn delivery(raw: RawDelivery) -> Result<RetryPolicy, ConfigError> {
 
 impl EndpointSpec {
     /// Reads the endpoint's secrets (URL, signing secret, header values).
-    pub async fn resolve(&self, secrets: &SecretReader) -> Result<Endpoint, ConfigError> {
+    pub async fn resolve(&self, secrets: &dyn Secrets) -> Result<Endpoint, ConfigError> {
         let secret_err =
             |field: &str, source| ConfigError::Secret { endpoint: self.name.clone(), field: field.to_owned(), source };
         let url = match &self.url {
@@ -390,7 +390,7 @@ impl EndpointSpec {
 
 impl WebhookConfig {
     /// Every endpoint with its secrets read.
-    pub async fn resolve(&self, secrets: &SecretReader) -> Result<Vec<Endpoint>, ConfigError> {
+    pub async fn resolve(&self, secrets: &dyn Secrets) -> Result<Vec<Endpoint>, ConfigError> {
         let mut endpoints = Vec::with_capacity(self.endpoints.len());
         for spec in &self.endpoints {
             endpoints.push(spec.resolve(secrets).await?);
@@ -496,7 +496,7 @@ mod tests {
                 {"name": "s", "url": "env:DELTAONE_TEST_CONFIG_SLACK", "kind": "slack"}]}"#,
         )
         .unwrap();
-        let endpoints = config.resolve(&SecretReader::env_only()).await.unwrap();
+        let endpoints = config.resolve(&deltaone_app::secrets::EnvSecrets).await.unwrap();
         let shown = format!("{endpoints:?}");
         for secret in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "very-secret-token", "secretpart"] {
             assert!(!shown.contains(secret), "{shown}");
@@ -511,7 +511,7 @@ mod tests {
             one(r#"{"name": "a", "url": "https://x/", "secret": "env:DELTAONE_TEST_NOT_SET_ANYWHERE"}"#).as_str(),
         )
         .unwrap();
-        let err = config.resolve(&SecretReader::env_only()).await.unwrap_err().to_string();
+        let err = config.resolve(&deltaone_app::secrets::EnvSecrets).await.unwrap_err().to_string();
         assert!(err.contains("\"a\": secret") && err.contains("DELTAONE_TEST_NOT_SET_ANYWHERE"), "{err}");
     }
 }

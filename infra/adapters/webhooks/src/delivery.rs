@@ -4,9 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
-use aws_sdk_sqs::error::DisplayErrorContext;
-use backon::Retryable;
 use deltaone::message::Message;
 use deltaone::signature::{WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER};
 use serde::{Deserialize, Serialize};
@@ -15,7 +12,7 @@ use tokio::sync::Semaphore;
 use super::config::{Endpoint, EndpointKind};
 use super::guard::{self, GuardError, GuardedResolver};
 use super::retry::{RetryPolicy, StatusClass, classify_status, parse_retry_after, random_unit};
-use deltaone_app::deadletter::DeadLetterError;
+use deltaone_app::deadletter::{DeadLetterError, DeadLetters, Letter};
 
 /// The `source` of this notifier's dead letters.
 pub const SOURCE: &str = "webhook-notifier";
@@ -99,52 +96,16 @@ pub struct ParkedDelivery {
     pub message: Message,
 }
 
-/// Where undeliverable messages go.
-#[async_trait]
-pub trait WebhookDeadLetters: Send + Sync {
-    async fn park(&self, letter: &ParkedDelivery) -> Result<(), DeadLetterError>;
-}
-
-/// The SQS webhook dead-letter queue; attributes `source` and `endpoint` for filtering.
-pub struct SqsWebhookDeadLetters {
-    client: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-impl SqsWebhookDeadLetters {
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
-        Self { client, queue_url: queue_url.into() }
+impl Letter for ParkedDelivery {
+    /// `source` and `endpoint`: `deltaone webhooks redrive --endpoint` and queue filters use them.
+    fn attributes(&self) -> Vec<(&'static str, &str)> {
+        vec![("source", &self.source), ("endpoint", &self.endpoint)]
     }
 }
 
-#[async_trait]
-impl WebhookDeadLetters for SqsWebhookDeadLetters {
-    async fn park(&self, letter: &ParkedDelivery) -> Result<(), DeadLetterError> {
-        let attribute = |v: &str| {
-            aws_sdk_sqs::types::MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-                .expect("complete")
-        };
-        let body = serde_json::to_string(letter).expect("letters serialize");
-        // Three tries, 200 and 400 ms apart, whatever the failure: a parked message must not be lost.
-        let delays = (1..3u64).map(|attempt| Duration::from_millis(200 * attempt));
-        let send = || async {
-            self.client
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_body(&body)
-                .message_attributes("source", attribute(&letter.source))
-                .message_attributes("endpoint", attribute(&letter.endpoint))
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| DisplayErrorContext(&e).to_string())
-        };
-        send.retry(delays).await.map_err(|message| DeadLetterError { queue: self.queue_url.clone(), message })
-    }
-}
+/// Where undeliverable messages go. The SQS queue (`deltaone_aws::sqs::SqsDeadLetters`) should
+/// try each letter a few times: a parked message must not be lost.
+pub type WebhookDeadLetters = dyn DeadLetters<ParkedDelivery>;
 
 /// What happened to a message at one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,14 +129,14 @@ pub struct Deliverer {
     guarded: reqwest::Client,
     /// For endpoints with `allow_private`.
     unguarded: reqwest::Client,
-    dead_letters: Arc<dyn WebhookDeadLetters>,
+    dead_letters: Arc<WebhookDeadLetters>,
 }
 
 impl Deliverer {
     pub fn new(
         endpoints: Vec<Endpoint>,
         policy: RetryPolicy,
-        dead_letters: Arc<dyn WebhookDeadLetters>,
+        dead_letters: Arc<WebhookDeadLetters>,
     ) -> Result<Self, String> {
         let client = |allow_private: bool| {
             reqwest::Client::builder()

@@ -7,8 +7,8 @@
 //! - [`delivery`]: Standard Webhooks signing, bounded concurrency per endpoint, the dead-letter queue.
 //! - [`redrive`]: parked deliveries delivered again (`deltaone webhooks redrive`).
 //!
-//! Secret references are read with `deltaone-secrets` (environment, or Secrets Manager via the
-//! Lambda extension).
+//! Secret references are read through the application's `Secrets` port (`deltaone-secrets`
+//! implements it: environment, or Secrets Manager via the Lambda extension).
 
 pub mod config;
 pub mod delivery;
@@ -17,4 +17,4 @@ pub mod redrive;
 pub mod retry;
 
 pub use config::{Endpoint, EndpointKind, WebhookConfig};
-pub use delivery::{Deliverer, Outcome, ParkedDelivery, SqsWebhookDeadLetters, WebhookDeadLetters, webhook_id};
+pub use delivery::{Deliverer, Outcome, ParkedDelivery, WebhookDeadLetters, webhook_id};

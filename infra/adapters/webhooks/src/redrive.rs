@@ -2,12 +2,10 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use serde::Serialize;
 
 use super::delivery::{Deliverer, ParkedDelivery, SOURCE};
-use deltaone_app::deadletter::DeadLetterError;
+use deltaone_app::deadletter::{DeadLetterError, HeldLetters};
 
 /// What a redrive did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -28,37 +26,26 @@ const HOLD_SECS: i32 = 300;
 /// `webhook-id`; each delivered one is deleted, the others are made visible again at the end.
 pub async fn redrive(
     deliverer: &Deliverer,
-    sqs: &Client,
-    dlq_url: &str,
+    queue: &dyn HeldLetters,
     endpoint: Option<&str>,
     max: usize,
 ) -> Result<RedriveReport, DeadLetterError> {
-    let failed = |message: String| DeadLetterError { queue: dlq_url.to_owned(), message };
     let mut report = RedriveReport::default();
     let mut seen = HashSet::new();
     let mut held = Vec::new();
     'receiving: while report.delivered + report.failed < max {
-        let batch = sqs
-            .receive_message()
-            .queue_url(dlq_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .visibility_timeout(HOLD_SECS)
-            .send()
-            .await
-            .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
-        let messages = batch.messages();
+        let messages = queue.receive(HOLD_SECS).await?;
         if messages.is_empty() {
             break;
         }
         for message in messages {
-            let handle = message.receipt_handle().unwrap_or_default().to_owned();
-            if !seen.insert(message.message_id().unwrap_or_default().to_owned()) {
+            let handle = message.handle;
+            if !seen.insert(message.id) {
                 // Back again: the hold expired. Everything in the queue has been looked at.
                 held.push(handle);
                 break 'receiving;
             }
-            let letter = message.body().and_then(|b| serde_json::from_str::<ParkedDelivery>(b).ok());
+            let letter = message.body.and_then(|b| serde_json::from_str::<ParkedDelivery>(&b).ok());
             let wanted = letter.filter(|l| {
                 l.source == SOURCE
                     && endpoint.is_none_or(|e| e == l.endpoint)
@@ -75,12 +62,7 @@ pub async fn redrive(
             }
             match deliverer.deliver(&letter.endpoint, &letter.message).await {
                 Ok(_) => {
-                    sqs.delete_message()
-                        .queue_url(dlq_url)
-                        .receipt_handle(&handle)
-                        .send()
-                        .await
-                        .map_err(|e| failed(DisplayErrorContext(&e).to_string()))?;
+                    queue.delete(&handle).await?;
                     report.delivered += 1;
                 }
                 Err(e) => {
@@ -93,13 +75,7 @@ pub async fn redrive(
     }
     for handle in held {
         // Visible again right away for the next run; if this fails the hold simply expires.
-        let _ = sqs
-            .change_message_visibility()
-            .queue_url(dlq_url)
-            .receipt_handle(handle)
-            .visibility_timeout(0)
-            .send()
-            .await;
+        let _ = queue.release(&handle).await;
     }
     Ok(report)
 }
