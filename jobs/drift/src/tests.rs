@@ -8,9 +8,10 @@ use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
+use super::histogram::{HISTOGRAM_BINS, numeric_histogram};
 use super::source::wildcard_match;
 use super::*;
-use deltaone::drift::{ColumnVerdict, Correction, DriftSeverity, Side};
+use deltaone::drift::{ColumnVerdict, Correction, DecisionPolicy, DriftMethod, DriftSeverity, Side};
 
 fn sample(name: &str) -> String {
     samples::default_dir().join(name).display().to_string()
