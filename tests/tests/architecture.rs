@@ -1,8 +1,9 @@
 //! Architecture checks over the sources (no servers needed):
 //!
 //! 1. **No module cycle**: in every workspace crate, the modules and the modules they name through
-//!    `crate::…` and `super::…` paths form no cycle. A module declaring its children is not a
-//!    dependency on them; `#[cfg(test)]` items and `tests.rs` files are left out (tests may look
+//!    `crate::…` and `super::…` paths (and, in a crate root, bare paths starting with a module it
+//!    declares) form no cycle. A module declaring or re-exporting (`pub use`) its children is not
+//!    a dependency on them; `#[cfg(test)]` items and `tests.rs` files are left out (tests may look
 //!    anywhere).
 //! 2. **Crate arrows** from the Cargo.toml files: the domain depends on nothing of ours and does no
 //!    I/O; the application layer links no AWS SDK, HTTP client or Lambda runtime; an adapter knows no
@@ -242,7 +243,8 @@ fn collect_modules(file: &Path, children_dir: &Path, path: &[String], out: &mut 
 }
 
 /// Every module (inline ones included) → the modules its `crate::` and `super::` paths name: the
-/// longest known module at the start of each path. Names a module makes of itself are dropped.
+/// longest known module at the start of each path. Names a module makes of itself are dropped. A
+/// crate root also names the children its bare paths start with, except in `pub use` items.
 fn graph_of(sources: &[ModuleSource]) -> Graph {
     let scanned: Vec<(&ModuleSource, Scan)> = sources.iter().map(|source| (source, scan(&source.text))).collect();
     let mut known: BTreeSet<Vec<String>> = BTreeSet::new();
@@ -265,6 +267,15 @@ fn graph_of(sources: &[ModuleSource]) -> Graph {
                 && to != from.as_slice()
             {
                 graph.entry(module_name(&from)).or_default().insert(module_name(to));
+            }
+        }
+        // A crate root names its children by bare paths (`shard::scan`), which `crate::…` paths
+        // would not show; a path into another crate (`deltaone::drift`) names no child.
+        if source.path.is_empty() {
+            for first in &items.bare_paths {
+                if known.contains(std::slice::from_ref(first)) {
+                    graph.entry(ROOT.to_owned()).or_default().insert(first.clone());
+                }
             }
         }
     }
@@ -304,6 +315,9 @@ struct Scan {
     /// Inline (non-test) modules by their path within the file, e.g. `["timing"]`.
     inline_modules: Vec<Vec<String>>,
     references: Vec<Reference>,
+    /// The first segments of bare paths (`shard::scan`, `use read::open::ReadContext`) outside
+    /// inline modules and outside `pub use` items: in a crate root they name its children.
+    bare_paths: BTreeSet<String>,
 }
 
 /// Reads a file's tokens: skips `#[cfg(test)]` items and modules named `tests`, follows inline
@@ -314,10 +328,29 @@ fn scan(text: &str) -> Scan {
     // Inline modules open at a brace depth: (name, depth inside its braces).
     let mut inline: Vec<(String, usize)> = Vec::new();
     let mut depth = 0usize;
+    // Inside a `pub use` item, up to its `;`: a facade re-exporting depends on nothing.
+    let mut reexport = false;
     let mut i = 0;
     while i < tokens.len() {
         let token = tokens[i].as_str();
         match token {
+            ";" => reexport = false,
+            "pub" if is_reexport(&tokens, i) => reexport = true,
+            "self" if tokens.get(i + 1).is_some_and(|t| t == "::") => {
+                // `self::shard::scan` is the bare path `shard::scan`.
+                i += 2;
+                continue;
+            }
+            word if is_identifier(word)
+                && !reexport
+                && inline.is_empty()
+                && !["crate", "super", "self", "Self"].contains(&word)
+                && (i == 0 || tokens[i - 1] != "::")
+                && tokens.get(i + 1).is_some_and(|t| t == "::")
+                && tokens.get(i + 2).is_some_and(|t| t != "<") =>
+            {
+                out.bare_paths.insert(word.to_owned());
+            }
             "#" if tokens.get(i + 1).is_some_and(|t| t == "[") => {
                 let end = matching(&tokens, i + 1, "[", "]");
                 let attribute: String = tokens[i + 2..end].concat();
@@ -381,6 +414,12 @@ fn scan(text: &str) -> Scan {
         i += 1;
     }
     out
+}
+
+/// Whether the `pub` at `i` starts a `pub use` (or `pub(crate) use`, `pub(in …) use`) item.
+fn is_reexport(tokens: &[String], i: usize) -> bool {
+    let after = if tokens.get(i + 1).is_some_and(|t| t == "(") { matching(tokens, i + 1, "(", ")") + 1 } else { i + 1 };
+    tokens.get(after).is_some_and(|t| t == "use")
 }
 
 /// Reads a path (or use tree) from `i`: segments joined by `::`, `{…}` groups expanded, `as`
@@ -733,6 +772,35 @@ fn the_module_graph_follows_crate_and_super_paths_but_not_tests() {
     assert_eq!(found["drift::timing"], BTreeSet::from(["rule".to_owned()]));
     assert!(found["drift"].is_empty() && found["lib"].is_empty(), "{found:?}");
     assert_eq!(cycles(&found), vec![vec!["rule", "verdict", "rule"]]);
+}
+
+#[test]
+fn a_crate_root_names_its_children_by_bare_paths_except_when_re_exporting_them() {
+    let files = sources(&[
+        (
+            "",
+            "pub mod options; pub mod run; mod shard; mod summary;\n\
+             pub use options::{RunOptions, defaults};\npub(crate) use summary::text;\n\
+             use std::env::var; use deltaone::drift::decide;\n\
+             fn go() { shard::scan(); let _ = Vec::<u8>::new(); }\n\
+             #[cfg(test)]\nfn probe() { run::run(); }",
+        ),
+        ("options", "pub struct RunOptions;"),
+        ("run", "use crate::RunOptions;"),
+        ("shard", "pub fn scan() { let _ = crate::RunOptions; }"),
+        ("summary", "pub fn text() {}"),
+    ]);
+    let found = graph_of(&files);
+    assert_eq!(found["lib"], BTreeSet::from(["shard".to_owned()]), "{found:?}");
+    assert_eq!(cycles(&found), vec![vec!["lib", "shard", "lib"]]);
+
+    let facade = sources(&[
+        ("", "pub mod options; pub mod run;\npub use run::run;\npub use self::options::RunOptions;"),
+        ("options", "pub struct RunOptions;"),
+        ("run", "use crate::RunOptions; pub fn run() {}"),
+    ]);
+    let found = graph_of(&facade);
+    assert!(found["lib"].is_empty() && cycles(&found).is_empty(), "{found:?}");
 }
 
 #[test]

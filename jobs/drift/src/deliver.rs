@@ -1,6 +1,7 @@
 //! Where a run's results go: `drift.json` and `report.html` (a local directory or an S3 prefix),
 //! the DynamoDB items (see [`crate::results`]) and the SNS `drift.detected` alert.
 
+use backon::Retryable;
 use deltaone::drift::alerting::{self, AlertAction, AlertRule, ColumnNow, PastRun, RunAlert};
 use deltaone::message::{DriftAlert, DriftBody, FeatureScore, Message, TimeWindow};
 use time::OffsetDateTime;
@@ -93,24 +94,7 @@ pub async fn deliver(
         }
         report = &with_history;
     }
-    let (json_location, html_location) = match Destination::parse(&options.out) {
-        Destination::Local(dir) => {
-            let (json, html) = super::write_outputs(report, &dir)?;
-            (Location::Local(json), Location::Local(html))
-        }
-        destination @ Destination::S3 { .. } => {
-            let json = destination.join(&format!("{}/{RESULT_FILE}", report.run_id));
-            let html = destination.join(&format!("{}/{REPORT_FILE}", report.run_id));
-            let body = serde_json::to_string_pretty(report).expect("the report serialises") + "\n";
-            put(clients.s3.as_ref(), &json, body.into_bytes(), "application/json")
-                .await
-                .map_err(|e| aws_error("writing drift.json", e))?;
-            put(clients.s3.as_ref(), &html, super::report::html(report).into_bytes(), "text/html; charset=utf-8")
-                .await
-                .map_err(|e| aws_error("writing report.html", e))?;
-            (json, html)
-        }
-    };
+    let (json_location, html_location) = write_files(report, &options.out, clients).await?;
     let report_uri = html_location.to_string();
     let key = RunKey {
         model: options.model.clone(),
@@ -150,18 +134,7 @@ pub async fn deliver(
             notifier =
                 notifier.with_offload_from_env(std::sync::Arc::new(deltaone_aws::s3::S3Objects::new(s3.clone())));
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match notifier.publish(&notification).await {
-                Ok(()) => break,
-                Err(e) if e.is_retryable() && attempt < PUBLISH_ATTEMPTS => {
-                    tracing::warn!(error = %e, attempt, "retrying the drift alert");
-                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => return Err(aws_error("publishing the drift alert", e)),
-            }
-        }
+        publish_message(&notifier, &notification).await?;
         tracing::info!(topic, event = %message.event_type.as_str(), "published the drift message");
         alerted = fires;
         summarised = options.summary_link.is_some();
@@ -176,6 +149,52 @@ pub async fn deliver(
         recovered,
         alert: report.alert.clone(),
     })
+}
+
+/// Writes `drift.json` and `report.html` into the output directory or S3 prefix; returns where.
+async fn write_files(
+    report: &DriftReport,
+    out: &str,
+    clients: &Clients,
+) -> Result<(Location, Location), DriftJobError> {
+    let locations = match Destination::parse(out) {
+        Destination::Local(dir) => {
+            let (json, html) = super::write_outputs(report, &dir)?;
+            (Location::Local(json), Location::Local(html))
+        }
+        destination @ Destination::S3 { .. } => {
+            let json = destination.join(&format!("{}/{RESULT_FILE}", report.run_id));
+            let html = destination.join(&format!("{}/{REPORT_FILE}", report.run_id));
+            let body = serde_json::to_string_pretty(report).expect("the report serialises") + "\n";
+            put(clients.s3.as_ref(), &json, body.into_bytes(), "application/json")
+                .await
+                .map_err(|e| aws_error("writing drift.json", e))?;
+            put(clients.s3.as_ref(), &html, super::report::html(report).into_bytes(), "text/html; charset=utf-8")
+                .await
+                .map_err(|e| aws_error("writing report.html", e))?;
+            (json, html)
+        }
+    };
+    Ok(locations)
+}
+
+/// Publishes the drift message: [`PUBLISH_ATTEMPTS`] tries, 400 and 800 ms apart, while SNS
+/// answers a retryable error.
+async fn publish_message(
+    notifier: &SnsNotifier,
+    notification: &deltaone_app::notify::Notification,
+) -> Result<(), DriftJobError> {
+    let pauses = (1..PUBLISH_ATTEMPTS).map(|attempt| std::time::Duration::from_millis(200 << attempt));
+    let mut attempt = 0;
+    (|| notifier.publish(notification))
+        .retry(pauses)
+        .when(|e| e.is_retryable())
+        .notify(|e, _| {
+            attempt += 1;
+            tracing::warn!(error = %e, attempt, "retrying the drift alert");
+        })
+        .await
+        .map_err(|e| aws_error("publishing the drift alert", e))
 }
 
 /// Seconds of an RFC 3339 time; `None` when it does not parse.

@@ -2,7 +2,7 @@
 //! prediction) from the reference schema, and the columns left out with the reason.
 
 use arrow_schema::{DataType, Schema};
-use deltaone::drift::DriftMethod;
+use deltaone::drift::{DecisionPolicy, DriftMethod};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,4 +160,12 @@ fn unanalysed_reason(data_type: &DataType) -> String {
         }
         _ => format!("type {data_type} is neither numeric nor categorical"),
     }
+}
+
+/// The method deciding a column: its configured one, else the policy's for its kind.
+pub(crate) fn method_of(column: &ColumnPlan, policy: DecisionPolicy) -> DriftMethod {
+    column.method.unwrap_or(match column.kind {
+        ColumnKind::Numeric => policy.numeric_method(),
+        ColumnKind::Categorical => policy.categorical_method(),
+    })
 }

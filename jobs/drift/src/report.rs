@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use deltaone::drift::alerting::RunAlert;
 use deltaone::drift::{ColumnVerdict, Correction, DecisionPolicy, DriftSeverity};
 
 use crate::config::short_name;
@@ -88,7 +89,7 @@ table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:
 th{background:#f3f3f3}tr.drift td{background:#fde8e8}.ok{color:#1a7f37}.bad{color:#b42318;font-weight:bold}\
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}figure{margin:1.5em 0}";
 
-/// The report as one HTML document.
+/// The report as one HTML document: its sections in reading order.
 pub fn html(report: &DriftReport) -> String {
     let mut h = String::new();
     let run = escape(&report.run_id);
@@ -97,11 +98,30 @@ pub fn html(report: &DriftReport) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Drift report {run}</title>\n\
          <style>{STYLE}</style>\n</head>\n<body>\n<h1>Drift report</h1>\n"
     );
+    summary(&mut h, report);
+    if let Some(alert) = &report.alert {
+        alert_section(&mut h, alert);
+    }
+    windows(&mut h, report);
+    columns_table(&mut h, report);
+    h.push_str(&trend(report));
+    quality_table(&mut h, report);
+    performance(&mut h, report);
+    skipped_files(&mut h, report);
+    skipped_columns(&mut h, report);
+    histograms(&mut h, report);
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// The headline: what was read, whether the dataset drifted, and how columns were decided.
+fn summary(h: &mut String, report: &DriftReport) {
     let d = &report.dataset;
     let _ = writeln!(
         h,
-        "<p>Run <code>{run}</code>. Reference: {} rows in {} file(s); current: {} rows in {} file(s).</p>\n\
+        "<p>Run <code>{}</code>. Reference: {} rows in {} file(s); current: {} rows in {} file(s).</p>\n\
          <p>Dataset: <span class=\"{}\">{}</span> — {} of {} columns drifted ({:.1}%, threshold {:.1}%).</p>",
+        escape(&report.run_id),
         report.windows.reference.rows,
         report.windows.reference.files.len(),
         report.windows.current.rows,
@@ -124,28 +144,34 @@ pub fn html(report: &DriftReport) -> String {
         },
         d.negligible_columns,
     );
-    if let Some(alert) = &report.alert {
-        let _ = writeln!(
-            h,
-            "<h2>Alert</h2>\n<p>Alert <strong>{}</strong>: {}.</p>",
-            alert.action.as_str(),
-            escape(&alert.reason)
-        );
-        if !alert.columns.is_empty() {
-            h.push_str("<table>\n<tr><th>column</th><th>alert</th><th>severity</th><th>why</th></tr>\n");
-            for c in &alert.columns {
-                let _ = writeln!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&c.column),
-                    c.action.as_str(),
-                    c.severity.map_or("–", |s| s.as_str()),
-                    escape(&c.reason)
-                );
-            }
-            h.push_str("</table>\n");
+}
+
+/// What the alert rule decided for the run and its columns.
+fn alert_section(h: &mut String, alert: &RunAlert) {
+    let _ = writeln!(
+        h,
+        "<h2>Alert</h2>\n<p>Alert <strong>{}</strong>: {}.</p>",
+        alert.action.as_str(),
+        escape(&alert.reason)
+    );
+    if !alert.columns.is_empty() {
+        h.push_str("<table>\n<tr><th>column</th><th>alert</th><th>severity</th><th>why</th></tr>\n");
+        for c in &alert.columns {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&c.column),
+                c.action.as_str(),
+                c.severity.map_or("–", |s| s.as_str()),
+                escape(&c.reason)
+            );
         }
+        h.push_str("</table>\n");
     }
+}
+
+/// Which rows were compared: the windows' time ranges and the model filter, when given.
+fn windows(h: &mut String, report: &DriftReport) {
     for (side, w) in [("reference", &report.windows.reference), ("current", &report.windows.current)] {
         if let (Some(start), Some(end)) = (&w.start, &w.end) {
             let _ = writeln!(h, "<p>{side} window: {} to {} (end exclusive).</p>", escape(start), escape(end));
@@ -155,7 +181,10 @@ pub fn html(report: &DriftReport) -> String {
         let version = report.model_version.as_deref().map(|v| format!(" version {}", escape(v))).unwrap_or_default();
         let _ = writeln!(h, "<p>Model: <code>{}</code>{version}.</p>", escape(model));
     }
+}
 
+/// Every analysed column's statistics and verdict, most severe first.
+fn columns_table(h: &mut String, report: &DriftReport) {
     h.push_str(
         "<h2>Drift by column</h2>\n<table>\n<tr><th>column</th><th>role</th><th>kind</th><th>decided by</th>\
                 <th>score</th><th>threshold</th><th>test</th><th>p-value</th><th>adjusted p</th><th>PSI</th>\
@@ -224,8 +253,10 @@ pub fn html(report: &DriftReport) -> String {
         );
     }
     h.push_str("</table>\n");
-    h.push_str(&trend(report));
+}
 
+/// Nulls, NaN, infinities and ranges per column and window.
+fn quality_table(h: &mut String, report: &DriftReport) {
     h.push_str(
         "<h2>Data quality</h2>\n<table>\n<tr><th>column</th><th>side</th><th>rows</th><th>nulls</th>\
                 <th>NaN</th><th>+∞</th><th>−∞</th><th>valid</th><th>min</th><th>max</th></tr>\n",
@@ -248,7 +279,10 @@ pub fn html(report: &DriftReport) -> String {
         }
     }
     h.push_str("</table>\n");
+}
 
+/// The classification metrics of both windows, when the data has labels.
+fn performance(h: &mut String, report: &DriftReport) {
     if let Some(p) = &report.performance {
         let _ = writeln!(
             h,
@@ -280,7 +314,10 @@ pub fn html(report: &DriftReport) -> String {
         }
         h.push_str("</table>\n");
     }
+}
 
+/// Files that could not be read, and where they were quarantined.
+fn skipped_files(h: &mut String, report: &DriftReport) {
     if !report.skipped_files.is_empty() {
         let _ = writeln!(
             h,
@@ -300,6 +337,10 @@ pub fn html(report: &DriftReport) -> String {
         }
         h.push_str("</table>\n");
     }
+}
+
+/// Columns left out of the analysis, with the reason.
+fn skipped_columns(h: &mut String, report: &DriftReport) {
     if !report.skipped_columns.is_empty() {
         h.push_str("<h2>Skipped columns</h2>\n<table>\n<tr><th>column</th><th>reason</th></tr>\n");
         for c in &report.skipped_columns {
@@ -307,7 +348,10 @@ pub fn html(report: &DriftReport) -> String {
         }
         h.push_str("</table>\n");
     }
+}
 
+/// One histogram per column, reference and current side by side.
+fn histograms(h: &mut String, report: &DriftReport) {
     h.push_str(
         "<h2>Distributions</h2>\n<p class=\"legend\">share of rows per bin or category:\
          <span style=\"background:#4c78a8\"></span>reference<span style=\"background:#f58518\"></span>current</p>\n",
@@ -323,11 +367,8 @@ pub fn html(report: &DriftReport) -> String {
             );
         }
     }
-    h.push_str("</body>\n</html>\n");
-    h
 }
 
-/// Grouped bars, reference and current side by side per bin; each bar has a `<title>` tooltip.
 /// The trend section: per column, its score over the previous runs and this one, as a small SVG
 /// line (p-values on a −log₁₀ scale, so that drift points up) and the last values.
 fn trend(report: &DriftReport) -> String {
@@ -389,6 +430,7 @@ fn sparkline(points: &[(Option<f64>, bool)], p_value: bool) -> String {
     s
 }
 
+/// Grouped bars, reference and current side by side per bin; each bar has a `<title>` tooltip.
 fn svg(histogram: &Histogram) -> String {
     const HEIGHT: f64 = 160.0;
     const TOP: f64 = 10.0;

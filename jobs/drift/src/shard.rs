@@ -262,7 +262,7 @@ async fn plan_run(request: &ScanRequest<'_>, q: Option<&quarantine::Destination>
             skipped: skipped.len(),
         });
     };
-    let (columns, skipped_columns) = super::plan_for(&schema, options)?;
+    let (columns, skipped_columns) = crate::options::plan_for(&schema, options)?;
     if columns.is_empty() {
         let skipped = skipped_columns.iter().map(|c| format!("{} ({})", c.column, c.reason)).collect::<Vec<_>>();
         return Err(DriftJobError::NoColumns { skipped: skipped.join(", ") });
@@ -486,7 +486,7 @@ fn column_result(
     let result = match states {
         (Some(ColumnPartial::Numeric(r)), Some(ColumnPartial::Numeric(c))) => {
             let quality = QualityPair { reference: r.quality.into(), current: c.quality.into() };
-            super::numeric_result(column, quality, r, c, binning, options.decision.policy)
+            crate::columns::numeric_result(column, quality, r, c, binning, options.decision.policy)
         }
         (Some(ColumnPartial::Categorical(r)), Some(ColumnPartial::Categorical(c))) => {
             let quality = |p: &CategoricalPartial| Quality {
@@ -496,7 +496,7 @@ fn column_result(
                 ..Quality::default()
             };
             let quality = QualityPair { reference: quality(r), current: quality(c) };
-            super::categorical_result(column, quality, &r.counts, &c.counts, options.decision.policy)
+            crate::columns::categorical_result(column, quality, &r.counts, &c.counts, options.decision.policy)
         }
         _ => {
             return Err(DriftJobError::Partial {
@@ -529,7 +529,7 @@ pub fn finish(options: &RunOptions, partial: RunPartial) -> Result<DriftReport, 
         };
         columns.push(result);
     }
-    super::decide(&mut columns, &options.decision)?;
+    crate::columns::decide(&mut columns, &options.decision)?;
     let decisions: Vec<deltaone::drift::ColumnDrift> = columns
         .iter()
         .filter_map(|c| {
