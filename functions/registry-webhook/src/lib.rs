@@ -26,6 +26,7 @@ use deltaone::{VersionNumber, tags};
 use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
 use deltaone_app::deadletter::{DeadLetter, DeadLetters};
 use deltaone_app::deliveries::{Begin, DeliveryError, WebhookDeliveries};
+use deltaone_app::env;
 use deltaone_app::registry::RegistryError;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -40,14 +41,14 @@ pub const FUNCTION: &str = "registry-webhook";
 pub const TEST_MODEL: &str = "example_model";
 
 /// The webhook's secret, as configured on the MLflow webhook.
-pub const SECRET_ENV: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET";
+pub const SECRET_ENV: &str = env::MLFLOW_WEBHOOK_SECRET;
 /// A Secrets Manager secret holding the webhook's secret, read through the AWS Parameters and
 /// Secrets Lambda extension (instead of [`SECRET_ENV`]).
-pub const SECRET_ARN_ENV: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN";
+pub const SECRET_ARN_ENV: &str = env::MLFLOW_WEBHOOK_SECRET_ARN;
 /// How far a delivery's timestamp may be from the function's clock, in seconds (default 300).
-pub const TOLERANCE_ENV: &str = "DELTAONE_WEBHOOK_TOLERANCE_SECS";
+pub const TOLERANCE_ENV: &str = env::WEBHOOK_TOLERANCE_SECS;
 /// The DynamoDB table of delivery ids.
-pub const DELIVERY_TABLE_ENV: &str = "DELTAONE_DELIVERY_TABLE";
+pub const DELIVERY_TABLE_ENV: &str = env::DELIVERY_TABLE;
 
 /// The receiver's clock in unix seconds (a function, so tests can replay captured deliveries).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -667,17 +668,17 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
-        return Err(setup("DELTAONE_VERDICT_TABLE", "is not set: the function records verdicts in DynamoDB"));
+        return Err(setup(env::VERDICT_TABLE, "is not set: the function records verdicts in DynamoDB"));
     }
     let dead_letters = wiring.dead_letters().await.ok_or_else(|| {
-        setup("DELTAONE_DEAD_LETTER_QUEUE_URL", "is not set: deliveries that fail for good must have somewhere to go")
+        setup(env::DEAD_LETTER_QUEUE_URL, "is not set: deliveries that fail for good must have somewhere to go")
     })?;
     let table = env_var(DELIVERY_TABLE_ENV)
         .ok_or_else(|| setup(DELIVERY_TABLE_ENV, "is not set: deliveries are de-duplicated in DynamoDB"))?;
     deltaone_app::settings::check_table_name(&table).map_err(|e| setup(DELIVERY_TABLE_ENV, e.to_string()))?;
     let tolerance_secs = parse_tolerance(env_var(TOLERANCE_ENV).as_deref())?;
     let secret = secret_from_env().await?;
-    let checker = wiring.checker().await.map_err(|e| setup("MLFLOW_TRACKING_URI", e))?;
+    let checker = wiring.checker().await.map_err(|e| setup(env::MLFLOW_TRACKING_URI, e))?;
     let deliveries =
         deltaone_aws::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
     Ok(RegistryWebhook {

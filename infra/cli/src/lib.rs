@@ -17,6 +17,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use deltaone_app::check::{CheckError, CheckRequest, Checker};
+use deltaone_app::env;
 use deltaone_app::settings::{Settings, SettingsArgs, StoreTarget};
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
@@ -96,7 +97,7 @@ pub enum Command {
         /// Registered model name.
         model: String,
         /// Trust only this public key (base64 or hex).
-        #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+        #[arg(long, env = env::ATTESTATION_PUBLIC_KEY, value_name = "KEY")]
         public_key: Option<String>,
     },
     /// The attestation signing key's public half, to publish for verifiers.
@@ -110,7 +111,7 @@ pub struct VerifyArgs {
     pub file: PathBuf,
     /// Trust only this public key (base64 or hex); without it the statement's own key is checked
     /// for consistency only.
-    #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+    #[arg(long, env = env::ATTESTATION_PUBLIC_KEY, value_name = "KEY")]
     pub public_key: Option<String>,
 }
 

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::env;
+
 use super::config::{DriftSchedule, S3Uri, WindowSpec, parse_duration};
 
 /// The manifest's format version.
@@ -218,9 +220,9 @@ pub fn plan_run(
         output,
     };
     let environment = BTreeMap::from([
-        ("DELTAONE_DRIFT_MANIFEST".to_owned(), manifest.uri()),
-        ("DELTAONE_DRIFT_RUN_ID".to_owned(), run_id.clone()),
-        ("DELTAONE_DRIFT_MODEL".to_owned(), schedule.model.clone()),
+        (env::DRIFT_MANIFEST.to_owned(), manifest.uri()),
+        (env::DRIFT_RUN_ID.to_owned(), run_id.clone()),
+        (env::DRIFT_MODEL.to_owned(), schedule.model.clone()),
     ]);
     let job = |role: &str, array_size, depends_on: Vec<String>| JobRequest {
         role: role.to_owned(),
