@@ -270,8 +270,8 @@ pub async fn from_env() -> Result<Evaluation, StartupError> {
         .unwrap_or_else(|| "quarantine/".to_owned());
     Ok(Evaluation {
         objects: wiring.objects().await,
-        registry: wiring.registry().map_err(|e| StartupError::new(env::MLFLOW_TRACKING_URI, e))?,
-        checker: wiring.checker().await.map_err(|e| StartupError::new(env::MLFLOW_TRACKING_URI, e))?,
+        registry: wiring.registry()?,
+        checker: wiring.checker().await?,
         dead_letters,
         template,
         quarantine_prefix,

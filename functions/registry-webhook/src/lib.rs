@@ -678,7 +678,7 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     deltaone_app::settings::check_table_name(&table).map_err(|e| setup(DELIVERY_TABLE_ENV, e.to_string()))?;
     let tolerance_secs = parse_tolerance(env_var(TOLERANCE_ENV).as_deref())?;
     let secret = secret_from_env().await?;
-    let checker = wiring.checker().await.map_err(|e| setup(env::MLFLOW_TRACKING_URI, e))?;
+    let checker = wiring.checker().await?;
     let deliveries =
         deltaone_aws::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
     Ok(RegistryWebhook {

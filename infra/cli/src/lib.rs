@@ -235,7 +235,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
         Command::Check(args) => {
             let wiring = deltaone_wiring::Wiring::new(settings);
             // A dry run touches neither the store nor AWS.
-            let checker = if args.dry_run { wiring.deciding_checker()? } else { wiring.checker().await? };
+            let checker = if args.dry_run { wiring.deciding_checker() } else { wiring.checker().await }
+                .map_err(|e| e.to_string())?;
             check(&checker, &args).await
         }
         Command::Status(args) => status(&args, &settings).await,
@@ -260,7 +261,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
 
 /// `status`: a model's recorded verdicts, newest first.
 async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
     let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
     print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
     Ok(ExitCode::SUCCESS)
@@ -296,7 +297,7 @@ async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: us
 
 /// `audit`: walks a model's chain of recorded verdicts; a broken chain fails the command.
 async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, String> {
-    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
     let trusted = match public_key {
         Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
         None => None,
@@ -328,7 +329,7 @@ fn public_key(settings: Settings) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
+async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, deltaone_wiring::WiringError> {
     deltaone_wiring::Wiring::new(settings.clone()).store().await
 }
 
