@@ -260,7 +260,7 @@ pub async fn from_env() -> Result<Evaluation, StartupError> {
     })?;
     let template = match std::env::var(env::KEY_TEMPLATE) {
         Ok(text) if !text.trim().is_empty() => {
-            text.parse::<KeyTemplate>().map_err(|e| StartupError::new(env::KEY_TEMPLATE, e))?
+            text.parse::<KeyTemplate>().map_err(|e| StartupError::new(env::KEY_TEMPLATE, e.to_string()))?
         }
         _ => KeyTemplate::default(),
     };

@@ -209,10 +209,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => crate::demo::run(args.json).await,
         Command::Verify(args) => verify(&args),
-        Command::Schedules(ScheduleCommand::Check { file }) => deltaone_app::schedule::check_file(&file).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
+        Command::Schedules(ScheduleCommand::Check { file }) => deltaone_app::schedule::check_file(&file)
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
         command => match cli.settings.resolve() {
             Ok(settings) => dispatch(command, settings).await,
             Err(e) => {
