@@ -303,6 +303,15 @@ pub fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, WebhookEr
     }
 }
 
+/// A header that HTTP cannot carry.
+#[derive(Debug, thiserror::Error)]
+pub enum BadHeader {
+    #[error("header name {name:?}: {source}")]
+    Name { name: String, source: http::header::InvalidHeaderName },
+    #[error("header {name}: {source}")]
+    Value { name: http::HeaderName, source: http::header::InvalidHeaderValue },
+}
+
 /// A Function URL request as AWS builds it from an HTTP request: the method and path in the request
 /// context, the headers (names are case-insensitive), and the body as text, or base64 when it is not
 /// UTF-8. For local servers and tests.
@@ -311,14 +320,18 @@ pub fn function_url_request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> Result<LambdaFunctionUrlRequest, String> {
+) -> Result<LambdaFunctionUrlRequest, BadHeader> {
     let mut request = LambdaFunctionUrlRequest::default();
     request.request_context.http.method = Some(method.to_owned());
     request.request_context.http.path = Some(path.to_owned());
     request.raw_path = Some(path.to_owned());
     for (name, value) in headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header name {name:?}: {e}"))?;
-        let value = http::HeaderValue::from_bytes(value.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|source| BadHeader::Name { name: (*name).to_owned(), source })?;
+        let value = match http::HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(value) => value,
+            Err(source) => return Err(BadHeader::Value { name, source }),
+        };
         request.headers.append(name, value);
     }
     match std::str::from_utf8(body) {
