@@ -348,7 +348,7 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         return Ok(ExitCode::SUCCESS);
     }
     let models = match &args.models_file {
-        Some(path) => read_models_file(path)?,
+        Some(path) => read_models_file(path).map_err(|e| e.to_string())?,
         None => checker.registry().model_names().await.map_err(|e| e.to_string())?,
     };
     let progress = if std::io::stderr().is_terminal() && !models.is_empty() {
@@ -432,8 +432,18 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
     }
 }
 
-fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read models file {}: {e}", path.display()))?;
+/// A `--models-file` that cannot be read or names no models.
+#[derive(Debug, thiserror::Error)]
+enum ModelsFileError {
+    #[error("cannot read models file {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("models file {} names no models", path.display())]
+    Empty { path: PathBuf },
+}
+
+fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, ModelsFileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ModelsFileError::Unreadable { path: path.to_owned(), source })?;
     let models: Vec<String> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -441,7 +451,7 @@ fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
         .map(str::to_owned)
         .collect();
     if models.is_empty() {
-        return Err(format!("models file {} names no models", path.display()));
+        return Err(ModelsFileError::Empty { path: path.to_owned() });
     }
     Ok(models)
 }
