@@ -18,6 +18,8 @@ use hcl::structure::{Block, Body};
 
 /// Sources every function shares: settings (`SettingsArgs::from_env`), logging, the AWS client setup.
 const SHARED: &[&str] = &["infra/app/src/settings.rs", "infra/app/src/telemetry.rs", "infra/adapters/aws/src/lib.rs"];
+/// Wiring the check (its errors name the setting to fix): the functions that run checks.
+const WIRING: &[&str] = &["infra/wiring/src"];
 /// Publishing notifications (large ones offloaded to S3).
 const NOTIFY: &[&str] = &["infra/app/src/notify.rs", "infra/adapters/aws/src/sns.rs"];
 
@@ -39,12 +41,12 @@ const UNITS: &[Unit] = &[
     Unit {
         name: "evaluation",
         terraform: Terraform::Lambda("evaluation"),
-        code: &[&["functions/evaluation/src"], SHARED, NOTIFY],
+        code: &[&["functions/evaluation/src"], SHARED, WIRING, NOTIFY],
     },
     Unit {
         name: "registry-webhook",
         terraform: Terraform::Lambda("registry_webhook"),
-        code: &[&["functions/registry-webhook/src", "infra/adapters/secrets/src"], SHARED, NOTIFY],
+        code: &[&["functions/registry-webhook/src", "infra/adapters/secrets/src"], SHARED, WIRING, NOTIFY],
     },
     Unit {
         name: "webhook-notifier",

@@ -291,7 +291,7 @@ async fn serve_connection(
             let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             let response = match function_url_request(&method, &path, &pairs, &body) {
                 Ok(lambda_request) => webhook.handle(lambda_request).await,
-                Err(e) => json_response(400, &json!({"status": "error", "message": e})),
+                Err(e) => json_response(400, &json!({"status": "error", "message": e.to_string()})),
             };
             log.lock().unwrap().push(Exchange {
                 event: format!("{}.{}", text(&payload["entity"]), text(&payload["action"])),

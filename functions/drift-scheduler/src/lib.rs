@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use deltaone_app::env;
 use deltaone_app::schedule::plan::BatchTarget;
 use deltaone_app::schedule::{ScheduleRunError, Scheduler, Submitted};
 pub use deltaone_app::startup::StartupError;
@@ -50,10 +51,10 @@ pub async fn from_env() -> Result<Scheduler, StartupError> {
         var(name).ok_or_else(|| StartupError::new(name, format!("is not set ({FUNCTION} submits AWS Batch jobs)")))
     };
     let target = BatchTarget {
-        job_queue: required("DELTAONE_BATCH_JOB_QUEUE")?,
-        job_definition: required("DELTAONE_BATCH_JOB_DEFINITION")?,
+        job_queue: required(env::BATCH_JOB_QUEUE)?,
+        job_definition: required(env::BATCH_JOB_DEFINITION)?,
     };
-    let endpoint = var("AWS_ENDPOINT_URL");
+    let endpoint = var(env::AWS_ENDPOINT_URL);
     let config = deltaone_aws::sdk_config(endpoint.as_deref()).await;
     let s3 = S3Objects::client(&config, endpoint.is_some());
     Ok(Scheduler {

@@ -16,6 +16,7 @@ use deltaone::attestation::Contributor;
 use deltaone_app::artifact::{self, ArtifactError, ArtifactKind, KeyTemplate, MetricsArtifact};
 use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Evidence};
 use deltaone_app::deadletter::{DeadLetter, DeadLetters};
+use deltaone_app::env;
 use deltaone_app::objects::{ObjectError, ObjectStore};
 use deltaone_app::paired::PREDICTIONS_URI;
 use deltaone_app::registry::{Registry, RegistryError};
@@ -250,27 +251,27 @@ pub async fn from_env() -> Result<Evaluation, StartupError> {
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
         return Err(StartupError::new(
-            "DELTAONE_VERDICT_TABLE",
+            env::VERDICT_TABLE,
             "is not set: the evaluation function records verdicts in DynamoDB",
         ));
     }
     let dead_letters = wiring.dead_letters().await.ok_or_else(|| {
-        StartupError::new("DELTAONE_DEAD_LETTER_QUEUE_URL", "is not set: failed events must have somewhere to go")
+        StartupError::new(env::DEAD_LETTER_QUEUE_URL, "is not set: failed events must have somewhere to go")
     })?;
-    let template = match std::env::var("DELTAONE_KEY_TEMPLATE") {
+    let template = match std::env::var(env::KEY_TEMPLATE) {
         Ok(text) if !text.trim().is_empty() => {
-            text.parse::<KeyTemplate>().map_err(|e| StartupError::new("DELTAONE_KEY_TEMPLATE", e))?
+            text.parse::<KeyTemplate>().map_err(|e| StartupError::new(env::KEY_TEMPLATE, e.to_string()))?
         }
         _ => KeyTemplate::default(),
     };
-    let quarantine_prefix = std::env::var("DELTAONE_QUARANTINE_PREFIX")
+    let quarantine_prefix = std::env::var(env::QUARANTINE_PREFIX)
         .ok()
         .filter(|p| !p.trim().is_empty())
         .unwrap_or_else(|| "quarantine/".to_owned());
     Ok(Evaluation {
         objects: wiring.objects().await,
-        registry: wiring.registry().map_err(|e| StartupError::new("MLFLOW_TRACKING_URI", e))?,
-        checker: wiring.checker().await.map_err(|e| StartupError::new("MLFLOW_TRACKING_URI", e))?,
+        registry: wiring.registry()?,
+        checker: wiring.checker().await?,
         dead_letters,
         template,
         quarantine_prefix,

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_lambda_events::http::{HeaderValue, header};
+use deltaone_app::env;
 use deltaone_app::query::{PageRequest, QueryError, ReadModel, views};
 use deltaone_aws::read_only::OperationLog;
 use percent_encoding::percent_decode_str;
@@ -252,10 +253,7 @@ pub async fn from_env() -> Result<QueryApi, SetupError> {
 pub async fn from_env_with_log() -> Result<(QueryApi, OperationLog), SetupError> {
     let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let Some(deltaone_app::settings::StoreTarget::Dynamo { table }) = settings.store.clone() else {
-        return Err(SetupError::new(
-            "DELTAONE_VERDICT_TABLE",
-            "is not set: the query API reads verdicts from DynamoDB",
-        ));
+        return Err(SetupError::new(env::VERDICT_TABLE, "is not set: the query API reads verdicts from DynamoDB"));
     };
     let tables = deltaone_aws::read_model::Tables {
         verdicts: table,

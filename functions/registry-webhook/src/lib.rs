@@ -26,6 +26,7 @@ use deltaone::{VersionNumber, tags};
 use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
 use deltaone_app::deadletter::{DeadLetter, DeadLetters};
 use deltaone_app::deliveries::{Begin, DeliveryError, WebhookDeliveries};
+use deltaone_app::env;
 use deltaone_app::registry::RegistryError;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -40,14 +41,14 @@ pub const FUNCTION: &str = "registry-webhook";
 pub const TEST_MODEL: &str = "example_model";
 
 /// The webhook's secret, as configured on the MLflow webhook.
-pub const SECRET_ENV: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET";
+pub const SECRET_ENV: &str = env::MLFLOW_WEBHOOK_SECRET;
 /// A Secrets Manager secret holding the webhook's secret, read through the AWS Parameters and
 /// Secrets Lambda extension (instead of [`SECRET_ENV`]).
-pub const SECRET_ARN_ENV: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN";
+pub const SECRET_ARN_ENV: &str = env::MLFLOW_WEBHOOK_SECRET_ARN;
 /// How far a delivery's timestamp may be from the function's clock, in seconds (default 300).
-pub const TOLERANCE_ENV: &str = "DELTAONE_WEBHOOK_TOLERANCE_SECS";
+pub const TOLERANCE_ENV: &str = env::WEBHOOK_TOLERANCE_SECS;
 /// The DynamoDB table of delivery ids.
-pub const DELIVERY_TABLE_ENV: &str = "DELTAONE_DELIVERY_TABLE";
+pub const DELIVERY_TABLE_ENV: &str = env::DELIVERY_TABLE;
 
 /// The receiver's clock in unix seconds (a function, so tests can replay captured deliveries).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -302,6 +303,15 @@ pub fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, WebhookEr
     }
 }
 
+/// A header that HTTP cannot carry.
+#[derive(Debug, thiserror::Error)]
+pub enum BadHeader {
+    #[error("header name {name:?}: {source}")]
+    Name { name: String, source: http::header::InvalidHeaderName },
+    #[error("header {name}: {source}")]
+    Value { name: http::HeaderName, source: http::header::InvalidHeaderValue },
+}
+
 /// A Function URL request as AWS builds it from an HTTP request: the method and path in the request
 /// context, the headers (names are case-insensitive), and the body as text, or base64 when it is not
 /// UTF-8. For local servers and tests.
@@ -310,14 +320,18 @@ pub fn function_url_request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> Result<LambdaFunctionUrlRequest, String> {
+) -> Result<LambdaFunctionUrlRequest, BadHeader> {
     let mut request = LambdaFunctionUrlRequest::default();
     request.request_context.http.method = Some(method.to_owned());
     request.request_context.http.path = Some(path.to_owned());
     request.raw_path = Some(path.to_owned());
     for (name, value) in headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header name {name:?}: {e}"))?;
-        let value = http::HeaderValue::from_bytes(value.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|source| BadHeader::Name { name: (*name).to_owned(), source })?;
+        let value = match http::HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(value) => value,
+            Err(source) => return Err(BadHeader::Value { name, source }),
+        };
         request.headers.append(name, value);
     }
     match std::str::from_utf8(body) {
@@ -667,17 +681,17 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     let settings = deltaone_app::settings::SettingsArgs::from_env()?;
     let wiring = deltaone_wiring::Wiring::new(settings);
     if wiring.settings.store.is_none() {
-        return Err(setup("DELTAONE_VERDICT_TABLE", "is not set: the function records verdicts in DynamoDB"));
+        return Err(setup(env::VERDICT_TABLE, "is not set: the function records verdicts in DynamoDB"));
     }
     let dead_letters = wiring.dead_letters().await.ok_or_else(|| {
-        setup("DELTAONE_DEAD_LETTER_QUEUE_URL", "is not set: deliveries that fail for good must have somewhere to go")
+        setup(env::DEAD_LETTER_QUEUE_URL, "is not set: deliveries that fail for good must have somewhere to go")
     })?;
     let table = env_var(DELIVERY_TABLE_ENV)
         .ok_or_else(|| setup(DELIVERY_TABLE_ENV, "is not set: deliveries are de-duplicated in DynamoDB"))?;
     deltaone_app::settings::check_table_name(&table).map_err(|e| setup(DELIVERY_TABLE_ENV, e.to_string()))?;
     let tolerance_secs = parse_tolerance(env_var(TOLERANCE_ENV).as_deref())?;
     let secret = secret_from_env().await?;
-    let checker = wiring.checker().await.map_err(|e| setup("MLFLOW_TRACKING_URI", e))?;
+    let checker = wiring.checker().await?;
     let deliveries =
         deltaone_aws::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
     Ok(RegistryWebhook {

@@ -22,13 +22,18 @@ pub enum ArtifactKind {
     Predictions,
 }
 
+/// A `deltaone-kind` that names no artifact kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("artifact kind {0:?} is not metrics or predictions")]
+pub struct UnknownArtifactKind(pub String);
+
 impl std::str::FromStr for ArtifactKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownArtifactKind;
+    fn from_str(s: &str) -> Result<Self, UnknownArtifactKind> {
         match s.trim().to_ascii_lowercase().as_str() {
             "metrics" | "metrics_json" | "metrics-json" => Ok(Self::MetricsJson),
             "predictions" | "parquet" => Ok(Self::Predictions),
-            other => Err(format!("artifact kind {other:?} is not metrics or predictions")),
+            other => Err(UnknownArtifactKind(other.to_owned())),
         }
     }
 }
@@ -59,9 +64,20 @@ enum Segment {
     Rest,
 }
 
+/// A key template that cannot route objects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyTemplateError {
+    #[error("key template {template:?}: unknown placeholder {placeholder:?}")]
+    UnknownPlaceholder { template: String, placeholder: String },
+    #[error("key template {template:?}: empty segment")]
+    EmptySegment { template: String },
+    #[error("key template {template:?} needs exactly one {{model}} and one {{version}}")]
+    NotOneModelAndVersion { template: String },
+}
+
 impl std::str::FromStr for KeyTemplate {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = KeyTemplateError;
+    fn from_str(text: &str) -> Result<Self, KeyTemplateError> {
         let parts: Vec<&str> = text.trim_matches('/').split('/').collect();
         let mut segments = Vec::new();
         for (i, part) in parts.iter().enumerate() {
@@ -71,15 +87,18 @@ impl std::str::FromStr for KeyTemplate {
                 "{file}" | "{*}" => Segment::Any,
                 "{**}" if i + 1 == parts.len() => Segment::Rest,
                 p if p.contains('{') || p.contains('}') => {
-                    return Err(format!("key template {text:?}: unknown placeholder {p:?}"));
+                    return Err(KeyTemplateError::UnknownPlaceholder {
+                        template: text.to_owned(),
+                        placeholder: p.to_owned(),
+                    });
                 }
-                "" => return Err(format!("key template {text:?}: empty segment")),
+                "" => return Err(KeyTemplateError::EmptySegment { template: text.to_owned() }),
                 p => Segment::Literal(p.to_owned()),
             });
         }
         let count = |s: &Segment| segments.iter().filter(|x| *x == s).count();
         if count(&Segment::Model) != 1 || count(&Segment::Version) != 1 {
-            return Err(format!("key template {text:?} needs exactly one {{model}} and one {{version}}"));
+            return Err(KeyTemplateError::NotOneModelAndVersion { template: text.to_owned() });
         }
         Ok(Self { segments, text: text.to_owned() })
     }
@@ -151,7 +170,10 @@ pub fn route(
     let version =
         version.parse::<VersionNumber>().map_err(|_| ArtifactError::BadVersion { key: key.to_owned(), version })?;
     let kind = match metadata.get(META_KIND) {
-        Some(kind) => kind.parse().map_err(|detail| ArtifactError::UnknownKind { key: key.to_owned(), detail })?,
+        Some(kind) => kind.parse().map_err(|e: UnknownArtifactKind| ArtifactError::UnknownKind {
+            key: key.to_owned(),
+            detail: e.to_string(),
+        })?,
         None => {
             let lower = key.to_ascii_lowercase();
             if lower.ends_with(".json") {
@@ -246,7 +268,7 @@ mod tests {
     #[test]
     fn bad_templates_are_refused() {
         assert!("evaluations/{model}/{file}".parse::<KeyTemplate>().is_err());
-        assert!("e/{model}/{version}/{name}".parse::<KeyTemplate>().unwrap_err().contains("{name}"));
+        assert!("e/{model}/{version}/{name}".parse::<KeyTemplate>().unwrap_err().to_string().contains("{name}"));
         assert!("e/{**}/{model}/{version}".parse::<KeyTemplate>().is_err());
     }
 

@@ -54,6 +54,17 @@ pub const WEBHOOK_DLQ_URL: &str = "DELTAONE_WEBHOOK_DLQ_URL";
 pub const BATCH_JOB_QUEUE: &str = "DELTAONE_BATCH_JOB_QUEUE";
 pub const BATCH_JOB_DEFINITION: &str = "DELTAONE_BATCH_JOB_DEFINITION";
 
+// The drift job, as the scheduler starts it (`crate::schedule`): the job reads these, and
+// `deltaone_drift::env` re-exports them.
+pub const DRIFT_MANIFEST: &str = "DELTAONE_DRIFT_MANIFEST";
+pub const DRIFT_RUN_ID: &str = "DELTAONE_DRIFT_RUN_ID";
+pub const DRIFT_MODEL: &str = "DELTAONE_DRIFT_MODEL";
+
+// The AWS SDK's own (read by the SDK; we look at them only to choose a local emulator's defaults).
+pub const AWS_REGION: &str = "AWS_REGION";
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+
 // Logging (`crate::telemetry`): Lambda's own, then ours; colour follows https://no-color.org.
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";

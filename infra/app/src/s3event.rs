@@ -44,13 +44,21 @@ fn malformed(path: impl Into<String>, reason: impl Into<String>) -> MalformedEve
     MalformedEvent { path: path.into(), reason: reason.into() }
 }
 
+/// An S3 event key whose percent-encoding is not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("key {raw:?} does not decode to UTF-8: {source}")]
+pub struct KeyNotUtf8 {
+    pub raw: String,
+    pub source: std::str::Utf8Error,
+}
+
 /// Decodes an S3 event key: `+` is a space, then percent-decoding; invalid UTF-8 is an error.
-pub fn decode_key(raw: &str) -> Result<String, String> {
+pub fn decode_key(raw: &str) -> Result<String, KeyNotUtf8> {
     let spaced = raw.replace('+', " ");
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(|k| k.into_owned())
-        .map_err(|e| format!("key {raw:?} does not decode to UTF-8: {e}"))
+        .map_err(|source| KeyNotUtf8 { raw: raw.to_owned(), source })
 }
 
 /// Splits an event into deliveries. SQS events give one delivery per message; the others give one.
@@ -136,7 +144,7 @@ fn s3_record(rec: &Value, path: &str) -> Result<Option<CreatedObject>, Malformed
         .and_then(Value::as_str)
         .filter(|k| !k.is_empty())
         .ok_or_else(|| malformed(format!("{path}.s3.object.key"), "missing or empty"))?;
-    let key = decode_key(raw_key).map_err(|reason| malformed(format!("{path}.s3.object.key"), reason))?;
+    let key = decode_key(raw_key).map_err(|e| malformed(format!("{path}.s3.object.key"), e.to_string()))?;
     let text = |p: &str| s3.pointer(p).and_then(Value::as_str).map(str::to_owned);
     Ok(Some(CreatedObject {
         bucket: bucket.to_owned(),

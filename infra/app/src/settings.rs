@@ -191,144 +191,24 @@ impl std::fmt::Debug for AttestationKey {
 }
 
 impl SettingsArgs {
-    /// Validates flags and environment, filling gaps from the config file.
+    /// Validates flags and environment, filling gaps from the config file. The parts are checked in
+    /// a fixed order, so the first invalid setting reported is always the same one.
     pub fn resolve(&self) -> Result<Settings, ConfigError> {
         let file = match &self.config {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let threshold_pp = self.threshold_pp.or(file.threshold_pp);
-        let mut policy = match threshold_pp {
-            Some(t) => {
-                Policy::with_threshold(t).map_err(|e| invalid("threshold_pp", env::THRESHOLD_PP, e.to_string()))?
-            }
-            None => Policy::default(),
-        };
-        if let Some(text) = self.scale.clone().or(file.scale) {
-            policy.scale = Some(text.parse::<Scale>().map_err(|e| invalid("scale", env::SCALE, e.to_string()))?);
-        }
-        if let Some(text) = self.direction.clone().or(file.direction) {
-            policy.direction =
-                text.parse::<Direction>().map_err(|e| invalid("direction", env::DIRECTION, e.to_string()))?;
-        }
-        policy.require_confidence = self.require_confidence.or(file.require_confidence).unwrap_or(false);
-        if let Some(level) = self.confidence_level.or(file.confidence_level) {
-            policy = policy
-                .with_confidence_level(level)
-                .map_err(|e| invalid("confidence_level", env::CONFIDENCE_LEVEL, e.to_string()))?;
-        }
-        if let Some(json) = self.guardrails.clone().or(file.guardrails).filter(|g| !g.trim().is_empty()) {
-            policy.guardrails = deltaone::evidence::parse_guardrails(&json)
-                .map_err(|e| invalid("guardrails", env::GUARDRAILS, e.to_string()))?;
-        }
-
-        let timeout = self.mlflow_timeout_secs.or(file.mlflow_timeout_secs).unwrap_or(10.0);
-        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
-            return Err(invalid(
-                "mlflow_timeout_secs",
-                env::MLFLOW_TIMEOUT_SECS,
-                format!("must be in (0, 3600], got {timeout}"),
-            ));
-        }
-        let retries = self.mlflow_retries.or(file.mlflow_retries).unwrap_or(3);
-        if retries > 10 {
-            return Err(invalid("mlflow_retries", env::MLFLOW_RETRIES, format!("must be at most 10, got {retries}")));
-        }
-        let page_size = self.mlflow_page_size.or(file.mlflow_page_size).unwrap_or(1000);
-        if !(1..=200_000).contains(&page_size) {
-            return Err(invalid(
-                "mlflow_page_size",
-                env::MLFLOW_PAGE_SIZE,
-                format!("must be in 1..=200000, got {page_size}"),
-            ));
-        }
-
-        let mlflow_uri = self.mlflow_uri.clone().or(file.mlflow_uri).filter(|u| !u.trim().is_empty());
-        let snapshot = self.registry_snapshot.clone().or(file.registry_snapshot);
-        let registry = match (mlflow_uri, snapshot) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "registry_snapshot",
-                    env::REGISTRY_SNAPSHOT,
-                    "set either it or mlflow_uri, not both",
-                ));
-            }
-            (Some(uri), None) => {
-                let parsed = url::Url::parse(&uri).map_err(|e| {
-                    invalid("mlflow_uri", env::MLFLOW_TRACKING_URI, format!("{uri:?} is not a URL: {e}"))
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(invalid(
-                        "mlflow_uri",
-                        env::MLFLOW_TRACKING_URI,
-                        format!("{uri:?} must start with http:// or https://"),
-                    ));
-                }
-                let mut mlflow = MlflowConfig::new(uri);
-                mlflow.timeout = Duration::from_secs_f64(timeout);
-                mlflow.retries = retries;
-                mlflow.page_size = page_size;
-                mlflow.auth = auth_from_env();
-                Some(RegistrySource::Mlflow(mlflow))
-            }
-            (None, Some(path)) => Some(RegistrySource::Snapshot(path)),
-            (None, None) => None,
-        };
-
-        let table = self.verdict_table.clone().or(file.verdict_table).filter(|t| !t.trim().is_empty());
-        let dir = self.store_dir.clone().or(file.store_dir);
-        let store = match (table, dir) {
-            (Some(_), Some(_)) => {
-                return Err(invalid("store_dir", env::STORE_DIR, "set either it or verdict_table, not both"));
-            }
-            (Some(table), None) => {
-                Some(StoreTarget::Dynamo { table: table_name("verdict_table", env::VERDICT_TABLE, table)? })
-            }
-            (None, Some(dir)) => Some(StoreTarget::Files { dir }),
-            (None, None) => None,
-        };
-
-        let credits_table = match self.credits_table.clone().or(file.credits_table).filter(|t| !t.trim().is_empty()) {
-            Some(t) => Some(table_name("credits_table", env::CREDITS_TABLE, t)?),
-            None => None,
-        };
-        let drift_table = match self.drift_table.clone().or(file.drift_table).filter(|t| !t.trim().is_empty()) {
-            Some(t) => Some(table_name("drift_table", env::DRIFT_TABLE, t)?),
-            None => None,
-        };
-
-        let aws_endpoint_url = self.aws_endpoint_url.clone().or(file.aws_endpoint_url).filter(|u| !u.trim().is_empty());
-        if let Some(url) = &aws_endpoint_url {
-            url::Url::parse(url)
-                .map_err(|e| invalid("aws_endpoint_url", env::AWS_ENDPOINT_URL, format!("{url:?}: {e}")))?;
-        }
-        let topic_arn = self.topic_arn.clone().or(file.topic_arn).filter(|t| !t.trim().is_empty());
-        if let Some(arn) = topic_arn.as_ref().filter(|arn| !arn.starts_with("arn:")) {
-            return Err(invalid("topic_arn", env::TOPIC_ARN, format!("{arn:?} is not an SNS topic ARN")));
-        }
-        let dead_letter_queue_url =
-            self.dead_letter_queue_url.clone().or(file.dead_letter_queue_url).filter(|u| !u.trim().is_empty());
-        if let Some(url) = &dead_letter_queue_url {
-            url::Url::parse(url)
-                .map_err(|e| invalid("dead_letter_queue_url", env::DEAD_LETTER_QUEUE_URL, format!("{url:?}: {e}")))?;
-        }
-        let attestation_key =
-            match self.attestation_key.clone().or(file.attestation_key).filter(|k| !k.trim().is_empty()) {
-                Some(text) => Some(AttestationKey(std::sync::Arc::new(
-                    deltaone::attestation::parse_signing_key(&text)
-                        .map_err(|e| invalid("attestation_key", env::ATTESTATION_KEY, e.to_string()))?,
-                ))),
-                None => None,
-            };
-        let champion_alias =
-            self.champion_alias.clone().or(file.champion_alias).map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
-        if champion_alias.is_some() && !matches!(store, Some(StoreTarget::Dynamo { .. })) {
-            return Err(invalid(
-                "champion_alias",
-                env::CHAMPION_ALIAS,
-                "promotions are serialised in the DynamoDB verdict table: set verdict_table too",
-            ));
-        }
+        let given = file.overridden_by(self);
+        let policy = given.policy()?;
+        let limits = given.mlflow_limits()?;
+        let registry = given.registry_source(limits)?;
+        let store = given.store()?;
+        let credits_table = optional_table("credits_table", env::CREDITS_TABLE, given.credits_table.clone())?;
+        let drift_table = optional_table("drift_table", env::DRIFT_TABLE, given.drift_table.clone())?;
+        let aws_endpoint_url = given.aws_endpoint_url()?;
+        let Notifications { topic_arn, dead_letter_queue_url } = given.notifications()?;
+        let attestation_key = given.attestation_key()?;
+        let champion_alias = given.champion_alias(store.as_ref())?;
         Ok(Settings {
             registry,
             store,
@@ -403,6 +283,198 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
             path.display()
         ),
     ))
+}
+
+/// The MLflow client's limits, checked whether or not a server is configured.
+struct MlflowLimits {
+    timeout: Duration,
+    retries: usize,
+    page_size: u32,
+}
+
+/// Where verdict notifications and failed events go.
+struct Notifications {
+    topic_arn: Option<String>,
+    dead_letter_queue_url: Option<String>,
+}
+
+/// The given settings (flags and variables over the file), validated part by part.
+impl FileSettings {
+    /// Flags and environment variables win over the file.
+    fn overridden_by(self, args: &SettingsArgs) -> Self {
+        Self {
+            mlflow_uri: args.mlflow_uri.clone().or(self.mlflow_uri),
+            registry_snapshot: args.registry_snapshot.clone().or(self.registry_snapshot),
+            threshold_pp: args.threshold_pp.or(self.threshold_pp),
+            scale: args.scale.clone().or(self.scale),
+            direction: args.direction.clone().or(self.direction),
+            require_confidence: args.require_confidence.or(self.require_confidence),
+            confidence_level: args.confidence_level.or(self.confidence_level),
+            guardrails: args.guardrails.clone().or(self.guardrails),
+            champion_alias: args.champion_alias.clone().or(self.champion_alias),
+            verdict_table: args.verdict_table.clone().or(self.verdict_table),
+            credits_table: args.credits_table.clone().or(self.credits_table),
+            drift_table: args.drift_table.clone().or(self.drift_table),
+            store_dir: args.store_dir.clone().or(self.store_dir),
+            topic_arn: args.topic_arn.clone().or(self.topic_arn),
+            dead_letter_queue_url: args.dead_letter_queue_url.clone().or(self.dead_letter_queue_url),
+            attestation_key: args.attestation_key.clone().or(self.attestation_key),
+            aws_endpoint_url: args.aws_endpoint_url.clone().or(self.aws_endpoint_url),
+            mlflow_timeout_secs: args.mlflow_timeout_secs.or(self.mlflow_timeout_secs),
+            mlflow_retries: args.mlflow_retries.or(self.mlflow_retries),
+            mlflow_page_size: args.mlflow_page_size.or(self.mlflow_page_size),
+        }
+    }
+
+    /// The check policy: threshold, scale, direction, confidence and guardrails.
+    fn policy(&self) -> Result<Policy, ConfigError> {
+        let mut policy = match self.threshold_pp {
+            Some(t) => {
+                Policy::with_threshold(t).map_err(|e| invalid("threshold_pp", env::THRESHOLD_PP, e.to_string()))?
+            }
+            None => Policy::default(),
+        };
+        if let Some(text) = &self.scale {
+            policy.scale = Some(text.parse::<Scale>().map_err(|e| invalid("scale", env::SCALE, e.to_string()))?);
+        }
+        if let Some(text) = &self.direction {
+            policy.direction =
+                text.parse::<Direction>().map_err(|e| invalid("direction", env::DIRECTION, e.to_string()))?;
+        }
+        policy.require_confidence = self.require_confidence.unwrap_or(false);
+        if let Some(level) = self.confidence_level {
+            policy = policy
+                .with_confidence_level(level)
+                .map_err(|e| invalid("confidence_level", env::CONFIDENCE_LEVEL, e.to_string()))?;
+        }
+        if let Some(json) = self.guardrails.as_ref().filter(|g| !g.trim().is_empty()) {
+            policy.guardrails = deltaone::evidence::parse_guardrails(json)
+                .map_err(|e| invalid("guardrails", env::GUARDRAILS, e.to_string()))?;
+        }
+        Ok(policy)
+    }
+
+    fn mlflow_limits(&self) -> Result<MlflowLimits, ConfigError> {
+        let timeout = self.mlflow_timeout_secs.unwrap_or(10.0);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(invalid(
+                "mlflow_timeout_secs",
+                env::MLFLOW_TIMEOUT_SECS,
+                format!("must be in (0, 3600], got {timeout}"),
+            ));
+        }
+        let retries = self.mlflow_retries.unwrap_or(3);
+        if retries > 10 {
+            return Err(invalid("mlflow_retries", env::MLFLOW_RETRIES, format!("must be at most 10, got {retries}")));
+        }
+        let page_size = self.mlflow_page_size.unwrap_or(1000);
+        if !(1..=200_000).contains(&page_size) {
+            return Err(invalid(
+                "mlflow_page_size",
+                env::MLFLOW_PAGE_SIZE,
+                format!("must be in 1..=200000, got {page_size}"),
+            ));
+        }
+        Ok(MlflowLimits { timeout: Duration::from_secs_f64(timeout), retries, page_size })
+    }
+
+    /// An MLflow server or a snapshot file, at most one of them.
+    fn registry_source(&self, limits: MlflowLimits) -> Result<Option<RegistrySource>, ConfigError> {
+        let mlflow_uri = self.mlflow_uri.clone().filter(|u| !u.trim().is_empty());
+        match (mlflow_uri, self.registry_snapshot.clone()) {
+            (Some(_), Some(_)) => {
+                Err(invalid("registry_snapshot", env::REGISTRY_SNAPSHOT, "set either it or mlflow_uri, not both"))
+            }
+            (Some(uri), None) => {
+                let parsed = url::Url::parse(&uri).map_err(|e| {
+                    invalid("mlflow_uri", env::MLFLOW_TRACKING_URI, format!("{uri:?} is not a URL: {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(invalid(
+                        "mlflow_uri",
+                        env::MLFLOW_TRACKING_URI,
+                        format!("{uri:?} must start with http:// or https://"),
+                    ));
+                }
+                let mut mlflow = MlflowConfig::new(uri);
+                mlflow.timeout = limits.timeout;
+                mlflow.retries = limits.retries;
+                mlflow.page_size = limits.page_size;
+                mlflow.auth = auth_from_env();
+                Ok(Some(RegistrySource::Mlflow(mlflow)))
+            }
+            (None, Some(path)) => Ok(Some(RegistrySource::Snapshot(path))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// A DynamoDB verdict table or a directory of JSON files, at most one of them.
+    fn store(&self) -> Result<Option<StoreTarget>, ConfigError> {
+        let table = self.verdict_table.clone().filter(|t| !t.trim().is_empty());
+        match (table, self.store_dir.clone()) {
+            (Some(_), Some(_)) => Err(invalid("store_dir", env::STORE_DIR, "set either it or verdict_table, not both")),
+            (Some(table), None) => {
+                Ok(Some(StoreTarget::Dynamo { table: table_name("verdict_table", env::VERDICT_TABLE, table)? }))
+            }
+            (None, Some(dir)) => Ok(Some(StoreTarget::Files { dir })),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// One endpoint for every AWS service (an emulator), if given.
+    fn aws_endpoint_url(&self) -> Result<Option<String>, ConfigError> {
+        let url = self.aws_endpoint_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(url) = &url {
+            url::Url::parse(url)
+                .map_err(|e| invalid("aws_endpoint_url", env::AWS_ENDPOINT_URL, format!("{url:?}: {e}")))?;
+        }
+        Ok(url)
+    }
+
+    fn notifications(&self) -> Result<Notifications, ConfigError> {
+        let topic_arn = self.topic_arn.clone().filter(|t| !t.trim().is_empty());
+        if let Some(arn) = topic_arn.as_ref().filter(|arn| !arn.starts_with("arn:")) {
+            return Err(invalid("topic_arn", env::TOPIC_ARN, format!("{arn:?} is not an SNS topic ARN")));
+        }
+        let dead_letter_queue_url = self.dead_letter_queue_url.clone().filter(|u| !u.trim().is_empty());
+        if let Some(url) = &dead_letter_queue_url {
+            url::Url::parse(url)
+                .map_err(|e| invalid("dead_letter_queue_url", env::DEAD_LETTER_QUEUE_URL, format!("{url:?}: {e}")))?;
+        }
+        Ok(Notifications { topic_arn, dead_letter_queue_url })
+    }
+
+    fn attestation_key(&self) -> Result<Option<AttestationKey>, ConfigError> {
+        match self.attestation_key.as_ref().filter(|k| !k.trim().is_empty()) {
+            Some(text) => Ok(Some(AttestationKey(std::sync::Arc::new(
+                deltaone::attestation::parse_signing_key(text)
+                    .map_err(|e| invalid("attestation_key", env::ATTESTATION_KEY, e.to_string()))?,
+            )))),
+            None => Ok(None),
+        }
+    }
+
+    /// The champion alias; promotions need the DynamoDB verdict table to serialise them.
+    fn champion_alias(&self, store: Option<&StoreTarget>) -> Result<Option<String>, ConfigError> {
+        let alias = self.champion_alias.as_ref().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        if alias.is_some() && !matches!(store, Some(StoreTarget::Dynamo { .. })) {
+            return Err(invalid(
+                "champion_alias",
+                env::CHAMPION_ALIAS,
+                "promotions are serialised in the DynamoDB verdict table: set verdict_table too",
+            ));
+        }
+        Ok(alias)
+    }
+}
+
+/// An optional DynamoDB table (blank counts as unset), checked when given.
+fn optional_table(
+    setting: &'static str,
+    env: &'static str,
+    table: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    table.filter(|t| !t.trim().is_empty()).map(|t| table_name(setting, env, t)).transpose()
 }
 
 /// A valid DynamoDB table name, or an error naming the setting.

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use deltaone_app::check::{CheckError, CheckRequest, Checker};
+use deltaone_app::env;
 use deltaone_app::settings::{Settings, SettingsArgs, StoreTarget};
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
@@ -96,7 +97,7 @@ pub enum Command {
         /// Registered model name.
         model: String,
         /// Trust only this public key (base64 or hex).
-        #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+        #[arg(long, env = env::ATTESTATION_PUBLIC_KEY, value_name = "KEY")]
         public_key: Option<String>,
     },
     /// The attestation signing key's public half, to publish for verifiers.
@@ -110,7 +111,7 @@ pub struct VerifyArgs {
     pub file: PathBuf,
     /// Trust only this public key (base64 or hex); without it the statement's own key is checked
     /// for consistency only.
-    #[arg(long, env = "DELTAONE_ATTESTATION_PUBLIC_KEY", value_name = "KEY")]
+    #[arg(long, env = env::ATTESTATION_PUBLIC_KEY, value_name = "KEY")]
     pub public_key: Option<String>,
 }
 
@@ -208,10 +209,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => crate::demo::run(args.json).await,
         Command::Verify(args) => verify(&args),
-        Command::Schedules(ScheduleCommand::Check { file }) => deltaone_app::schedule::check_file(&file).map(|text| {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }),
+        Command::Schedules(ScheduleCommand::Check { file }) => deltaone_app::schedule::check_file(&file)
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
         command => match cli.settings.resolve() {
             Ok(settings) => dispatch(command, settings).await,
             Err(e) => {
@@ -234,7 +237,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
         Command::Check(args) => {
             let wiring = deltaone_wiring::Wiring::new(settings);
             // A dry run touches neither the store nor AWS.
-            let checker = if args.dry_run { wiring.deciding_checker()? } else { wiring.checker().await? };
+            let checker = if args.dry_run { wiring.deciding_checker() } else { wiring.checker().await }
+                .map_err(|e| e.to_string())?;
             check(&checker, &args).await
         }
         Command::Status(args) => status(&args, &settings).await,
@@ -259,7 +263,7 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
 
 /// `status`: a model's recorded verdicts, newest first.
 async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
     let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
     print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
     Ok(ExitCode::SUCCESS)
@@ -295,7 +299,7 @@ async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: us
 
 /// `audit`: walks a model's chain of recorded verdicts; a broken chain fails the command.
 async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, String> {
-    let store = store(settings).await?.ok_or_else(|| CheckError::NoStore.to_string())?;
+    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
     let trusted = match public_key {
         Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
         None => None,
@@ -327,7 +331,7 @@ fn public_key(settings: Settings) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, String> {
+async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, deltaone_wiring::WiringError> {
     deltaone_wiring::Wiring::new(settings.clone()).store().await
 }
 
@@ -344,7 +348,7 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         return Ok(ExitCode::SUCCESS);
     }
     let models = match &args.models_file {
-        Some(path) => read_models_file(path)?,
+        Some(path) => read_models_file(path).map_err(|e| e.to_string())?,
         None => checker.registry().model_names().await.map_err(|e| e.to_string())?,
     };
     let progress = if std::io::stderr().is_terminal() && !models.is_empty() {
@@ -428,8 +432,18 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
     }
 }
 
-fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read models file {}: {e}", path.display()))?;
+/// A `--models-file` that cannot be read or names no models.
+#[derive(Debug, thiserror::Error)]
+enum ModelsFileError {
+    #[error("cannot read models file {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("models file {} names no models", path.display())]
+    Empty { path: PathBuf },
+}
+
+fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, ModelsFileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ModelsFileError::Unreadable { path: path.to_owned(), source })?;
     let models: Vec<String> = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
@@ -437,7 +451,7 @@ fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, String> {
         .map(str::to_owned)
         .collect();
     if models.is_empty() {
-        return Err(format!("models file {} names no models", path.display()));
+        return Err(ModelsFileError::Empty { path: path.to_owned() });
     }
     Ok(models)
 }

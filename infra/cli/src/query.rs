@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use deltaone_app::query::{PageRequest, views};
+use deltaone_app::env;
+use deltaone_app::query::{PageRequest, QueryError, views};
 use deltaone_app::settings::{Settings, StoreTarget};
 use deltaone_aws::read_model::{DynamoReadModel, Tables};
 
@@ -58,14 +59,15 @@ pub struct DriftHistoryArgs {
     pub page: PageArgs,
 }
 
-async fn read_model(settings: &Settings, needs_verdicts: bool) -> Result<DynamoReadModel, String> {
+/// A command that reads verdicts, run without the DynamoDB verdict table.
+#[derive(Debug, thiserror::Error)]
+#[error("this command reads the DynamoDB verdict table: set {} (--verdict-table)", env::VERDICT_TABLE)]
+struct NoVerdictTable;
+
+async fn read_model(settings: &Settings, needs_verdicts: bool) -> Result<DynamoReadModel, NoVerdictTable> {
     let verdicts = match &settings.store {
         Some(StoreTarget::Dynamo { table }) => table.clone(),
-        _ if needs_verdicts => {
-            return Err(
-                "this command reads the DynamoDB verdict table: set DELTAONE_VERDICT_TABLE (--verdict-table)".into()
-            );
-        }
+        _ if needs_verdicts => return Err(NoVerdictTable),
         _ => String::new(),
     };
     let tables = Tables { verdicts, credits: settings.credits_table.clone(), drift: settings.drift_table.clone() };
@@ -74,8 +76,8 @@ async fn read_model(settings: &Settings, needs_verdicts: bool) -> Result<DynamoR
     Ok(DynamoReadModel::new(client, tables))
 }
 
-fn page_request(args: &PageArgs) -> Result<PageRequest, String> {
-    PageRequest::parse(Some(&args.limit.to_string()), args.cursor.as_deref()).map_err(|e| e.to_string())
+fn page_request(args: &PageArgs) -> Result<PageRequest, QueryError> {
+    PageRequest::parse(Some(&args.limit.to_string()), args.cursor.as_deref())
 }
 
 fn wants_json(args: &PageArgs) -> bool {
@@ -101,8 +103,10 @@ fn short(hash: &Option<String>) -> String {
 }
 
 pub async fn lineage(args: &LineageArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let read = read_model(settings, true).await?;
-    let view = views::lineage(&read, &args.model, &page_request(&args.page)?).await.map_err(|e| e.to_string())?;
+    let read = read_model(settings, true).await.map_err(|e| e.to_string())?;
+    let view = views::lineage(&read, &args.model, &page_request(&args.page).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| e.to_string())?;
     if wants_json(&args.page) {
         print_json(&view);
     } else {
@@ -140,8 +144,10 @@ pub async fn lineage(args: &LineageArgs, settings: &Settings) -> Result<ExitCode
 }
 
 pub async fn impact(args: &ImpactArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let read = read_model(settings, false).await?;
-    let view = views::impact(&read, &args.address, &page_request(&args.page)?).await.map_err(|e| e.to_string())?;
+    let read = read_model(settings, false).await.map_err(|e| e.to_string())?;
+    let view = views::impact(&read, &args.address, &page_request(&args.page).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| e.to_string())?;
     if wants_json(&args.page) {
         print_json(&view);
         return Ok(ExitCode::SUCCESS);
@@ -173,8 +179,8 @@ pub async fn impact(args: &ImpactArgs, settings: &Settings) -> Result<ExitCode, 
 
 pub async fn drift(command: &DriftCommand, settings: &Settings) -> Result<ExitCode, String> {
     let DriftCommand::History(args) = command;
-    let read = read_model(settings, false).await?;
-    let page = page_request(&args.page)?;
+    let read = read_model(settings, false).await.map_err(|e| e.to_string())?;
+    let page = page_request(&args.page).map_err(|e| e.to_string())?;
     let json = wants_json(&args.page);
     match &args.feature {
         Some(feature) => {

@@ -1,16 +1,19 @@
 //! The composition root: builds the adapters that validated [`Settings`] name, once per process (cold
 //! start), shared, and a [`Checker`] over them. The CLI and the check functions wire through here.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
 
 use deltaone_app::check::Checker;
 use deltaone_app::deadletter::DeadLetters;
+use deltaone_app::env;
 use deltaone_app::notify::Notifier;
 use deltaone_app::objects::ObjectStore;
-use deltaone_app::registry::{Registry, SnapshotRegistry};
+use deltaone_app::registry::{Registry, RegistryError, SnapshotRegistry};
 use deltaone_app::settings::{RegistrySource, Settings, StoreTarget};
+use deltaone_app::startup::StartupError;
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::aws_sdk_dynamodb;
 use deltaone_aws::aws_sdk_sns;
@@ -20,7 +23,51 @@ use deltaone_aws::sns::SnsNotifier;
 use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_mlflow::MlflowRegistry;
-use deltaone_mlflow::client::MlflowClient;
+use deltaone_mlflow::client::{MlflowClient, MlflowError};
+
+/// What the settings name but cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    MlflowClient(#[from] MlflowError),
+    #[error("cannot read {}: {source}", path.display())]
+    SnapshotUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    SnapshotInvalid { path: PathBuf, source: RegistryError },
+    #[error(
+        "no registry is configured: set {} (--mlflow-uri) or {} (--registry-snapshot)",
+        env::MLFLOW_TRACKING_URI,
+        env::REGISTRY_SNAPSHOT
+    )]
+    NoRegistry,
+    /// Deployed functions are built without the file store.
+    #[error(
+        "setting store_dir ({}={}): a verdict directory is for the deltaone command line; \
+         deployed functions record in DynamoDB ({})",
+        env::STORE_DIR,
+        dir.display(),
+        env::VERDICT_TABLE
+    )]
+    FileStoreNotBuilt { dir: PathBuf },
+}
+
+impl WiringError {
+    /// The environment variable to fix.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::MlflowClient(_) | Self::NoRegistry => env::MLFLOW_TRACKING_URI,
+            Self::SnapshotUnreadable { .. } | Self::SnapshotInvalid { .. } => env::REGISTRY_SNAPSHOT,
+            Self::FileStoreNotBuilt { .. } => env::STORE_DIR,
+        }
+    }
+}
+
+/// A function stops at start-up naming the variable behind the failure.
+impl From<WiringError> for StartupError {
+    fn from(e: WiringError) -> Self {
+        StartupError::new(e.variable(), e.to_string())
+    }
+}
 
 /// The wired adapters. AWS clients share one SDK configuration, loaded on first use only, so that a
 /// command that needs no AWS service (a dry run against MLflow) never looks for credentials or a region.
@@ -40,7 +87,7 @@ impl Wiring {
         self.aws.get_or_init(|| deltaone_aws::sdk_config(self.settings.aws_endpoint_url.as_deref())).await
     }
 
-    pub fn registry(&self) -> Result<Arc<dyn Registry>, String> {
+    pub fn registry(&self) -> Result<Arc<dyn Registry>, WiringError> {
         if let Some(registry) = self.registry.get() {
             return Ok(registry.clone());
         }
@@ -48,26 +95,26 @@ impl Wiring {
         Ok(self.registry.get_or_init(|| registry).clone())
     }
 
-    fn build_registry(&self) -> Result<Arc<dyn Registry>, String> {
+    fn build_registry(&self) -> Result<Arc<dyn Registry>, WiringError> {
         match &self.settings.registry {
             Some(RegistrySource::Mlflow(config)) => {
-                let client = MlflowClient::new(config.clone()).map_err(|e| e.to_string())?;
+                let client = MlflowClient::new(config.clone())?;
                 Ok(Arc::new(MlflowRegistry::new(client)))
             }
             Some(RegistrySource::Snapshot(path)) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let registry = SnapshotRegistry::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| WiringError::SnapshotUnreadable { path: path.clone(), source })?;
+                let registry = SnapshotRegistry::from_json(&text)
+                    .map_err(|source| WiringError::SnapshotInvalid { path: path.clone(), source })?;
                 Ok(Arc::new(registry))
             }
-            None => Err("no registry is configured: set MLFLOW_TRACKING_URI (--mlflow-uri) or \
-                         DELTAONE_REGISTRY_SNAPSHOT (--registry-snapshot)"
-                .into()),
+            None => Err(WiringError::NoRegistry),
         }
     }
 
     /// The configured verdict store; an error when it is a directory and this build has no file store
     /// (deployed functions record in DynamoDB only).
-    pub async fn store(&self) -> Result<Option<Arc<dyn VerdictStore>>, String> {
+    pub async fn store(&self) -> Result<Option<Arc<dyn VerdictStore>>, WiringError> {
         match &self.settings.store {
             Some(StoreTarget::Dynamo { table }) => {
                 Ok(Some(Arc::new(DynamoVerdictStore::new(aws_sdk_dynamodb::Client::new(self.aws().await), table))))
@@ -77,11 +124,7 @@ impl Wiring {
                 Ok(Some(Arc::new(deltaone_app::store::file::FileVerdictStore::new(dir))))
             }
             #[cfg(not(feature = "files"))]
-            Some(StoreTarget::Files { dir }) => Err(format!(
-                "setting store_dir (DELTAONE_STORE_DIR={}): a verdict directory is for the deltaone command line; \
-                 deployed functions record in DynamoDB (DELTAONE_VERDICT_TABLE)",
-                dir.display()
-            )),
+            Some(StoreTarget::Files { dir }) => Err(WiringError::FileStoreNotBuilt { dir: dir.clone() }),
             None => Ok(None),
         }
     }
@@ -112,7 +155,7 @@ impl Wiring {
     }
 
     /// A checker with the configured registry, store and (if any) notifier.
-    pub async fn checker(&self) -> Result<Checker, String> {
+    pub async fn checker(&self) -> Result<Checker, WiringError> {
         let mut checker = Checker::new(self.registry()?, self.store().await?, self.settings.policy.clone());
         if let Some(notifier) = self.notifier().await {
             checker = checker.with_notifier(notifier);
@@ -140,7 +183,7 @@ impl Wiring {
     }
 
     /// A checker that only decides: registry, no store, no notifier, no AWS.
-    pub fn deciding_checker(&self) -> Result<Checker, String> {
+    pub fn deciding_checker(&self) -> Result<Checker, WiringError> {
         // Predictions files are read from local paths only: a dry run touches no AWS service.
         let checker = Checker::new(self.registry()?, None, self.settings.policy.clone())
             .with_predictions(Arc::new(deltaone_predictions::paired::PredictionsReader::new(None)));

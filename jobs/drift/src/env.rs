@@ -1,10 +1,10 @@
 //! Every environment variable the drift job reads, declared once: clap reads them by these
 //! names (`env = env::DRIFT_REFERENCE`). Names the job shares with the rest of DeltaOne (the drift
-//! table, the SNS topic, the AWS endpoint) are declared in [`deltaone_app::env`] and re-exported.
+//! table, the SNS topic, the AWS endpoint, and what the scheduler passes: manifest, run id, model)
+//! are declared in [`deltaone_app::env`] and re-exported.
 
-pub use deltaone_app::env::{AWS_ENDPOINT_URL, DRIFT_TABLE, TOPIC_ARN};
+pub use deltaone_app::env::{AWS_ENDPOINT_URL, DRIFT_MANIFEST, DRIFT_MODEL, DRIFT_RUN_ID, DRIFT_TABLE, TOPIC_ARN};
 
-pub const DRIFT_MANIFEST: &str = "DELTAONE_DRIFT_MANIFEST";
 pub const DRIFT_REFERENCE: &str = "DELTAONE_DRIFT_REFERENCE";
 pub const DRIFT_CURRENT: &str = "DELTAONE_DRIFT_CURRENT";
 pub const DRIFT_OUTPUT: &str = "DELTAONE_DRIFT_OUTPUT";
@@ -32,9 +32,7 @@ pub const DRIFT_MODEL_VERSION: &str = "DELTAONE_DRIFT_MODEL_VERSION";
 pub const DRIFT_READ_CONCURRENCY: &str = "DELTAONE_DRIFT_READ_CONCURRENCY";
 pub const DRIFT_QUARANTINE: &str = "DELTAONE_DRIFT_QUARANTINE";
 pub const DRIFT_RETENTION_DAYS: &str = "DELTAONE_DRIFT_RETENTION_DAYS";
-pub const DRIFT_MODEL: &str = "DELTAONE_DRIFT_MODEL";
 pub const DRIFT_POSITIVE_THRESHOLD: &str = "DELTAONE_DRIFT_POSITIVE_THRESHOLD";
-pub const DRIFT_RUN_ID: &str = "DELTAONE_DRIFT_RUN_ID";
 pub const DRIFT_NO_PROGRESS: &str = "DELTAONE_DRIFT_NO_PROGRESS";
 pub const DRIFT_JSON: &str = "DELTAONE_DRIFT_JSON";
 

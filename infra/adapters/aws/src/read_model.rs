@@ -13,12 +13,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use rust_decimal::Decimal;
 
 use crate::verdicts::DynamoVerdictStore;
-use deltaone_app::drift_keys;
 use deltaone_app::query::{
     ChainCheck, CreditEvent, CreditTotals, Cursor, DriftColumn, DriftRun, MAX_LIMIT, Page, PageRequest, QueryError,
     ReadModel,
 };
 use deltaone_app::store::VerdictRecord;
+use deltaone_app::{drift_keys, env};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -66,7 +66,7 @@ impl DynamoReadModel {
         self.tables
             .credits
             .as_deref()
-            .ok_or(QueryError::NotConfigured { what: "the credits table", env: "DELTAONE_CREDITS_TABLE" })
+            .ok_or(QueryError::NotConfigured { what: "the credits table", env: env::CREDITS_TABLE })
     }
 
     /// One page of a drift-table partition (live items only, newest first), each item read by `read`.
@@ -96,7 +96,7 @@ impl DynamoReadModel {
         self.tables
             .drift
             .as_deref()
-            .ok_or(QueryError::NotConfigured { what: "the drift results table", env: "DELTAONE_DRIFT_TABLE" })
+            .ok_or(QueryError::NotConfigured { what: "the drift results table", env: env::DRIFT_TABLE })
     }
 
     /// One page of `spec`, newest first: up to `limit` items and, when more follow, the cursor after

@@ -43,12 +43,13 @@ const BATCH_ROWS: usize = 64 * 1024;
 pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<String, f64>, ArtifactError> {
     let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
     let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+    let unfit_column = |e: ColumnError| unfit(e.to_string());
 
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
     let schema = builder.schema().clone();
     let find = |names: &[&'static str]| names.iter().find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)));
     let Columns { label: (label_index, label_name), value: (value_index, value_name), scored } =
-        Columns::find(&find).map_err(unfit)?;
+        Columns::find(&find).map_err(unfit_column)?;
     // Projection by leaf index: nested columns are not expected here, so leaves are fields.
     let mask = ProjectionMask::roots(builder.parquet_schema(), [label_index, value_index]);
     let reader =
@@ -58,14 +59,14 @@ pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<S
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(e.to_string()))?;
-        let labels =
-            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?;
+        let labels = binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row)
+            .map_err(unfit_column)?;
         let values = batch.column_by_name(value_name).expect("projected");
         if scored {
-            let scores = float_column(values, value_name, row).map_err(unfit)?;
+            let scores = float_column(values, value_name, row).map_err(unfit_column)?;
             accumulator.extend_scores(&labels, &scores).map_err(|e| unfit(format!("column {value_name:?}: {e}")))?;
         } else {
-            let predicted = binary_column(values, value_name, row).map_err(unfit)?;
+            let predicted = binary_column(values, value_name, row).map_err(unfit_column)?;
             accumulator.extend_predictions(&labels, &predicted).map_err(|e| unfit(e.to_string()))?;
         }
         row += batch.num_rows();
@@ -84,6 +85,7 @@ pub fn rows_from_parquet(
 ) -> Result<Result<Vec<RowPrediction>, PairingError>, ArtifactError> {
     let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
     let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+    let unfit_column = |e: ColumnError| unfit(e.to_string());
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
     let schema = builder.schema().clone();
     let find = |names: &[&'static str]| names.iter().find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)));
@@ -91,7 +93,7 @@ pub fn rows_from_parquet(
         return Ok(Err(PairingError::NoRowId { side }));
     };
     let Columns { label: (label_index, label_name), value: (value_index, value_name), scored } =
-        Columns::find(&find).map_err(unfit)?;
+        Columns::find(&find).map_err(unfit_column)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [id_index, label_index, value_index]);
     let reader =
         builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
@@ -99,14 +101,14 @@ pub fn rows_from_parquet(
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(e.to_string()))?;
-        let ids = id_column(batch.column_by_name(id_name).expect("projected"), id_name, row).map_err(unfit)?;
-        let labels =
-            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?;
+        let ids = id_column(batch.column_by_name(id_name).expect("projected"), id_name, row).map_err(unfit_column)?;
+        let labels = binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row)
+            .map_err(unfit_column)?;
         let values = batch.column_by_name(value_name).expect("projected");
         let values: Vec<Value> = if scored {
-            float_column(values, value_name, row).map_err(unfit)?.into_iter().map(Value::Score).collect()
+            float_column(values, value_name, row).map_err(unfit_column)?.into_iter().map(Value::Score).collect()
         } else {
-            binary_column(values, value_name, row).map_err(unfit)?.into_iter().map(Value::Label).collect()
+            binary_column(values, value_name, row).map_err(unfit_column)?.into_iter().map(Value::Label).collect()
         };
         rows.extend(ids.into_iter().zip(labels).zip(values).map(|((row_id, label), value)| RowPrediction {
             row_id,
@@ -123,6 +125,7 @@ pub fn rows_from_parquet(
 pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<PairedRows>, ArtifactError> {
     let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
     let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
+    let unfit_column = |e: ColumnError| unfit(e.to_string());
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(e.to_string()))?;
     let schema = builder.schema().clone();
     let (Ok(c_index), Ok(b_index)) = (schema.index_of(CANDIDATE_SCORE_COLUMN), schema.index_of(BASELINE_SCORE_COLUMN))
@@ -132,7 +135,7 @@ pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<Pair
     let (label_index, label_name) = LABEL_COLUMNS
         .iter()
         .find_map(|n| schema.index_of(n).ok().map(|i| (i, *n)))
-        .ok_or_else(|| unfit(format!("no label column (one of {LABEL_COLUMNS:?})")))?;
+        .ok_or_else(|| unfit_column(ColumnError::NoLabel))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [label_index, c_index, b_index]);
     let reader =
         builder.with_projection(mask).with_batch_size(BATCH_ROWS).build().map_err(|e| corrupt(e.to_string()))?;
@@ -141,10 +144,11 @@ pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<Pair
         let batch = batch.map_err(|e| corrupt(e.to_string()))?;
         let row = labels.len();
         labels.extend(
-            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row).map_err(unfit)?,
+            binary_column(batch.column_by_name(label_name).expect("projected"), label_name, row)
+                .map_err(unfit_column)?,
         );
         for (name, out) in [(CANDIDATE_SCORE_COLUMN, &mut candidate), (BASELINE_SCORE_COLUMN, &mut baseline)] {
-            out.extend(float_column(batch.column_by_name(name).expect("projected"), name, row).map_err(unfit)?);
+            out.extend(float_column(batch.column_by_name(name).expect("projected"), name, row).map_err(unfit_column)?);
         }
     }
     PairedRows::new(labels, Predictions::Scores(candidate), Predictions::Scores(baseline))
@@ -152,35 +156,54 @@ pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<Pair
         .map_err(|e| unfit(e.to_string()))
 }
 
+/// Why a predictions file's columns do not fit (reported as `ArtifactError::UnfitPredictions`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum ColumnError {
+    #[error("no label column (one of {LABEL_COLUMNS:?})")]
+    NoLabel,
+    #[error("no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})")]
+    NoScoreOrPrediction,
+    #[error("column {column:?} is null at row {row}")]
+    Null { column: String, row: usize },
+    #[error("column {column:?} has type {found}; {expected}")]
+    WrongType { column: String, found: DataType, expected: &'static str },
+    #[error("column {column:?} holds {value} at row {row}; labels must be 0 or 1")]
+    NotBinary { column: String, value: f64, row: usize },
+}
+
+fn wrong_type(column: &str, found: &DataType, expected: &'static str) -> ColumnError {
+    ColumnError::WrongType { column: column.to_owned(), found: found.clone(), expected }
+}
+
 /// A row-id column (integers or strings) as text keys; nulls are errors naming the row.
-fn id_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<String>, String> {
+fn id_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<String>, ColumnError> {
     if array.null_count() > 0 {
         let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-        return Err(format!("column {name:?} is null at row {}", first_row + i));
+        return Err(ColumnError::Null { column: name.to_owned(), row: first_row + i });
     }
     match array.data_type() {
         DataType::Int32 => Ok(array.as_primitive::<Int32Type>().values().iter().map(|x| x.to_string()).collect()),
         DataType::Int64 => Ok(array.as_primitive::<Int64Type>().values().iter().map(|x| x.to_string()).collect()),
         DataType::Utf8 => Ok(array.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_owned()).collect()),
         DataType::LargeUtf8 => Ok(array.as_string::<i64>().iter().map(|s| s.unwrap_or_default().to_owned()).collect()),
-        other => Err(format!("column {name:?} has type {other}; row ids must be integers or strings")),
+        other => Err(wrong_type(name, other, "row ids must be integers or strings")),
     }
 }
 
 /// A 0/1 or boolean column as booleans; nulls and other values are errors naming the row.
-fn binary_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<bool>, String> {
+fn binary_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<bool>, ColumnError> {
     if array.null_count() > 0 {
         let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-        return Err(format!("column {name:?} is null at row {}", first_row + i));
+        return Err(ColumnError::Null { column: name.to_owned(), row: first_row + i });
     }
-    let from_f64 = |values: Vec<f64>| -> Result<Vec<bool>, String> {
+    let from_f64 = |values: Vec<f64>| -> Result<Vec<bool>, ColumnError> {
         values
             .into_iter()
             .enumerate()
             .map(|(i, x)| match x {
                 0.0 => Ok(false),
                 1.0 => Ok(true),
-                other => Err(format!("column {name:?} holds {other} at row {}; labels must be 0 or 1", first_row + i)),
+                other => Err(ColumnError::NotBinary { column: name.to_owned(), value: other, row: first_row + i }),
             })
             .collect()
     };
@@ -192,19 +215,19 @@ fn binary_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<b
         DataType::Int64 => from_f64(array.as_primitive::<Int64Type>().values().iter().map(|&x| x as f64).collect()),
         DataType::UInt8 => from_f64(array.as_primitive::<UInt8Type>().values().iter().map(|&x| f64::from(x)).collect()),
         DataType::Float32 | DataType::Float64 => from_f64(float_column(array, name, first_row)?),
-        other => Err(format!("column {name:?} has type {other}; labels must be boolean or 0/1 numbers")),
+        other => Err(wrong_type(name, other, "labels must be boolean or 0/1 numbers")),
     }
 }
 
-fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f64>, String> {
+fn float_column(array: &ArrayRef, name: &str, first_row: usize) -> Result<Vec<f64>, ColumnError> {
     if array.null_count() > 0 {
         let i = (0..array.len()).find(|&i| array.is_null(i)).unwrap_or(0);
-        return Err(format!("column {name:?} is null at row {}", first_row + i));
+        return Err(ColumnError::Null { column: name.to_owned(), row: first_row + i });
     }
     match array.data_type() {
         DataType::Float64 => Ok(array.as_primitive::<Float64Type>().values().to_vec()),
         DataType::Float32 => Ok(array.as_primitive::<Float32Type>().values().iter().map(|&x| f64::from(x)).collect()),
-        other => Err(format!("column {name:?} has type {other}; scores must be float")),
+        other => Err(wrong_type(name, other, "scores must be float")),
     }
 }
 
@@ -220,16 +243,12 @@ struct Columns {
 type Column = (usize, &'static str);
 
 impl Columns {
-    fn find(find: &dyn Fn(&[&'static str]) -> Option<Column>) -> Result<Self, String> {
-        let label = find(&LABEL_COLUMNS).ok_or_else(|| format!("no label column (one of {LABEL_COLUMNS:?})"))?;
+    fn find(find: &dyn Fn(&[&'static str]) -> Option<Column>) -> Result<Self, ColumnError> {
+        let label = find(&LABEL_COLUMNS).ok_or(ColumnError::NoLabel)?;
         let (value, scored) = match (find(&SCORE_COLUMNS), find(&PREDICTION_COLUMNS)) {
             (Some(score), _) => (score, true),
             (None, Some(prediction)) => (prediction, false),
-            (None, None) => {
-                return Err(format!(
-                    "no score column (one of {SCORE_COLUMNS:?}) and no prediction column (one of {PREDICTION_COLUMNS:?})"
-                ));
-            }
+            (None, None) => return Err(ColumnError::NoScoreOrPrediction),
         };
         Ok(Self { label, value, scored })
     }

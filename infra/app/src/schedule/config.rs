@@ -141,9 +141,9 @@ impl DriftSchedule {
             ));
         }
         for (field, spec) in [("current", &self.current), ("reference", &self.reference)] {
-            S3Uri::parse(&spec.prefix).map_err(|reason| invalid(field, reason))?;
+            S3Uri::parse(&spec.prefix).map_err(|e| invalid(field, e.to_string()))?;
             for duration in [&spec.window, &spec.offset].into_iter().flatten() {
-                parse_duration(duration).map_err(|reason| invalid(field, reason))?;
+                parse_duration(duration).map_err(|e| invalid(field, e.to_string()))?;
             }
             if spec.offset.is_some() && spec.window.is_none() {
                 return Err(invalid(field, "an offset needs a window".into()));
@@ -152,7 +152,7 @@ impl DriftSchedule {
         if self.current.window.is_none() {
             return Err(invalid("current", "the current window needs a `window` duration".into()));
         }
-        S3Uri::parse(&self.reports).map_err(|reason| invalid("reports", reason))?;
+        S3Uri::parse(&self.reports).map_err(|e| invalid("reports", e.to_string()))?;
         if self.target_shard_mib == 0 {
             return Err(invalid("target_shard_mib", "must be at least 1".into()));
         }
@@ -178,12 +178,21 @@ pub struct S3Uri {
     pub key: String,
 }
 
+/// A text that is not an `s3://bucket/prefix` address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum S3UriError {
+    #[error("{0:?} is not an s3:// address")]
+    NotS3(String),
+    #[error("{0:?} names no bucket")]
+    NoBucket(String),
+}
+
 impl S3Uri {
-    pub fn parse(uri: &str) -> Result<Self, String> {
-        let rest = uri.strip_prefix("s3://").ok_or_else(|| format!("{uri:?} is not an s3:// address"))?;
+    pub fn parse(uri: &str) -> Result<Self, S3UriError> {
+        let rest = uri.strip_prefix("s3://").ok_or_else(|| S3UriError::NotS3(uri.to_owned()))?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(format!("{uri:?} names no bucket"));
+            return Err(S3UriError::NoBucket(uri.to_owned()));
         }
         Ok(Self { bucket: bucket.to_owned(), key: key.to_owned() })
     }
@@ -195,9 +204,14 @@ impl std::fmt::Display for S3Uri {
     }
 }
 
+/// A text that is not a (positive, whole-unit) ISO-8601 duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an ISO-8601 duration like P1D, PT6H or P1DT12H")]
+pub struct DurationError(pub String);
+
 /// Parses the ISO-8601 durations a schedule uses: `P[nW][nD][T[nH][nM][nS]]`, whole numbers.
-pub fn parse_duration(text: &str) -> Result<time::Duration, String> {
-    let bad = || format!("{text:?} is not an ISO-8601 duration like P1D, PT6H or P1DT12H");
+pub fn parse_duration(text: &str) -> Result<time::Duration, DurationError> {
+    let bad = || DurationError(text.to_owned());
     let body = text.strip_prefix('P').ok_or_else(bad)?;
     let (date, clock) = match body.split_once('T') {
         Some((d, t)) if !t.is_empty() => (d, Some(t)),
@@ -206,7 +220,7 @@ pub fn parse_duration(text: &str) -> Result<time::Duration, String> {
     };
     let mut seconds: i64 = 0;
     let mut any = false;
-    let mut take = |part: &str, units: &[(char, i64)]| -> Result<(), String> {
+    let mut take = |part: &str, units: &[(char, i64)]| -> Result<(), DurationError> {
         let mut number = String::new();
         let mut allowed = units.iter();
         for c in part.chars() {
@@ -262,7 +276,7 @@ mod tests {
         assert_eq!(parse_duration("P1DT12H30M").unwrap(), time::Duration::minutes(36 * 60 + 30));
         assert_eq!(parse_duration("P2W").unwrap(), time::Duration::days(14));
         for bad in ["", "1D", "P", "PT", "P1H", "PT1D", "P1DT", "P0D", "PD", "P1D2", "P1M"] {
-            let err = parse_duration(bad).unwrap_err();
+            let err = parse_duration(bad).unwrap_err().to_string();
             assert!(err.contains("ISO-8601"), "{bad}: {err}");
         }
     }

@@ -17,7 +17,7 @@ use deltaone::sharding::InputFile;
 use serde::{Deserialize, Serialize};
 
 use self::batch::{BatchError, BatchJobs};
-use self::config::{DriftSchedule, S3Uri};
+use self::config::{DriftSchedule, S3Uri, ScheduleError};
 use self::plan::{BatchTarget, Manifest, PlanError, RunPlan, plan_run};
 use crate::objects::{ObjectError, ObjectStore};
 
@@ -129,7 +129,7 @@ impl Scheduler {
     pub async fn handle(&self, event: serde_json::Value) -> Result<Submitted, ScheduleRunError> {
         let run: ScheduledRun = serde_json::from_value(event).map_err(|e| ScheduleRunError::BadEvent(e.to_string()))?;
         run.schedule.validate(0).map_err(|e| ScheduleRunError::BadEvent(e.to_string()))?;
-        let prefix = |uri: &str| S3Uri::parse(uri).map_err(ScheduleRunError::BadEvent);
+        let prefix = |uri: &str| S3Uri::parse(uri).map_err(|e| ScheduleRunError::BadEvent(e.to_string()));
         let reference = self.listing.list(&prefix(&run.schedule.reference.prefix)?).await?;
         let current = self.listing.list(&prefix(&run.schedule.current.prefix)?).await?;
         let plan = plan_run(&run.schedule, &run.scheduled_time, &reference, &current, &self.target)?;
@@ -137,7 +137,7 @@ impl Scheduler {
     }
 
     async fn submit(&self, plan: RunPlan) -> Result<Submitted, ScheduleRunError> {
-        let uri = S3Uri::parse(&plan.manifest.uri()).map_err(ScheduleRunError::BadEvent)?;
+        let uri = S3Uri::parse(&plan.manifest.uri()).map_err(|e| ScheduleRunError::BadEvent(e.to_string()))?;
         let summary = |submitted: Vec<SubmittedJob>, already_submitted| Submitted {
             run_id: plan.manifest.run_id.clone(),
             manifest: plan.manifest.uri(),
@@ -179,10 +179,21 @@ impl Scheduler {
     }
 }
 
+/// A schedules file that cannot be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulesFileError {
+    #[error("{}: {source}", path.display())]
+    Unreadable { path: std::path::PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Invalid { path: std::path::PathBuf, source: ScheduleError },
+}
+
 /// Validates a schedules file and describes its schedules, one per line.
-pub fn check_file(path: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file = config::SchedulesFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn check_file(path: &std::path::Path) -> Result<String, SchedulesFileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SchedulesFileError::Unreadable { path: path.to_owned(), source })?;
+    let file = config::SchedulesFile::parse(&text)
+        .map_err(|source| SchedulesFileError::Invalid { path: path.to_owned(), source })?;
     let mut out = format!("{}: {} schedule(s)\n", path.display(), file.schedules.len());
     for s in &file.schedules {
         let window = |w: &config::WindowSpec| match (&w.window, &w.offset) {
@@ -203,11 +214,20 @@ pub fn check_file(path: &std::path::Path) -> Result<String, String> {
     Ok(out)
 }
 
+/// A stored manifest the drift job cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error("manifest format {0} is not supported")]
+    UnsupportedFormat(u32),
+}
+
 /// Reads a stored manifest (as the drift job's map and reduce steps will).
-pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, String> {
-    let stored: StoredManifest = serde_json::from_slice(bytes).map_err(|e| format!("manifest: {e}"))?;
+pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let stored: StoredManifest = serde_json::from_slice(bytes)?;
     if stored.manifest.format != plan::MANIFEST_VERSION {
-        return Err(format!("manifest format {} is not supported", stored.manifest.format));
+        return Err(ManifestError::UnsupportedFormat(stored.manifest.format));
     }
     Ok(stored.manifest)
 }
@@ -229,9 +249,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let broken = dir.path().join("schedules.json");
         std::fs::write(&broken, std::fs::read_to_string(&sample).unwrap().replace("\"P7D\"", "\"7 days\"")).unwrap();
-        let err = check_file(&broken).unwrap_err();
+        let err = check_file(&broken).unwrap_err().to_string();
         assert!(err.contains("(\"churn\"): current") && err.contains("ISO-8601"), "{err}");
-        assert!(check_file(&dir.path().join("missing.json")).unwrap_err().contains("missing.json"));
+        assert!(check_file(&dir.path().join("missing.json")).unwrap_err().to_string().contains("missing.json"));
     }
 
     #[tokio::test]

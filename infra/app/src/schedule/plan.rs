@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::config::{DriftSchedule, S3Uri, WindowSpec, parse_duration};
+use crate::env;
+
+use super::config::{DriftSchedule, DurationError, S3Uri, WindowSpec, parse_duration};
 
 /// The manifest's format version.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -126,7 +128,10 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// The window `[end − duration, end)` of `spec` at `time`, or `None` for a fixed file set.
-fn window_of(spec: &WindowSpec, time: OffsetDateTime) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, String> {
+fn window_of(
+    spec: &WindowSpec,
+    time: OffsetDateTime,
+) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, DurationError> {
     let Some(window) = &spec.window else { return Ok(None) };
     let offset = spec.offset.as_deref().map(parse_duration).transpose()?.unwrap_or(time::Duration::ZERO);
     let end = time - offset;
@@ -175,8 +180,9 @@ pub fn plan_run(
         .to_offset(time::UtcOffset::UTC);
     let bad = |reason: String| PlanError::Schedule { model: schedule.model.clone(), reason };
     schedule.validate(0).map_err(|e| bad(e.to_string()))?;
-    let reference_window = window_of(&schedule.reference, time).map_err(bad)?;
-    let current_window = window_of(&schedule.current, time).map_err(bad)?.expect("validated: current has a window");
+    let reference_window = window_of(&schedule.reference, time).map_err(|e| bad(e.to_string()))?;
+    let current_window =
+        window_of(&schedule.current, time).map_err(|e| bad(e.to_string()))?.expect("validated: current has a window");
 
     let pick = |listing: &[InputFile], window, spec: &WindowSpec, name| {
         let mut files: Vec<InputFile> = listing.iter().filter(|f| in_window(&f.uri, window)).cloned().collect();
@@ -197,7 +203,7 @@ pub fn plan_run(
     let stamp =
         time.format(&time::macros::format_description!("[year][month][day]T[hour][minute][second]Z")).expect("formats");
     let run_id = format!("{}-{stamp}", slug(&schedule.model));
-    let reports = S3Uri::parse(&schedule.reports).map_err(bad)?;
+    let reports = S3Uri::parse(&schedule.reports).map_err(|e| bad(e.to_string()))?;
     let output = format!("s3://{}/{}{run_id}/", reports.bucket, with_slash(&reports.key));
     let total: u64 = reference.iter().chain(&current).map(|f| f.bytes).sum();
     let files = reference.len().max(current.len());
@@ -218,9 +224,9 @@ pub fn plan_run(
         output,
     };
     let environment = BTreeMap::from([
-        ("DELTAONE_DRIFT_MANIFEST".to_owned(), manifest.uri()),
-        ("DELTAONE_DRIFT_RUN_ID".to_owned(), run_id.clone()),
-        ("DELTAONE_DRIFT_MODEL".to_owned(), schedule.model.clone()),
+        (env::DRIFT_MANIFEST.to_owned(), manifest.uri()),
+        (env::DRIFT_RUN_ID.to_owned(), run_id.clone()),
+        (env::DRIFT_MODEL.to_owned(), schedule.model.clone()),
     ]);
     let job = |role: &str, array_size, depends_on: Vec<String>| JobRequest {
         role: role.to_owned(),
