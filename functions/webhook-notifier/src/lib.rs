@@ -193,7 +193,7 @@ pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
         SetupError::new(DLQ_ENV, "is not set: deliveries that fail for good must have somewhere to go")
     })?;
     let endpoints = config.resolve(&SecretReader::from_env()).await.map_err(config_error)?;
-    let endpoint_url = std::env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty());
+    let endpoint_url = std::env::var(deltaone_app::env::AWS_ENDPOINT_URL).ok().filter(|v| !v.is_empty());
     let aws = deltaone_aws::sdk_config(endpoint_url.as_deref()).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     // Three tries per parked delivery: the record counts as handled once parked, and the endpoints

@@ -45,6 +45,11 @@ pub const MLFLOW_WEBHOOK_SECRET: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET";
 pub const MLFLOW_WEBHOOK_SECRET_ARN: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN";
 pub const WEBHOOK_TOLERANCE_SECS: &str = "DELTAONE_WEBHOOK_TOLERANCE_SECS";
 
+// The AWS Parameters and Secrets Lambda extension (webhook secrets by ARN): Lambda's session token
+// authenticates the call; the port is the extension's.
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+pub const PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+
 // The webhook notifier.
 pub const WEBHOOK_ENDPOINTS: &str = "DELTAONE_WEBHOOK_ENDPOINTS";
 pub const WEBHOOK_ENDPOINTS_JSON: &str = "DELTAONE_WEBHOOK_ENDPOINTS_JSON";

@@ -597,6 +597,8 @@ mod tests {
         assert!(args.resolve().unwrap_err().to_string().contains("DELTAONE_DRIFT_TABLE"));
     }
 
+    // Reads a TOML file: the command line's reader (feature `cli`, on in workspace builds).
+    #[cfg(feature = "cli")]
     #[test]
     fn confidence_guardrail_and_champion_settings_are_validated_once() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -637,6 +639,8 @@ mod tests {
         assert!(err.to_string().contains("DELTAONE_ATTESTATION_KEY") && !err.to_string().contains("nope\""), "{err}");
     }
 
+    // Reads a TOML file: the command line's reader (feature `cli`, on in workspace builds).
+    #[cfg(feature = "cli")]
     #[test]
     fn flags_win_over_the_file_and_unknown_file_keys_are_rejected() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -652,5 +656,13 @@ mod tests {
         let message =
             SettingsArgs { config: Some(bad.path().into()), ..Default::default() }.resolve().unwrap_err().to_string();
         assert!(message.contains("treshold_pp"), "{message}");
+    }
+
+    #[cfg(not(feature = "cli"))]
+    #[test]
+    fn without_the_command_line_a_configuration_file_is_refused_saying_so() {
+        let args = SettingsArgs { config: Some("deltaone.toml".into()), ..Default::default() };
+        let message = args.resolve().unwrap_err().to_string();
+        assert!(message.contains("DELTAONE_CONFIG") && message.contains("command line only"), "{message}");
     }
 }

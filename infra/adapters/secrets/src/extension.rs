@@ -9,9 +9,9 @@ use serde_json::Value;
 /// The extension's default port.
 pub const EXTENSION_DEFAULT_PORT: u16 = 2773;
 /// The variable that moves the extension to another port.
-pub const EXTENSION_PORT_ENV: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+pub const EXTENSION_PORT_ENV: &str = deltaone_app::env::PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
 /// The session token the extension authenticates callers with; set only inside Lambda.
-pub const SESSION_TOKEN_ENV: &str = "AWS_SESSION_TOKEN";
+pub const SESSION_TOKEN_ENV: &str = deltaone_app::env::AWS_SESSION_TOKEN;
 
 /// What went wrong reading one secret.
 #[derive(Debug, thiserror::Error)]

@@ -36,11 +36,11 @@ pub use deltaone_app::secrets::SecretRef;
 use deltaone_app::secrets::{SecretError, Secrets};
 
 /// Path of the endpoints file.
-pub const ENDPOINTS_FILE_ENV: &str = "DELTAONE_WEBHOOK_ENDPOINTS";
+pub const ENDPOINTS_FILE_ENV: &str = deltaone_app::env::WEBHOOK_ENDPOINTS;
 /// The endpoints document inline (instead of a file).
-pub const ENDPOINTS_JSON_ENV: &str = "DELTAONE_WEBHOOK_ENDPOINTS_JSON";
+pub const ENDPOINTS_JSON_ENV: &str = deltaone_app::env::WEBHOOK_ENDPOINTS_JSON;
 /// The webhook dead-letter queue (SQS URL).
-pub const DLQ_ENV: &str = "DELTAONE_WEBHOOK_DLQ_URL";
+pub const DLQ_ENV: &str = deltaone_app::env::WEBHOOK_DLQ_URL;
 
 /// Requests in flight per endpoint unless its `max_concurrency` says otherwise.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 4;
