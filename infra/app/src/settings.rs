@@ -564,8 +564,10 @@ impl MlflowConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    #[cfg(feature = "cli")]
     use std::io::Write;
+
+    use super::*;
 
     #[test]
     fn defaults_are_one_point_higher_is_better_and_no_store() {
