@@ -50,3 +50,28 @@ fn an_empty_window_exits_with_1_and_a_message() {
     assert!(stderr.contains("the current window has no readable rows"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+/// Log lines go to a pipe here: no ANSI colour codes in them (colour is for a terminal), whatever the
+/// terminal the tests run from.
+#[test]
+fn warnings_written_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = dir.path().join("current");
+    std::fs::create_dir(&current).unwrap();
+    std::fs::copy(sample("current.parquet"), current.join("a.parquet")).unwrap();
+    std::fs::write(current.join("b.parquet"), b"not parquet at all").unwrap();
+    let output = drift()
+        .args(["run", "--reference", &sample("reference.parquet"), "--current"])
+        .arg(current.join("*.parquet"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env("RUST_LOG", "warn")
+        .env_remove("NO_COLOR")
+        .env_remove("DELTAONE_LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("WARN") && stderr.contains("b.parquet"), "a warning names the skipped file: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "colour codes in a pipe: {stderr:?}");
+}
