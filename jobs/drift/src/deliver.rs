@@ -17,8 +17,6 @@ use deltaone_aws::sns::SnsNotifier;
 
 /// Columns named in the alert.
 const ALERT_COLUMNS: usize = 5;
-/// Attempts to publish the alert.
-const PUBLISH_ATTEMPTS: u32 = 3;
 
 /// Where results go.
 #[derive(Debug, Clone)]
@@ -178,16 +176,15 @@ async fn write_files(
     Ok(locations)
 }
 
-/// Publishes the drift message: [`PUBLISH_ATTEMPTS`] tries, 400 and 800 ms apart, while SNS
+/// Publishes the drift message: [`crate::retry::AWS_TRIES`] tries, 400 and 800 ms apart, while SNS
 /// answers a retryable error.
 async fn publish_message(
     notifier: &SnsNotifier,
     notification: &deltaone_app::notify::Notification,
 ) -> Result<(), DriftJobError> {
-    let pauses = (1..PUBLISH_ATTEMPTS).map(|attempt| std::time::Duration::from_millis(200 << attempt));
     let mut attempt = 0;
     (|| notifier.publish(notification))
-        .retry(pauses)
+        .retry(crate::retry::aws_pauses())
         .when(|e| e.is_retryable())
         .notify(|e, _| {
             attempt += 1;
@@ -266,10 +263,8 @@ pub async fn history(
     };
     let mut out = Vec::new();
     for column in &report.columns {
-        let mut attempt = 0;
-        let page = loop {
-            attempt += 1;
-            let result = client
+        let query = || {
+            client
                 .query()
                 .table_name(table)
                 .key_condition_expression("pk = :pk")
@@ -279,21 +274,14 @@ pub async fn history(
                 .scan_index_forward(false)
                 .limit(HISTORY_RUNS + 1)
                 .send()
-                .await;
-            match result {
-                Ok(page) => break page,
-                Err(e) if attempt < 3 => {
-                    tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "retrying the history query");
-                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
-                }
-                Err(e) => {
-                    return Err(aws_error(
-                        "reading the drift history",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                    ));
-                }
-            }
         };
+        let page = query
+            .retry(crate::retry::aws_pauses())
+            .notify(|e, _| {
+                tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(e), "retrying the history query")
+            })
+            .await
+            .map_err(|e| aws_error("reading the drift history", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
         let mut runs: Vec<super::HistoryPoint> = page
             .items()
             .iter()

@@ -44,6 +44,7 @@ mod quarantine;
 mod read;
 pub mod report;
 pub mod results;
+mod retry;
 pub mod run;
 pub mod samples;
 pub mod shard;

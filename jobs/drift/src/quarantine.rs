@@ -5,6 +5,7 @@
 //! quarantine go to `s3://<their bucket>/quarantine/`; local inputs are only copied when a
 //! quarantine is given.
 
+use backon::Retryable;
 use std::path::PathBuf;
 
 use deltaone::drift::Side;
@@ -65,28 +66,19 @@ pub(crate) async fn put(
         }
         Location::S3 { bucket, key } => {
             let client = s3.ok_or("an S3 destination needs an S3 client")?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let result = client
+            let put = || {
+                client
                     .put_object()
                     .bucket(bucket)
                     .key(key)
                     .content_type(content_type)
                     .body(aws_sdk_s3::primitives::ByteStream::from(bytes.clone()))
                     .send()
-                    .await;
-                match result {
-                    Ok(_) => return Ok(()),
-                    Err(e) if attempt >= 3 => {
-                        return Err(format!(
-                            "PutObject s3://{bucket}/{key}: {}",
-                            aws_sdk_s3::error::DisplayErrorContext(&e)
-                        ));
-                    }
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await,
-                }
-            }
+            };
+            put.retry(crate::retry::aws_pauses())
+                .await
+                .map(drop)
+                .map_err(|e| format!("PutObject s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))
         }
     }
 }

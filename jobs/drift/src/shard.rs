@@ -14,6 +14,7 @@
 //! every shard's partial (a missing or corrupt one is an error naming the shard) and makes the
 //! report; [`run_manifest`] reads every file of the manifest in one process.
 
+use backon::Retryable;
 use std::path::PathBuf;
 
 use deltaone::drift::Side;
@@ -707,24 +708,21 @@ pub(crate) async fn get(s3: Option<&aws_sdk_s3::Client>, location: &Location) ->
         Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
         Location::S3 { bucket, key } => {
             let client = s3.ok_or("an S3 location needs an S3 client")?;
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                let result = client.get_object().bucket(bucket).key(key).send().await;
-                match result {
-                    Ok(output) => {
-                        return output.body.collect().await.map(|b| b.to_vec()).map_err(|e| e.to_string());
+            let missing = |e: &aws_sdk_s3::error::SdkError<_, _>| {
+                e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key)
+            };
+            let output = (|| client.get_object().bucket(bucket).key(key).send())
+                .retry(crate::retry::aws_pauses())
+                .when(|e| !missing(e))
+                .await
+                .map_err(|e| {
+                    if missing(&e) {
+                        "no such object".to_owned()
+                    } else {
+                        aws_sdk_s3::error::DisplayErrorContext(&e).to_string()
                     }
-                    Err(e) => {
-                        let missing = e.as_service_error().is_some_and(|s| s.is_no_such_key());
-                        if missing || attempt >= 3 {
-                            let text = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
-                            return Err(if missing { "no such object".to_owned() } else { text });
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
-                    }
-                }
-            }
+                })?;
+            output.body.collect().await.map(|b| b.to_vec()).map_err(|e| e.to_string())
         }
     }
 }
