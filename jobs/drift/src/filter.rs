@@ -267,7 +267,7 @@ fn equals_text(array: &ArrayRef, wanted: &str, keep: &mut [bool]) -> Result<(), 
                 keep[i] &= v == Some(wanted);
                 i += 1;
             })
-            .map_err(ArrowError::InvalidArgumentError)?;
+            .map_err(|e| ArrowError::InvalidArgumentError(e.to_string()))?;
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 
 pub(crate) mod batches;
 pub(crate) mod categories;
+pub(crate) mod error;
 pub(crate) mod numeric;
 pub(crate) mod open;
 pub(crate) mod performance;
@@ -20,6 +21,7 @@ use crate::plan::{ColumnKind, ColumnPlan};
 use crate::source::InputFile;
 use batches::{BatchSink, joined, read_files};
 use categories::CategoryCounts;
+use error::{DecodeError, ReadError};
 use numeric::ValueSink;
 use open::{FileOutcome, OpenedFile, Problem, ReadContext, open_file};
 use performance::{FilePerformance, PerformanceOptions, PerformancePlan, add_performance};
@@ -108,7 +110,7 @@ pub(crate) async fn scan_window(
             Err((index, reason)) => {
                 let failed = opened.remove(index);
                 tracing::warn!(file = %failed.file.location, %reason, "unreadable: reading the window again without it");
-                scan.problems.push(Problem { file: failed.file, reason, quarantine: true });
+                scan.problems.push(Problem { file: failed.file, reason: reason.to_string(), quarantine: true });
             }
         }
     };
@@ -139,7 +141,7 @@ async fn read_passes(
     spec: &RowSpec,
     plan: &[ColumnPlan],
     performance: Option<(&PerformancePlan, PerformanceOptions)>,
-) -> Result<WindowAcc, (usize, String)> {
+) -> Result<WindowAcc, (usize, ReadError)> {
     let categorical = plan.iter().any(|c| c.kind == ColumnKind::Categorical);
     let counted = match (categorical, performance) {
         (false, Some(_)) => None,
@@ -231,7 +233,7 @@ impl WindowAcc {
 
 impl BatchSink for WindowAcc {
     /// The categorical columns and, if the file has them, the label and the prediction.
-    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String> {
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, ReadError> {
         let categorical = self.plan.iter().filter(|c| c.kind == ColumnKind::Categorical);
         let mut names: Vec<&str> = categorical.map(|c| c.name.as_str()).collect();
         if let Some((p, _)) = self.performance.as_ref().filter(|_| opened.performance) {
@@ -245,15 +247,15 @@ impl BatchSink for WindowAcc {
         self.file = self.performance.as_ref().filter(|_| opened.performance).map(|_| FilePerformance::default());
     }
 
-    fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
-        format!("corrupt data after {} rows: {e}", self.rows)
+    fn corrupt(&self, e: DecodeError) -> ReadError {
+        ReadError::CorruptAfter { rows: self.rows, source: e }
     }
 
-    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), String> {
+    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), ReadError> {
         for (column, acc) in self.plan.iter().zip(self.columns.iter_mut()) {
             if let ColumnAcc::Categorical(counts) = acc {
                 let array = batch.column_by_name(&column.name).expect("projected");
-                counts.add(array).map_err(|reason| format!("column {:?}: {reason}", column.name))?;
+                counts.add(array).map_err(|source| ReadError::Column { column: column.name.clone(), source })?;
             }
         }
         if let (Some((p, _)), Some(file), Some(acc)) =
@@ -301,10 +303,10 @@ pub(crate) async fn numeric_window(
     spec: &RowSpec,
     sketch: Option<u8>,
     buffer: Vec<f64>,
-) -> Result<NumericPartial, (usize, String)> {
+) -> Result<NumericPartial, (usize, ReadError)> {
     let sink = NumericSink {
         name: name.to_owned(),
-        values: ValueSink::new(sketch, rows, buffer).map_err(|e| (0, e))?,
+        values: ValueSink::new(sketch, rows, buffer).map_err(|e| (0, ReadError::Sketch(e)))?,
         quality: DataQuality::default(),
     };
     let NumericSink { values, quality, .. } = read_files(ctx, files, spec, sink).await?;
@@ -320,16 +322,16 @@ struct NumericSink {
 }
 
 impl BatchSink for NumericSink {
-    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String> {
-        Ok(vec![opened.metadata.schema().index_of(&self.name).map_err(|e| e.to_string())?])
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, ReadError> {
+        Ok(vec![opened.metadata.schema().index_of(&self.name).map_err(ReadError::Projection)?])
     }
 
-    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), String> {
-        self.values.add(batch.column(0), &mut self.quality)
+    fn add(&mut self, batch: RecordBatch, _opened: &OpenedFile) -> Result<(), ReadError> {
+        self.values.add(batch.column(0), &mut self.quality).map_err(ReadError::Values)
     }
 
-    fn corrupt(&self, e: &dyn std::fmt::Display) -> String {
-        format!("corrupt data in column {:?}: {e}", self.name)
+    fn corrupt(&self, e: DecodeError) -> ReadError {
+        ReadError::CorruptColumn { column: self.name.clone(), source: e }
     }
 
     fn end_file(&mut self) -> u64 {

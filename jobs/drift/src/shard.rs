@@ -323,7 +323,7 @@ async fn read_windows(request: &ScanRequest<'_>, run: &RunPlan) -> Result<Window
                 let scan = if side == Side::Reference { &reference } else { &current };
                 let file = scan.files[index].file.clone();
                 tracing::warn!(file = %file.location, %reason, "unreadable: reading both windows again without it");
-                failed.push((side, Problem { file, reason, quarantine: true }));
+                failed.push((side, Problem { file, reason: reason.to_string(), quarantine: true }));
             }
             Err(NumericFailure::Job(e)) => return Err(e),
         }
@@ -360,7 +360,7 @@ fn side_read(scan: read::WindowScan, matched: usize, skipped: Vec<SkippedFile>) 
 /// Why a numeric pass stopped: a file to leave out (by its index among the window's files read),
 /// or an error of the run.
 enum NumericFailure {
-    File { side: Side, index: usize, reason: String },
+    File { side: Side, index: usize, reason: read::error::ReadError },
     Job(DriftJobError),
 }
 
@@ -417,7 +417,9 @@ async fn numeric_pass(
                 std::mem::take(&mut current_buffer),
             ),
         );
-        let fail = |side: Side| move |(index, reason): (usize, String)| NumericFailure::File { side, index, reason };
+        let fail = |side: Side| {
+            move |(index, reason): (usize, read::error::ReadError)| NumericFailure::File { side, index, reason }
+        };
         let (r, c) = (r.map_err(fail(Side::Reference))?, c.map_err(fail(Side::Current))?);
         state.reference.columns.insert(column.name.clone(), ColumnPartial::Numeric(r));
         state.current.columns.insert(column.name.clone(), ColumnPartial::Numeric(c));

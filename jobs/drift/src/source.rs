@@ -321,11 +321,13 @@ fn read_at(file: &std::fs::File, range: Range<u64>) -> parquet::errors::Result<B
 }
 
 /// Why a file could not be opened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// Nothing there: nothing to quarantine.
+    #[error("{0}")]
     Missing(String),
     /// There, but not readable.
+    #[error("{0}")]
     Unreadable(String),
 }
 

@@ -13,8 +13,9 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::arrow::async_reader::{ParquetRecordBatchStream, ParquetRecordBatchStreamBuilder};
 
 use crate::filter::RowSpec;
-use crate::source::{FileReader, Location, OpenError};
+use crate::source::{FileReader, Location};
 
+use super::error::{DecodeError, ReadError};
 use super::open::{OpenedFile, ReadContext};
 
 /// Rows decoded per record batch: a batch of a numeric column (128 KiB) stays in the core's cache
@@ -26,11 +27,11 @@ const BATCH_ROWS: usize = 16 * 1024;
 /// What takes a window's record batches, file after file ([`read_files`]).
 pub(crate) trait BatchSink: Send + 'static {
     /// The root columns to project from `opened`.
-    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, String>;
+    fn roots(&self, opened: &OpenedFile) -> Result<Vec<usize>, ReadError>;
     fn start_file(&mut self, _opened: &OpenedFile) {}
-    fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), String>;
+    fn add(&mut self, batch: RecordBatch, opened: &OpenedFile) -> Result<(), ReadError>;
     /// The reason for a batch that does not decode.
-    fn corrupt(&self, e: &dyn std::fmt::Display) -> String;
+    fn corrupt(&self, e: DecodeError) -> ReadError;
     /// The file is done; returns the rows it adds to the progress display's count (0 where
     /// another pass over the file counts them).
     fn end_file(&mut self) -> u64;
@@ -45,7 +46,7 @@ pub(crate) async fn read_files<S: BatchSink>(
     files: &[OpenedFile],
     spec: &RowSpec,
     mut sink: S,
-) -> Result<S, (usize, String)> {
+) -> Result<S, (usize, ReadError)> {
     if files.iter().all(|f| matches!(f.file.location, Location::Local(_))) {
         let (files, spec, progress) = (files.to_vec(), spec.clone(), Arc::clone(&ctx.progress));
         let task = tokio::task::spawn_blocking(move || {
@@ -54,7 +55,7 @@ pub(crate) async fn read_files<S: BatchSink>(
                 sink.start_file(opened);
                 let roots = sink.roots(opened).map_err(|e| (i, e))?;
                 for batch in sync_reader(opened, roots, &spec, path, progress.bytes()).map_err(|e| (i, e))? {
-                    let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
+                    let batch = batch.map_err(|e| (i, sink.corrupt(e.into())))?;
                     sink.add(batch, opened).map_err(|e| (i, e))?;
                 }
                 progress.files_done(1, sink.end_file());
@@ -68,7 +69,7 @@ pub(crate) async fn read_files<S: BatchSink>(
         let roots = sink.roots(opened).map_err(|e| (i, e))?;
         let mut batches = stream(ctx, opened, roots, spec).await.map_err(|e| (i, e))?;
         while let Some(batch) = batches.next().await {
-            let batch = batch.map_err(|e| (i, sink.corrupt(&e)))?;
+            let batch = batch.map_err(|e| (i, sink.corrupt(e.into())))?;
             sink.add(batch, opened).map_err(|e| (i, e))?;
         }
         ctx.progress.files_done(1, sink.end_file());
@@ -150,9 +151,9 @@ fn sync_reader(
     spec: &RowSpec,
     path: &std::path::Path,
     counter: Arc<AtomicU64>,
-) -> Result<ParquetRecordBatchReader, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let len = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+) -> Result<ParquetRecordBatchReader, ReadError> {
+    let file = std::fs::File::open(path).map_err(ReadError::Open)?;
+    let len = file.metadata().map_err(ReadError::Stat)?.len();
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
         CountingFile { file, len, counter },
         opened.metadata.clone(),
@@ -164,7 +165,7 @@ fn sync_reader(
     if let Some(filter) = filter {
         builder = builder.with_row_filter(filter);
     }
-    builder.build().map_err(|e| e.to_string())
+    builder.build().map_err(ReadError::Reader)
 }
 
 async fn stream(
@@ -172,10 +173,8 @@ async fn stream(
     opened: &OpenedFile,
     roots: Vec<usize>,
     spec: &RowSpec,
-) -> Result<ParquetRecordBatchStream<FileReader>, String> {
-    let reader = FileReader::open(&opened.file, ctx.s3.as_ref(), ctx.progress.bytes()).await.map_err(|e| match e {
-        OpenError::Missing(r) | OpenError::Unreadable(r) => r,
-    })?;
+) -> Result<ParquetRecordBatchStream<FileReader>, ReadError> {
+    let reader = FileReader::open(&opened.file, ctx.s3.as_ref(), ctx.progress.bytes()).await?;
     let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, opened.metadata.clone());
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let filter = spec.row_filter(builder.schema(), builder.parquet_schema());
@@ -184,5 +183,5 @@ async fn stream(
     if let Some(filter) = filter {
         builder = builder.with_row_filter(filter);
     }
-    builder.build().map_err(|e| e.to_string())
+    builder.build().map_err(ReadError::Reader)
 }

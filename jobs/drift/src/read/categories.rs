@@ -8,6 +8,8 @@ use arrow_array::types::{Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, U
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 
+use super::error::ValueError;
+
 /// Category counts of one column of one window as the scan accumulates them: a hash map while
 /// counting (dictionary-encoded batches are counted per key and each used key named once), sorted
 /// by category when the window is done.
@@ -38,7 +40,7 @@ impl CategoryCounts {
     }
 
     /// Adds one batch of the column.
-    pub(crate) fn add(&mut self, array: &ArrayRef) -> Result<(), String> {
+    pub(crate) fn add(&mut self, array: &ArrayRef) -> Result<(), ValueError> {
         self.total += array.len() as u64;
         match array.data_type() {
             DataType::Utf8 => self.add_texts(array.as_string::<i32>().iter()),
@@ -78,7 +80,7 @@ impl CategoryCounts {
                     DataType::UInt16 => count_keys!(UInt16Type),
                     DataType::UInt32 => count_keys!(UInt32Type),
                     DataType::UInt64 => count_keys!(UInt64Type),
-                    other => return Err(format!("dictionary keys of type {other}")),
+                    other => return Err(ValueError::DictionaryKeys(other.clone())),
                 }
                 nulls += per_key[outside];
                 self.nulls += nulls;
@@ -113,7 +115,7 @@ impl CategoryCounts {
 
 /// Calls `f` with each value of a categorical array as text (`None` for nulls); integers (a
 /// column configured as categorical) as their decimal text.
-pub(crate) fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)) -> Result<(), String> {
+pub(crate) fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)) -> Result<(), ValueError> {
     macro_rules! ints {
         ($t:ty) => {{
             let mut text = String::new();
@@ -156,7 +158,7 @@ pub(crate) fn visit_categories(array: &ArrayRef, f: &mut dyn FnMut(Option<&str>)
                 }
             }
         }
-        other => return Err(format!("type {other} is not categorical")),
+        other => return Err(ValueError::NotCategorical(other.clone())),
     }
     Ok(())
 }

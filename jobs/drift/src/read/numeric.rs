@@ -9,7 +9,9 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::DataType;
 use deltaone::drift::partial::NumericValues;
-use deltaone::drift::sketch::LogHistogram;
+use deltaone::drift::sketch::{LogHistogram, SketchError};
+
+use super::error::ValueError;
 use deltaone::drift::{DataQuality, SortedValues};
 
 /// Finite values of a numeric column as they stream in: all of them (exact mode), or a sketch
@@ -28,23 +30,22 @@ const SKETCH_BUFFER: usize = 64 * 1024;
 
 impl ValueSink {
     /// A sink for a column of up to `rows` values, exact ones kept in `buffer`.
-    pub(crate) fn new(sketch: Option<u8>, rows: u64, mut buffer: Vec<f64>) -> Result<Self, String> {
+    pub(crate) fn new(sketch: Option<u8>, rows: u64, mut buffer: Vec<f64>) -> Result<Self, SketchError> {
         Ok(match sketch {
             None => {
                 buffer.clear();
                 buffer.reserve_exact(usize::try_from(rows).unwrap_or(0));
                 Self::Exact(buffer)
             }
-            Some(precision) => Self::Sketch {
-                sketch: LogHistogram::new(precision).map_err(|e| e.to_string())?,
-                buffer: Vec::with_capacity(2 * SKETCH_BUFFER),
-            },
+            Some(precision) => {
+                Self::Sketch { sketch: LogHistogram::new(precision)?, buffer: Vec::with_capacity(2 * SKETCH_BUFFER) }
+            }
         })
     }
 
     /// Adds one batch: counts nulls, NaN and infinities into `quality` and keeps the finite values
     /// (-0.0 as 0.0, so that the total order of the sorted values is the numeric order).
-    pub(crate) fn add(&mut self, array: &ArrayRef, quality: &mut DataQuality) -> Result<(), String> {
+    pub(crate) fn add(&mut self, array: &ArrayRef, quality: &mut DataQuality) -> Result<(), ValueError> {
         match self {
             Self::Exact(values) => add_numeric(array, quality, values),
             Self::Sketch { sketch, buffer } => {
@@ -107,7 +108,7 @@ macro_rules! numeric_types {
                 let div = 10f64.powi(*scale as i32);
                 $prim!(Decimal256Type, |x: arrow_buffer::i256| i256_to_f64(x) / div)
             }
-            other => return Err(format!("type {other} is not numeric")),
+            other => return Err(ValueError::NotNumeric(other.clone())),
         }
     };
 }
@@ -124,7 +125,7 @@ fn i256_to_f64(x: arrow_buffer::i256) -> f64 {
 /// Appends each finite value of a numeric array to `keep` (as `f64`; 64-bit integers beyond 2⁵³
 /// are rounded) and counts every value into `quality`. Reads the typed values slice and the null
 /// bitmap directly.
-fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: &mut Vec<f64>) -> Result<(), String> {
+fn add_numeric(array: &ArrayRef, quality: &mut DataQuality, keep: &mut Vec<f64>) -> Result<(), ValueError> {
     macro_rules! prim {
         ($t:ty, $conv:expr) => {{
             let a = array.as_primitive::<$t>();
@@ -236,7 +237,7 @@ impl Tally {
 
 /// The values of a numeric array as `f64` (64-bit integers beyond 2⁵³ are rounded), nulls as
 /// `None`; from the typed values slice and the null bitmap.
-pub(crate) fn numeric_values(array: &ArrayRef) -> Result<Vec<Option<f64>>, String> {
+pub(crate) fn numeric_values(array: &ArrayRef) -> Result<Vec<Option<f64>>, ValueError> {
     macro_rules! prim {
         ($t:ty, $conv:expr) => {{
             let a = array.as_primitive::<$t>();

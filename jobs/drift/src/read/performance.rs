@@ -11,6 +11,21 @@ use serde::{Deserialize, Serialize};
 use super::numeric::numeric_values;
 use crate::drift_report::WindowPerformance;
 
+/// Why a file's labels and predictions cannot feed the window's classification metrics (kept as
+/// the file's error: the window's metrics are then withheld, naming the file).
+#[derive(Debug, thiserror::Error)]
+enum PerformanceError {
+    #[error("label type {0} is not boolean or 0/1 (classification metrics need binary labels)")]
+    LabelType(DataType),
+    #[error("label {0} is not 0 or 1 (classification metrics need binary labels)")]
+    Label(f64),
+    /// Hard predictions are read as labels are: the same reasons, said of the prediction.
+    #[error("prediction: {0}")]
+    Prediction(#[source] Box<PerformanceError>),
+    #[error("{0}")]
+    Input(#[from] MetricInputError),
+}
+
 /// The performance columns: the label and the prediction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerformancePlan {
@@ -113,7 +128,7 @@ pub(crate) fn add_performance(
         return;
     }
     if let Err(e) = add_performance_batch(acc, file, label, prediction) {
-        file.error = Some(e);
+        file.error = Some(e.to_string());
     }
 }
 
@@ -122,7 +137,7 @@ fn add_performance_batch(
     file: &mut FilePerformance,
     label: &ArrayRef,
     prediction: &ArrayRef,
-) -> Result<(), String> {
+) -> Result<(), PerformanceError> {
     let labels = binary_values(label)?;
     // Errors name rows by their index among the file's rows with a label and a prediction (not
     // the window's, which would depend on how files were sharded).
@@ -146,7 +161,7 @@ fn add_performance_batch(
             // The common case: every row has a label and a score; the scores are used in place.
             let labels: Vec<bool> = labels.into_iter().flatten().collect();
             if accumulate {
-                acc.extend_scores(&labels, scores).map_err(|e| in_file(e).to_string())?;
+                acc.extend_scores(&labels, scores).map_err(in_file)?;
             }
             scores.len()
         }
@@ -155,15 +170,15 @@ fn add_performance_batch(
             let scores = values.into_iter().map(|s| s.filter(|s| !s.is_nan()));
             let (labels, scores) = both_present(labels, scores, &mut file.skipped);
             if accumulate {
-                acc.extend_scores(&labels, &scores).map_err(|e| in_file(e).to_string())?;
+                acc.extend_scores(&labels, &scores).map_err(in_file)?;
             }
             scores.len()
         }
         InputKind::Predictions => {
-            let predicted = binary_values(prediction).map_err(|e| format!("prediction: {e}"))?;
+            let predicted = binary_values(prediction).map_err(|e| PerformanceError::Prediction(Box::new(e)))?;
             let (labels, predicted) = both_present(labels, predicted, &mut file.skipped);
             if accumulate {
-                acc.extend_predictions(&labels, &predicted).map_err(|e| in_file(e).to_string())?;
+                acc.extend_predictions(&labels, &predicted).map_err(in_file)?;
             }
             predicted.len()
         }
@@ -204,20 +219,18 @@ fn whole_scores<'a>(prediction: &'a ArrayRef, labels: &[Option<bool>]) -> Option
 }
 
 /// A label as a boolean: booleans, integers 0/1, floats 0.0/1.0.
-fn binary_values(array: &ArrayRef) -> Result<Vec<Option<bool>>, String> {
+fn binary_values(array: &ArrayRef) -> Result<Vec<Option<bool>>, PerformanceError> {
     if let DataType::Boolean = array.data_type() {
         return Ok(array.as_boolean().iter().collect());
     }
-    let values = numeric_values(array).map_err(|_| {
-        format!("label type {} is not boolean or 0/1 (classification metrics need binary labels)", array.data_type())
-    })?;
+    let values = numeric_values(array).map_err(|_| PerformanceError::LabelType(array.data_type().clone()))?;
     let mut labels = Vec::with_capacity(values.len());
     for v in values {
         labels.push(match v {
             None => None,
             Some(0.0) => Some(false),
             Some(1.0) => Some(true),
-            Some(x) => return Err(format!("label {x} is not 0 or 1 (classification metrics need binary labels)")),
+            Some(x) => return Err(PerformanceError::Label(x)),
         });
     }
     Ok(labels)
