@@ -61,21 +61,45 @@ impl fmt::Display for TimeRange {
     }
 }
 
+/// Why a window's `START..END` text is not a time range.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeRangeError {
+    #[error("{0:?} is not START..END (RFC 3339 times)")]
+    NotARange(String),
+    #[error("{text:?} is not an RFC 3339 time: {source}")]
+    NotATime { text: String, source: time::error::Parse },
+    #[error("{0:?}: the start is not before the end")]
+    Backwards(String),
+}
+
 impl FromStr for TimeRange {
-    type Err = String;
+    type Err = TimeRangeError;
 
     /// `START..END`, both RFC 3339 (`2026-11-01T00:00:00Z`); START before END.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (a, b) = s.split_once("..").ok_or_else(|| format!("{s:?} is not START..END (RFC 3339 times)"))?;
+    fn from_str(s: &str) -> Result<Self, TimeRangeError> {
+        let (a, b) = s.split_once("..").ok_or_else(|| TimeRangeError::NotARange(s.to_owned()))?;
         let parse = |t: &str| {
-            OffsetDateTime::parse(t.trim(), &Rfc3339).map_err(|e| format!("{t:?} is not an RFC 3339 time: {e}"))
+            OffsetDateTime::parse(t.trim(), &Rfc3339)
+                .map_err(|source| TimeRangeError::NotATime { text: t.to_owned(), source })
         };
         let (start, end) = (parse(a)?, parse(b)?);
         if start >= end {
-            return Err(format!("{s:?}: the start is not before the end"));
+            return Err(TimeRangeError::Backwards(s.to_owned()));
         }
         Ok(Self { start, end })
     }
+}
+
+/// Why a file's schema cannot be filtered as its window asks.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FilterColumnError {
+    #[error("no timestamp column {0:?}")]
+    NoTimestamp(String),
+    #[error("timestamp column {column:?} has type {data_type}, not a timestamp")]
+    NotTimestamp { column: String, data_type: DataType },
+    /// Neither the model column nor the file's partition says which model a row is of.
+    #[error("no column or partition {0} to filter by")]
+    NoModel(&'static str),
 }
 
 /// The rows one window takes.
@@ -118,16 +142,23 @@ impl RowSpec {
 
     /// Columns the filter reads, with why a file without them cannot be filtered. A model column
     /// may be missing when the file's partition already says which model it holds.
-    pub fn check_schema(&self, schema: &Schema, partitions: &BTreeMap<String, String>) -> Result<(), String> {
+    pub fn check_schema(
+        &self,
+        schema: &Schema,
+        partitions: &BTreeMap<String, String>,
+    ) -> Result<(), FilterColumnError> {
         if let Some((column, _)) = &self.time {
-            let field = schema.field_with_name(column).map_err(|_| format!("no timestamp column {column:?}"))?;
+            let field = schema.field_with_name(column).map_err(|_| FilterColumnError::NoTimestamp(column.clone()))?;
             if !matches!(field.data_type(), DataType::Timestamp(..)) {
-                return Err(format!("timestamp column {column:?} has type {}, not a timestamp", field.data_type()));
+                return Err(FilterColumnError::NotTimestamp {
+                    column: column.clone(),
+                    data_type: field.data_type().clone(),
+                });
             }
         }
         for (name, wanted) in [(MODEL_NAME, &self.model_name), (MODEL_VERSION, &self.model_version)] {
             if wanted.is_some() && schema.index_of(name).is_err() && !partitions.contains_key(name) {
-                return Err(format!("no column or partition {name} to filter by"));
+                return Err(FilterColumnError::NoModel(name));
             }
         }
         Ok(())
@@ -285,9 +316,15 @@ mod tests {
     fn time_ranges_parse_and_refuse_bad_input() {
         let r = range("2026-11-01T00:00:00Z..2026-11-02T00:00:00Z");
         assert_eq!(r.to_string(), "2026-11-01T00:00:00Z..2026-11-02T00:00:00Z");
-        assert!("2026-11-01".parse::<TimeRange>().unwrap_err().contains("START..END"));
-        assert!("2026-11-02T00:00:00Z..2026-11-01T00:00:00Z".parse::<TimeRange>().unwrap_err().contains("not before"));
-        assert!("yesterday..2026-11-01T00:00:00Z".parse::<TimeRange>().unwrap_err().contains("RFC 3339"));
+        assert!("2026-11-01".parse::<TimeRange>().unwrap_err().to_string().contains("START..END"));
+        assert!(
+            "2026-11-02T00:00:00Z..2026-11-01T00:00:00Z"
+                .parse::<TimeRange>()
+                .unwrap_err()
+                .to_string()
+                .contains("not before")
+        );
+        assert!("yesterday..2026-11-01T00:00:00Z".parse::<TimeRange>().unwrap_err().to_string().contains("RFC 3339"));
     }
 
     #[test]

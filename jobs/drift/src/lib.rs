@@ -57,7 +57,7 @@ pub use drift_report::{
     QualityPair, SkippedFile, Statistics, Window, WindowPerformance, Windows,
 };
 pub use error::DriftJobError;
-pub use filter::{RowSpec, TimeRange};
+pub use filter::{FilterColumnError, RowSpec, TimeRange, TimeRangeError};
 pub use options::{DEFAULT_EXACT_MAX_ROWS, DEFAULT_READ_CONCURRENCY, RunOptions, default_run_id};
 pub use plan::{ColumnKind, ColumnPlan, Role, SkippedColumn, plan_columns};
 pub use run::{REPORT_FILE, RESULT_FILE, run, run_with, write_outputs};

@@ -8,12 +8,15 @@
 use backon::Retryable;
 use std::path::PathBuf;
 
+use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::operation::copy_object::CopyObjectError;
+use aws_sdk_s3::operation::put_object::PutObjectError;
 use deltaone::drift::Side;
 use serde_json::json;
 
 use super::drift_report::SkippedFile;
 use super::read::open::{Problem, ReadContext};
-use super::source::{FileReader, Location, parse_s3_url};
+use super::source::{FileReader, Location, OpenError, parse_s3_url};
 
 /// Where quarantined files (or results) go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,22 +53,49 @@ impl Destination {
     }
 }
 
+/// Why bytes could not be written to a location, or a file copied into the quarantine.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PutError {
+    #[error("creating {}: {source}", dir.display())]
+    CreateDir { dir: PathBuf, source: std::io::Error },
+    #[error("writing {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("copying to {}: {source}", to.display())]
+    Copy { to: PathBuf, source: std::io::Error },
+    #[error("an S3 destination needs an S3 client")]
+    NoS3Client,
+    #[error("PutObject s3://{bucket}/{key}: {}", DisplayErrorContext(source))]
+    PutObject { bucket: String, key: String, source: SdkError<PutObjectError> },
+    #[error("CopyObject to s3://{bucket}/{key}: {}", DisplayErrorContext(source))]
+    CopyObject { bucket: String, key: String, source: SdkError<CopyObjectError> },
+    /// The file to quarantine could not be opened (its reason as the reading layer gives it).
+    #[error("{0}")]
+    Open(#[from] OpenError),
+    #[error("{0}")]
+    Read(#[from] parquet::errors::ParquetError),
+}
+
+async fn create_dir_of(path: &std::path::Path) -> Result<(), PutError> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(|source| PutError::CreateDir { dir: dir.to_owned(), source })?;
+    }
+    Ok(())
+}
+
 /// Writes bytes to a location (directories created as needed).
 pub(crate) async fn put(
     s3: Option<&aws_sdk_s3::Client>,
     location: &Location,
     bytes: Vec<u8>,
     content_type: &str,
-) -> Result<(), String> {
+) -> Result<(), PutError> {
     match location {
         Location::Local(path) => {
-            if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("creating {}: {e}", dir.display()))?;
-            }
-            tokio::fs::write(path, bytes).await.map_err(|e| format!("writing {}: {e}", path.display()))
+            create_dir_of(path).await?;
+            tokio::fs::write(path, bytes).await.map_err(|source| PutError::Write { path: path.clone(), source })
         }
         Location::S3 { bucket, key } => {
-            let client = s3.ok_or("an S3 destination needs an S3 client")?;
+            let client = s3.ok_or(PutError::NoS3Client)?;
             let put = || {
                 client
                     .put_object()
@@ -75,10 +105,11 @@ pub(crate) async fn put(
                     .body(aws_sdk_s3::primitives::ByteStream::from(bytes.clone()))
                     .send()
             };
-            put.retry(crate::retry::aws_pauses())
-                .await
-                .map(drop)
-                .map_err(|e| format!("PutObject s3://{bucket}/{key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))
+            put.retry(crate::retry::aws_pauses()).await.map(drop).map_err(|source| PutError::PutObject {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source,
+            })
         }
     }
 }
@@ -90,7 +121,7 @@ async fn quarantine_one(
     side: Side,
     problem: &Problem,
     destination: &Destination,
-) -> Result<String, String> {
+) -> Result<String, PutError> {
     let relative = match &problem.file.location {
         Location::S3 { bucket, key } => format!("{run_id}/{side}/{bucket}/{key}"),
         Location::Local(_) => format!("{run_id}/{side}/{}", problem.file.location.file_name()),
@@ -98,23 +129,24 @@ async fn quarantine_one(
     let target = destination.join(&relative);
     match (&problem.file.location, &target) {
         (Location::S3 { bucket, key }, Location::S3 { bucket: to_bucket, key: to_key }) => {
-            let client = ctx.s3.as_ref().ok_or("no S3 client")?;
+            let client = ctx.s3.as_ref().ok_or(PutError::NoS3Client)?;
             let source = format!("{bucket}/{}", percent_encoding::utf8_percent_encode(key, COPY_SOURCE));
-            client.copy_object().bucket(to_bucket).key(to_key).copy_source(source).send().await.map_err(|e| {
-                format!("CopyObject to s3://{to_bucket}/{to_key}: {}", aws_sdk_s3::error::DisplayErrorContext(&e))
-            })?;
+            client
+                .copy_object()
+                .bucket(to_bucket)
+                .key(to_key)
+                .copy_source(source)
+                .send()
+                .await
+                .map_err(|source| PutError::CopyObject { bucket: to_bucket.clone(), key: to_key.clone(), source })?;
         }
         (Location::Local(from), Location::Local(to)) => {
-            if let Some(dir) = to.parent() {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("creating {}: {e}", dir.display()))?;
-            }
-            tokio::fs::copy(from, to).await.map_err(|e| format!("copying to {}: {e}", to.display()))?;
+            create_dir_of(to).await?;
+            tokio::fs::copy(from, to).await.map_err(|source| PutError::Copy { to: to.clone(), source })?;
         }
         _ => {
-            let reader = FileReader::open(&problem.file, ctx.s3.as_ref(), ctx.progress.bytes())
-                .await
-                .map_err(|e| format!("{e:?}"))?;
-            let bytes = reader.read_all().await.map_err(|e| e.to_string())?;
+            let reader = FileReader::open(&problem.file, ctx.s3.as_ref(), ctx.progress.bytes()).await?;
+            let bytes = reader.read_all().await?;
             put(ctx.s3.as_ref(), &target, bytes.to_vec(), "application/octet-stream").await?;
         }
     }

@@ -104,7 +104,7 @@ pub(crate) async fn open_file(
         }
     }
     if let Err(reason) = spec.check_schema(&schema, &file.partitions) {
-        return problem(reason);
+        return problem(reason.to_string());
     }
     let row_groups = spec.row_groups(metadata.metadata(), &schema);
     if row_groups.is_empty() && metadata.metadata().num_row_groups() > 0 {
