@@ -95,6 +95,43 @@ struct Computed {
     performance: Option<Option<PerformancePair>>,
 }
 
+/// Why bytes are not a shard's partial this build can merge.
+#[derive(Debug, thiserror::Error)]
+pub enum PartialError {
+    #[error("not a shard partial: {0}")]
+    NotAPartial(#[source] serde_json::Error),
+    #[error(
+        "format {format}/{state_format} is not supported (this build reads {SHARD_FORMAT_VERSION}/{PARTIAL_FORMAT_VERSION})"
+    )]
+    Version { format: u32, state_format: u32 },
+    #[error("not a valid partial: {0}")]
+    Invalid(#[source] serde_json::Error),
+    #[error("{side}: files hold {files} rows but the state counts {state}")]
+    Rows { side: &'static str, files: u64, state: u64 },
+    #[error("{side}: no state for column {column:?}")]
+    NoColumn { side: &'static str, column: String },
+    #[error("{side}: column {column:?} holds {held} values but counts {finite} finite ones")]
+    Values { side: &'static str, column: String, held: u64, finite: u64 },
+    #[error("{side}: column {column:?} has a state of another kind")]
+    Kind { side: &'static str, column: String },
+}
+
+/// Why the bytes at a location (a manifest, a partial) could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GetError {
+    #[error("{0}")]
+    Local(#[source] std::io::Error),
+    #[error("an S3 location needs an S3 client")]
+    NoS3Client,
+    #[error("no such object")]
+    NoSuchObject,
+    #[error("{}", aws_sdk_s3::error::DisplayErrorContext(.0))]
+    GetObject(#[source] Box<aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::get_object::GetObjectError>>),
+    /// The object's body broke off.
+    #[error("{0}")]
+    Body(#[source] aws_sdk_s3::primitives::ByteStreamError),
+}
+
 impl RunPartial {
     /// The serialized form (JSON; exact values and per-row vectors packed as base64).
     pub fn encode(&self) -> Vec<u8> {
@@ -104,20 +141,17 @@ impl RunPartial {
     }
 
     /// Reads [`encode`](Self::encode)'s output, validating versions and counts.
-    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+    pub fn decode(bytes: &[u8]) -> Result<Self, PartialError> {
         #[derive(Deserialize)]
         struct Versions {
             format: u32,
             state_format: u32,
         }
-        let versions: Versions = serde_json::from_slice(bytes).map_err(|e| format!("not a shard partial: {e}"))?;
+        let versions: Versions = serde_json::from_slice(bytes).map_err(PartialError::NotAPartial)?;
         if versions.format != SHARD_FORMAT_VERSION || versions.state_format != PARTIAL_FORMAT_VERSION {
-            return Err(format!(
-                "format {}/{} is not supported (this build reads {SHARD_FORMAT_VERSION}/{PARTIAL_FORMAT_VERSION})",
-                versions.format, versions.state_format
-            ));
+            return Err(PartialError::Version { format: versions.format, state_format: versions.state_format });
         }
-        let partial: RunPartial = serde_json::from_slice(bytes).map_err(|e| format!("not a valid partial: {e}"))?;
+        let partial: RunPartial = serde_json::from_slice(bytes).map_err(PartialError::Invalid)?;
         for (side, window) in [("reference", &partial.state.reference), ("current", &partial.state.current)] {
             let rows: u64 = if side == "reference" { &partial.reference } else { &partial.current }
                 .files
@@ -125,11 +159,11 @@ impl RunPartial {
                 .map(|f| f.rows)
                 .sum();
             if rows != window.rows {
-                return Err(format!("{side}: files hold {rows} rows but the state counts {}", window.rows));
+                return Err(PartialError::Rows { side, files: rows, state: window.rows });
             }
             for column in &partial.columns {
                 let Some(state) = window.columns.get(&column.name) else {
-                    return Err(format!("{side}: no state for column {:?}", column.name));
+                    return Err(PartialError::NoColumn { side, column: column.name.clone() });
                 };
                 match (column.kind, state) {
                     (ColumnKind::Numeric, ColumnPartial::Numeric(n)) => {
@@ -138,14 +172,16 @@ impl RunPartial {
                             NumericValues::Sketch { sketch } => sketch.count(),
                         };
                         if held != n.quality.finite as u64 {
-                            return Err(format!(
-                                "{side}: column {:?} holds {held} values but counts {} finite ones",
-                                column.name, n.quality.finite
-                            ));
+                            return Err(PartialError::Values {
+                                side,
+                                column: column.name.clone(),
+                                held,
+                                finite: n.quality.finite as u64,
+                            });
                         }
                     }
                     (ColumnKind::Categorical, ColumnPartial::Categorical(_)) => {}
-                    _ => return Err(format!("{side}: column {:?} has a state of another kind", column.name)),
+                    _ => return Err(PartialError::Kind { side, column: column.name.clone() }),
                 }
             }
         }
@@ -699,17 +735,18 @@ pub async fn load_manifest(uri: &str, s3: Option<&aws_sdk_s3::Client>) -> Result
         Some((bucket, key)) => Location::S3 { bucket, key },
         None => Location::Local(PathBuf::from(uri)),
     };
-    let bytes = get(s3, &location).await.map_err(|reason| DriftJobError::Read { path: uri.to_owned(), reason })?;
+    let bytes =
+        get(s3, &location).await.map_err(|e| DriftJobError::Read { path: uri.to_owned(), reason: e.to_string() })?;
     deltaone_app::schedule::read_manifest(&bytes)
         .map_err(|e| DriftJobError::Read { path: uri.to_owned(), reason: format!("not a run manifest: {e}") })
 }
 
 /// Reads the bytes at a location (S3 reads retried on transient errors).
-pub(crate) async fn get(s3: Option<&aws_sdk_s3::Client>, location: &Location) -> Result<Vec<u8>, String> {
+pub(crate) async fn get(s3: Option<&aws_sdk_s3::Client>, location: &Location) -> Result<Vec<u8>, GetError> {
     match location {
-        Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
+        Location::Local(path) => tokio::fs::read(path).await.map_err(GetError::Local),
         Location::S3 { bucket, key } => {
-            let client = s3.ok_or("an S3 location needs an S3 client")?;
+            let client = s3.ok_or(GetError::NoS3Client)?;
             let missing = |e: &aws_sdk_s3::error::SdkError<_, _>| {
                 e.as_service_error().is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key)
             };
@@ -717,14 +754,8 @@ pub(crate) async fn get(s3: Option<&aws_sdk_s3::Client>, location: &Location) ->
                 .retry(crate::retry::aws_pauses())
                 .when(|e| !missing(e))
                 .await
-                .map_err(|e| {
-                    if missing(&e) {
-                        "no such object".to_owned()
-                    } else {
-                        aws_sdk_s3::error::DisplayErrorContext(&e).to_string()
-                    }
-                })?;
-            output.body.collect().await.map(|b| b.to_vec()).map_err(|e| e.to_string())
+                .map_err(|e| if missing(&e) { GetError::NoSuchObject } else { GetError::GetObject(Box::new(e)) })?;
+            output.body.collect().await.map(|b| b.to_vec()).map_err(GetError::Body)
         }
     }
 }
