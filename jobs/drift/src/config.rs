@@ -223,7 +223,7 @@ impl JobConfig {
         for (name, column) in &self.columns {
             let key = |field: &str| format!("columns.{name}.{field}");
             if let (Some(kind), Some(method)) = (column.kind, column.method) {
-                check_method(kind, method.method()).map_err(|reason| invalid(path, key("method"), reason))?;
+                check_method(kind, method.method()).map_err(|e| invalid(path, key("method"), e.to_string()))?;
             }
             if let Some(threshold) = column.threshold {
                 // Without a method the policy decides what the threshold is for; the run checks
@@ -240,14 +240,22 @@ impl JobConfig {
     }
 }
 
+/// A drift method configured for a column of a kind it cannot decide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} does not apply to a {} column", short_name(*.method), .kind.as_str())]
+pub struct MethodMismatch {
+    pub method: DriftMethod,
+    pub kind: ColumnKind,
+}
+
 /// Whether `method` can decide a column of `kind`.
-pub fn check_method(kind: ColumnKind, method: DriftMethod) -> Result<(), String> {
+pub fn check_method(kind: ColumnKind, method: DriftMethod) -> Result<(), MethodMismatch> {
     let fits = match method {
         DriftMethod::KolmogorovSmirnov | DriftMethod::Wasserstein => kind == ColumnKind::Numeric,
         DriftMethod::ChiSquare => kind == ColumnKind::Categorical,
         DriftMethod::Psi | DriftMethod::JensenShannon => true,
     };
-    if fits { Ok(()) } else { Err(format!("{} does not apply to a {} column", short_name(method), kind.as_str())) }
+    if fits { Ok(()) } else { Err(MethodMismatch { method, kind }) }
 }
 
 /// The dotted key at a byte span of a TOML document: the enclosing `[table]` and the key on the

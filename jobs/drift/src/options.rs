@@ -232,7 +232,7 @@ pub(crate) fn plan_for(
             }
             if let Some(method) = config.method {
                 config::check_method(column.kind, method.method())
-                    .map_err(|reason| config_error(format!("columns.{name}.method"), reason))?;
+                    .map_err(|e| config_error(format!("columns.{name}.method"), e.to_string()))?;
                 column.method = Some(method.method());
             }
             column.threshold = config.threshold;
