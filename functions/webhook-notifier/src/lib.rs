@@ -200,7 +200,7 @@ pub async fn from_env() -> Result<WebhookNotifier, SetupError> {
     // that took the message must not get it again because one did not.
     let parked = SqsDeadLetters::new(sqs.clone(), &dlq).with_tries(3);
     let deliverer = Deliverer::new(endpoints, config.delivery, Arc::new(parked))
-        .map_err(|e| SetupError::new(ENDPOINTS_FILE_ENV, e))?;
+        .map_err(|e| SetupError::new(ENDPOINTS_FILE_ENV, e.to_string()))?;
     let objects = deltaone_aws::s3::S3Objects::client(&aws, endpoint_url.is_some());
     Ok(WebhookNotifier {
         deliverer: Arc::new(deliverer),

@@ -120,6 +120,11 @@ struct Target {
     permits: Semaphore,
 }
 
+/// The HTTP client of the deliveries could not be built (its TLS backend, its resolver).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(#[source] reqwest::Error);
+
 /// Delivers messages to the configured endpoints. Every endpoint has its own bound on requests in
 /// flight, and all endpoints are served at once, so a slow endpoint delays only itself.
 pub struct Deliverer {
@@ -137,7 +142,7 @@ impl Deliverer {
         endpoints: Vec<Endpoint>,
         policy: RetryPolicy,
         dead_letters: Arc<WebhookDeadLetters>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ClientError> {
         let client = |allow_private: bool| {
             reqwest::Client::builder()
                 .timeout(policy.timeout)
@@ -146,7 +151,7 @@ impl Deliverer {
                 .user_agent(concat!("deltaone-webhooks/", env!("CARGO_PKG_VERSION")))
                 .dns_resolver(Arc::new(GuardedResolver { allow_private }))
                 .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+                .map_err(ClientError)
         };
         let targets = endpoints
             .into_iter()
