@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use deltaone::Policy;
 
+use crate::CommandError;
+
 use deltaone_app::check::{CheckRequest, Checker};
 use deltaone_app::registry::{Registry, SnapshotRegistry};
 use deltaone_app::store::file::FileVerdictStore;
@@ -16,19 +18,19 @@ pub use deltaone_app::registry::snapshot::SAMPLE_REGISTRY;
 const SAMPLE_REFERENCE: &[u8] = include_bytes!("../../../samples/drift/reference.parquet");
 const SAMPLE_CURRENT: &[u8] = include_bytes!("../../../samples/drift/current.parquet");
 
-pub async fn run(json: bool) -> Result<ExitCode, String> {
-    let registry = Arc::new(SnapshotRegistry::from_json(SAMPLE_REGISTRY).map_err(|e| e.to_string())?);
-    let dir = tempfile::Builder::new().prefix("deltaone-demo-").tempdir().map_err(|e| e.to_string())?.keep();
+pub async fn run(json: bool) -> Result<ExitCode, CommandError> {
+    let registry = Arc::new(SnapshotRegistry::from_json(SAMPLE_REGISTRY)?);
+    let dir = tempfile::Builder::new().prefix("deltaone-demo-").tempdir()?.keep();
     let store = Arc::new(FileVerdictStore::new(&dir));
     let checker = Checker::new(registry.clone(), Some(store), Policy::default());
-    let models = registry.model_names().await.map_err(|e| e.to_string())?;
+    let models = registry.model_names().await?;
 
     if !json {
         println!("DeltaOne check on the sample registry (samples/registry/snapshot.json), threshold 1 pp\n");
     }
     for model in models {
         let request = CheckRequest { model, version: None, dry_run: false };
-        let report = checker.check(&request).await.map_err(|e| e.to_string())?;
+        let report = checker.check(&request).await?;
         if json {
             println!("{}", serde_json::to_string(&report).expect("reports serialize"));
         } else {
@@ -42,17 +44,16 @@ pub async fn run(json: bool) -> Result<ExitCode, String> {
     }
 
     let logs = dir.join("prediction-logs");
-    std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&logs)?;
     let (reference, current) = (logs.join("reference.parquet"), logs.join("current.parquet"));
-    std::fs::write(&reference, SAMPLE_REFERENCE).map_err(|e| e.to_string())?;
-    std::fs::write(&current, SAMPLE_CURRENT).map_err(|e| e.to_string())?;
+    std::fs::write(&reference, SAMPLE_REFERENCE)?;
+    std::fs::write(&current, SAMPLE_CURRENT)?;
     let options =
         deltaone_drift::RunOptions::new(vec![reference.display().to_string()], vec![current.display().to_string()]);
-    let report = deltaone_drift::run(&options).map_err(|e| e.to_string())?;
-    let (json_path, html_path) =
-        deltaone_drift::write_outputs(&report, &dir.join("drift")).map_err(|e| e.to_string())?;
+    let report = deltaone_drift::run(&options)?;
+    let (json_path, html_path) = deltaone_drift::write_outputs(&report, &dir.join("drift"))?;
     if json {
-        println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+        println!("{}", serde_json::to_string(&report).expect("reports serialize"));
     } else {
         println!("Drift of the sample prediction logs (samples/drift/), current window vs reference:\n");
         print!("{}", deltaone_drift::summary_text(&report));

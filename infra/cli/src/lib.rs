@@ -2,6 +2,7 @@
 //! terminal. An entry point: it wires adapters (through `deltaone-wiring`) and calls use cases.
 
 pub mod demo;
+pub mod error;
 pub mod query;
 pub mod show;
 pub mod webhooks;
@@ -22,6 +23,7 @@ use deltaone_app::settings::{Settings, SettingsArgs, StoreTarget};
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
 
+pub use error::CommandError;
 pub use show::{explain, headline};
 use show::{print_failure, print_report, print_status};
 
@@ -214,7 +216,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 print!("{text}");
                 ExitCode::SUCCESS
             })
-            .map_err(|e| e.to_string()),
+            .map_err(CommandError::from),
         command => match cli.settings.resolve() {
             Ok(settings) => dispatch(command, settings).await,
             Err(e) => {
@@ -232,13 +234,12 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, String> {
+async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, CommandError> {
     match command {
         Command::Check(args) => {
             let wiring = deltaone_wiring::Wiring::new(settings);
             // A dry run touches neither the store nor AWS.
-            let checker = if args.dry_run { wiring.deciding_checker() } else { wiring.checker().await }
-                .map_err(|e| e.to_string())?;
+            let checker = if args.dry_run { wiring.deciding_checker() } else { wiring.checker().await }?;
             check(&checker, &args).await
         }
         Command::Status(args) => status(&args, &settings).await,
@@ -247,9 +248,8 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
         Command::Drift(command) => crate::query::drift(&command, &settings).await,
         Command::Store(StoreCommand::Init) => init_store(&settings).await,
         Command::Dlq(DlqCommand::Redrive { from, to, source, max }) => {
-            let from = from
-                .or_else(|| settings.dead_letter_queue_url.clone())
-                .ok_or("no dead-letter queue: pass --from or set DELTAONE_DEAD_LETTER_QUEUE_URL")?;
+            let from =
+                from.or_else(|| settings.dead_letter_queue_url.clone()).ok_or(CommandError::NoDeadLetterQueue)?;
             redrive(settings, &from, &to, &source, max).await
         }
         Command::Webhooks(command) => crate::webhooks::run(command, &deltaone_wiring::Wiring::new(settings)).await,
@@ -262,46 +262,46 @@ async fn dispatch(command: Command, settings: Settings) -> Result<ExitCode, Stri
 }
 
 /// `status`: a model's recorded verdicts, newest first.
-async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
-    let records = store.history(&args.model, args.limit).await.map_err(|e| e.to_string())?;
+async fn status(args: &StatusArgs, settings: &Settings) -> Result<ExitCode, CommandError> {
+    let store = store(settings).await?.ok_or(CheckError::NoStore)?;
+    let records = store.history(&args.model, args.limit).await?;
     print_status(&args.model, &records, args.json || !std::io::stdout().is_terminal());
     Ok(ExitCode::SUCCESS)
 }
 
 /// `store init`: the DynamoDB table or the directory, made ready.
-async fn init_store(settings: &Settings) -> Result<ExitCode, String> {
+async fn init_store(settings: &Settings) -> Result<ExitCode, CommandError> {
     match &settings.store {
         Some(StoreTarget::Dynamo { table }) => {
             let wiring = deltaone_wiring::Wiring::new(settings.clone());
             let store = DynamoVerdictStore::new(deltaone_aws::aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
-            let created = store.create_table_if_missing().await.map_err(|e| e.to_string())?;
+            let created = store.create_table_if_missing().await?;
             println!("{} {}", if created { "created" } else { "exists:" }, store.describe());
             Ok(ExitCode::SUCCESS)
         }
         Some(StoreTarget::Files { dir }) => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|source| CommandError::CreateDir { dir: dir.clone(), source })?;
             println!("ready: directory {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        None => Err("no verdict store is configured: set DELTAONE_VERDICT_TABLE or DELTAONE_STORE_DIR".into()),
+        None => Err(CommandError::NoStoreConfigured),
     }
 }
 
 /// `dlq redrive`: moves the dead letters of one source back to their queue.
-async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: usize) -> Result<ExitCode, String> {
+async fn redrive(settings: Settings, from: &str, to: &str, source: &str, max: usize) -> Result<ExitCode, CommandError> {
     let wiring = deltaone_wiring::Wiring::new(settings);
     let client = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
-    let done = deltaone_aws::sqs::redrive(&client, from, to, source, max).await.map_err(|e| e.to_string())?;
+    let done = deltaone_aws::sqs::redrive(&client, from, to, source, max).await?;
     println!("redriven: {} message(s) moved to {to}; {} of other sources left in place", done.moved, done.skipped);
     Ok(ExitCode::SUCCESS)
 }
 
 /// `audit`: walks a model's chain of recorded verdicts; a broken chain fails the command.
-async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, String> {
-    let store = store(settings).await.map_err(|e| e.to_string())?.ok_or_else(|| CheckError::NoStore.to_string())?;
+async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Result<ExitCode, CommandError> {
+    let store = store(settings).await?.ok_or(CheckError::NoStore)?;
     let trusted = match public_key {
-        Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
+        Some(text) => Some(deltaone::attestation::parse_verifying_key(text).map_err(CommandError::PublicKey)?),
         None => None,
     };
     match deltaone_app::audit::audit(store.as_ref(), model, trusted.as_ref()).await {
@@ -314,7 +314,7 @@ async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Re
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.to_string()),
+        Err(deltaone_app::audit::AuditError::Store(e)) => Err(e.into()),
         Err(e) => {
             println!("chain broken: {e}");
             Ok(ExitCode::FAILURE)
@@ -323,8 +323,8 @@ async fn audit(settings: &Settings, model: &str, public_key: Option<&str>) -> Re
 }
 
 /// `attestation public-key`: what verifiers need to trust this deployment's signatures.
-fn public_key(settings: Settings) -> Result<ExitCode, String> {
-    let key = settings.attestation_key.ok_or("no signing key: set DELTAONE_ATTESTATION_KEY")?;
+fn public_key(settings: Settings) -> Result<ExitCode, CommandError> {
+    let key = settings.attestation_key.ok_or(CommandError::NoSigningKey)?;
     let public = key.0.verifying_key();
     println!("public_key: {}", deltaone::attestation::encode_verifying_key(&public));
     println!("key_id: {}", deltaone::attestation::key_id(&public));
@@ -335,10 +335,10 @@ async fn store(settings: &Settings) -> Result<Option<Arc<dyn VerdictStore>>, del
     deltaone_wiring::Wiring::new(settings.clone()).store().await
 }
 
-async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> {
+async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, CommandError> {
     if let Some(model) = &args.model {
         let request = CheckRequest { model: model.clone(), version: args.version, dry_run: args.dry_run };
-        let report = checker.check(&request).await.map_err(|e| e.to_string())?;
+        let report = checker.check(&request).await?;
         print_report(&report, args.json);
         if args.explain && !args.json {
             for line in explain(&report.verdict, report.promotion.as_ref(), checker) {
@@ -348,8 +348,8 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
         return Ok(ExitCode::SUCCESS);
     }
     let models = match &args.models_file {
-        Some(path) => read_models_file(path).map_err(|e| e.to_string())?,
-        None => checker.registry().model_names().await.map_err(|e| e.to_string())?,
+        Some(path) => read_models_file(path)?,
+        None => checker.registry().model_names().await?,
     };
     let progress = if std::io::stderr().is_terminal() && !models.is_empty() {
         let bar = ProgressBar::with_draw_target(Some(models.len() as u64), ProgressDrawTarget::stderr());
@@ -392,26 +392,24 @@ async fn check(checker: &Checker, args: &CheckArgs) -> Result<ExitCode, String> 
 }
 
 /// Finds the signed statement in a statement, a verdict record, or a message, and checks it.
-fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
+fn verify(args: &VerifyArgs) -> Result<ExitCode, CommandError> {
     use deltaone::attestation::{SignedStatement, parse_verifying_key};
     let text = if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| format!("cannot read standard input: {e}"))?
+        std::io::read_to_string(std::io::stdin()).map_err(CommandError::Stdin)?
     } else {
-        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?
+        std::fs::read_to_string(&args.file).map_err(|source| CommandError::Read { path: args.file.clone(), source })?
     };
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", args.file.display()))?;
+        serde_json::from_str(&text).map_err(|source| CommandError::NotJson { path: args.file.clone(), source })?;
     let candidate = [value.pointer("/attestation"), value.pointer("/body/attestation"), Some(&value)]
         .into_iter()
         .flatten()
         .find(|v| v.get("statement").is_some() && v.get("signature").is_some())
-        .ok_or_else(|| {
-            format!("{} holds no signed statement (nor a record or message carrying one)", args.file.display())
-        })?;
+        .ok_or_else(|| CommandError::NoStatement { path: args.file.clone() })?;
     let signed: SignedStatement = serde_json::from_value(candidate.clone())
-        .map_err(|e| format!("{}: not a DeltaOne signed statement: {e}", args.file.display()))?;
+        .map_err(|source| CommandError::NotAStatement { path: args.file.clone(), source })?;
     let trusted = match &args.public_key {
-        Some(text) => Some(parse_verifying_key(text).map_err(|e| format!("--public-key: {e}"))?),
+        Some(text) => Some(parse_verifying_key(text).map_err(CommandError::PublicKey)?),
         None => None,
     };
     match deltaone::attestation::verify(&signed, trusted.as_ref()) {
@@ -434,7 +432,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
 
 /// A `--models-file` that cannot be read or names no models.
 #[derive(Debug, thiserror::Error)]
-enum ModelsFileError {
+pub enum ModelsFileError {
     #[error("cannot read models file {}: {source}", path.display())]
     Unreadable { path: PathBuf, source: std::io::Error },
     #[error("models file {} names no models", path.display())]

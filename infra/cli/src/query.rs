@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use crate::CommandError;
 use deltaone_app::env;
 use deltaone_app::query::{PageRequest, QueryError, views};
 use deltaone_app::settings::{Settings, StoreTarget};
@@ -62,7 +63,7 @@ pub struct DriftHistoryArgs {
 /// A command that reads verdicts, run without the DynamoDB verdict table.
 #[derive(Debug, thiserror::Error)]
 #[error("this command reads the DynamoDB verdict table: set {} (--verdict-table)", env::VERDICT_TABLE)]
-struct NoVerdictTable;
+pub struct NoVerdictTable;
 
 async fn read_model(settings: &Settings, needs_verdicts: bool) -> Result<DynamoReadModel, NoVerdictTable> {
     let verdicts = match &settings.store {
@@ -102,11 +103,9 @@ fn short(hash: &Option<String>) -> String {
     hash.as_deref().map(|h| h.chars().take(12).collect()).unwrap_or_else(|| "-".into())
 }
 
-pub async fn lineage(args: &LineageArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let read = read_model(settings, true).await.map_err(|e| e.to_string())?;
-    let view = views::lineage(&read, &args.model, &page_request(&args.page).map_err(|e| e.to_string())?)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn lineage(args: &LineageArgs, settings: &Settings) -> Result<ExitCode, CommandError> {
+    let read = read_model(settings, true).await?;
+    let view = views::lineage(&read, &args.model, &page_request(&args.page)?).await?;
     if wants_json(&args.page) {
         print_json(&view);
     } else {
@@ -143,11 +142,9 @@ pub async fn lineage(args: &LineageArgs, settings: &Settings) -> Result<ExitCode
     Ok(if view.chain.verified { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-pub async fn impact(args: &ImpactArgs, settings: &Settings) -> Result<ExitCode, String> {
-    let read = read_model(settings, false).await.map_err(|e| e.to_string())?;
-    let view = views::impact(&read, &args.address, &page_request(&args.page).map_err(|e| e.to_string())?)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn impact(args: &ImpactArgs, settings: &Settings) -> Result<ExitCode, CommandError> {
+    let read = read_model(settings, false).await?;
+    let view = views::impact(&read, &args.address, &page_request(&args.page)?).await?;
     if wants_json(&args.page) {
         print_json(&view);
         return Ok(ExitCode::SUCCESS);
@@ -177,14 +174,14 @@ pub async fn impact(args: &ImpactArgs, settings: &Settings) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn drift(command: &DriftCommand, settings: &Settings) -> Result<ExitCode, String> {
+pub async fn drift(command: &DriftCommand, settings: &Settings) -> Result<ExitCode, CommandError> {
     let DriftCommand::History(args) = command;
-    let read = read_model(settings, false).await.map_err(|e| e.to_string())?;
-    let page = page_request(&args.page).map_err(|e| e.to_string())?;
+    let read = read_model(settings, false).await?;
+    let page = page_request(&args.page)?;
     let json = wants_json(&args.page);
     match &args.feature {
         Some(feature) => {
-            let view = views::feature_history(&read, &args.model, feature, &page).await.map_err(|e| e.to_string())?;
+            let view = views::feature_history(&read, &args.model, feature, &page).await?;
             if json {
                 print_json(&view);
                 return Ok(ExitCode::SUCCESS);
@@ -209,7 +206,7 @@ pub async fn drift(command: &DriftCommand, settings: &Settings) -> Result<ExitCo
             print_more(&view.next_cursor);
         }
         None => {
-            let view = views::drift_runs(&read, &args.model, &page).await.map_err(|e| e.to_string())?;
+            let view = views::drift_runs(&read, &args.model, &page).await?;
             if json {
                 print_json(&view);
                 return Ok(ExitCode::SUCCESS);

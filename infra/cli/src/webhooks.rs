@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
+use crate::CommandError;
+
 use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_secrets::SecretReader;
 use deltaone_webhooks::config::{DLQ_ENV, WebhookConfig};
@@ -37,7 +39,7 @@ pub enum WebhooksCommand {
     },
 }
 
-pub async fn run(command: WebhooksCommand, wiring: &deltaone_wiring::Wiring) -> Result<ExitCode, String> {
+pub async fn run(command: WebhooksCommand, wiring: &deltaone_wiring::Wiring) -> Result<ExitCode, CommandError> {
     match command {
         WebhooksCommand::Redrive { dlq, endpoint, max } => {
             // Invalid settings exit 2, like every other command's.
@@ -61,9 +63,8 @@ pub async fn run(command: WebhooksCommand, wiring: &deltaone_wiring::Wiring) -> 
             let sqs = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
             let queue = Arc::new(SqsDeadLetters::new(sqs, &dlq).with_tries(3));
             let deliverer = Deliverer::new(endpoints, config.delivery, queue.clone())?;
-            let report = deltaone_webhooks::redrive::redrive(&deliverer, queue.as_ref(), endpoint.as_deref(), max)
-                .await
-                .map_err(|e| e.to_string())?;
+            let report =
+                deltaone_webhooks::redrive::redrive(&deliverer, queue.as_ref(), endpoint.as_deref(), max).await?;
             println!(
                 "webhooks redrive: delivered {}, still failing {} (left in the queue), skipped {}",
                 report.delivered, report.failed, report.skipped
