@@ -5,10 +5,10 @@
 //! reads them with.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest};
+use backon::Retryable;
 
 use crate::config::short_name;
 use crate::drift_report::{ColumnResult, DriftReport};
@@ -188,35 +188,60 @@ pub async fn write_items(
         })
         .collect();
     for chunk in requests.chunks(BATCH) {
-        let mut pending = chunk.to_vec();
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            attempt += 1;
-            if attempt > ATTEMPTS {
-                return Err(DriftStoreError::Unprocessed { table: table.to_owned(), count: pending.len() });
-            }
-            if attempt > 1 {
-                tokio::time::sleep(Duration::from_millis(50u64 << (attempt - 1).min(6))).await;
-            }
-            let result = client.batch_write_item().request_items(table, pending.clone()).send().await;
-            match result {
+        // What is still to write, and the sends so far: each send writes what the last one left.
+        let pending = std::sync::Mutex::new((chunk.to_vec(), 0u32));
+        let send = || async {
+            let (items, attempt) = {
+                let mut pending = pending.lock().expect("not poisoned");
+                pending.1 += 1;
+                (pending.0.clone(), pending.1)
+            };
+            match client.batch_write_item().request_items(table, items).send().await {
                 Ok(out) => {
-                    pending = out.unprocessed_items().and_then(|u| u.get(table)).cloned().unwrap_or_default();
-                    if !pending.is_empty() {
-                        tracing::warn!(table, unprocessed = pending.len(), attempt, "retrying unprocessed drift items");
+                    let left = out.unprocessed_items().and_then(|u| u.get(table)).cloned().unwrap_or_default();
+                    let unprocessed = left.len();
+                    pending.lock().expect("not poisoned").0 = left;
+                    if unprocessed == 0 {
+                        return Ok(());
                     }
+                    tracing::warn!(table, unprocessed, attempt, "retrying unprocessed drift items");
+                    Err(BatchFailure::Unprocessed)
                 }
                 Err(e) => {
                     let (message, retryable) = deltaone_aws::dynamodb::dynamodb_failure("BatchWriteItem", &e);
-                    if !retryable {
-                        return Err(DriftStoreError::Failed { table: table.to_owned(), message });
+                    if retryable {
+                        tracing::warn!(table, attempt, %message, "retrying drift items");
                     }
-                    tracing::warn!(table, attempt, %message, "retrying drift items");
+                    Err(BatchFailure::Failed { message, retryable })
                 }
+            }
+        };
+        let sent = send
+            .retry(crate::retry::unprocessed_pauses(ATTEMPTS))
+            .when(|e| matches!(e, BatchFailure::Unprocessed | BatchFailure::Failed { retryable: true, .. }))
+            .await;
+        match sent {
+            Ok(()) => {}
+            Err(BatchFailure::Failed { message, retryable: false }) => {
+                return Err(DriftStoreError::Failed { table: table.to_owned(), message });
+            }
+            Err(_) => {
+                let count = pending.lock().expect("not poisoned").0.len();
+                return Err(DriftStoreError::Unprocessed { table: table.to_owned(), count });
             }
         }
     }
     Ok(total)
+}
+
+/// Why one send of a BatchWriteItem did not write everything.
+enum BatchFailure {
+    /// DynamoDB left some items unprocessed (they are what the next send writes).
+    Unprocessed,
+    Failed {
+        message: String,
+        retryable: bool,
+    },
 }
 
 /// Creates the drift table (`pk` S, `sk` S, on demand) unless it exists, and enables TTL on

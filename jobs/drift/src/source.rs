@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use backon::Retryable;
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt};
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -270,26 +271,27 @@ impl FileReader {
             }
             Source::S3 { client, bucket, key } => {
                 let header = format!("bytes={}-{}", range.start, range.end - 1);
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let result = async {
-                        let out = client.get_object().bucket(bucket).key(key).range(&header).send().await;
-                        let out = out.map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
-                        out.body.collect().await.map(|b| b.into_bytes()).map_err(|e| e.to_string())
+                // A body shorter than the range asked for is tried again like a failed GET.
+                let get = || async {
+                    let out = client.get_object().bucket(bucket).key(key).range(&header).send().await;
+                    let out = out
+                        .map_err(|e| RangedGetError::Failed(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+                    let bytes = out
+                        .body
+                        .collect()
+                        .await
+                        .map(|b| b.into_bytes())
+                        .map_err(|e| RangedGetError::Failed(e.to_string()))?;
+                    if bytes.len() as u64 == range.end - range.start {
+                        Ok(bytes)
+                    } else {
+                        Err(RangedGetError::Short(bytes.len()))
                     }
-                    .await;
-                    match result {
-                        Ok(bytes) if bytes.len() as u64 == range.end - range.start => break bytes,
-                        Ok(bytes) if attempt >= GET_ATTEMPTS => {
-                            return Err(io_error(format!("GetObject {header}: {} bytes returned", bytes.len())));
-                        }
-                        Err(e) if attempt >= GET_ATTEMPTS => {
-                            return Err(io_error(format!("GetObject s3://{bucket}/{key} {header}: {e}")));
-                        }
-                        _ => tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await,
-                    }
-                }
+                };
+                get.retry(crate::retry::ranged_get_pauses(GET_ATTEMPTS)).await.map_err(|e| match e {
+                    RangedGetError::Short(len) => io_error(format!("GetObject {header}: {len} bytes returned")),
+                    RangedGetError::Failed(e) => io_error(format!("GetObject s3://{bucket}/{key} {header}: {e}")),
+                })?
             }
         };
         self.fetched.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -318,6 +320,14 @@ fn read_at(file: &std::fs::File, range: Range<u64>) -> parquet::errors::Result<B
     let mut buffer = vec![0u8; (range.end - range.start) as usize];
     file.read_exact(&mut buffer).map_err(|e| io_error(format!("read {range:?}: {e}")))?;
     Ok(Bytes::from(buffer))
+}
+
+/// Why one try of a ranged GET did not give the range.
+enum RangedGetError {
+    /// The GET or its body failed (the SDK's error with its context).
+    Failed(String),
+    /// The body held this many bytes, fewer than the range.
+    Short(usize),
 }
 
 /// Why a file could not be opened.
