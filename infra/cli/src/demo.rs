@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use deltaone::Policy;
 
-use crate::CommandError;
+use crate::error::CommandError;
 
 use deltaone_app::check::{CheckRequest, Checker};
 use deltaone_app::registry::{Registry, SnapshotRegistry};

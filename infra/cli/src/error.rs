@@ -13,8 +13,21 @@ use deltaone_app::store::StoreError;
 use deltaone_drift::DriftJobError;
 use deltaone_wiring::WiringError;
 
-use crate::ModelsFileError;
-use crate::query::NoVerdictTable;
+use deltaone_app::env;
+
+/// A `--models-file` that cannot be read or names no models.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsFileError {
+    #[error("cannot read models file {}: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("models file {} names no models", path.display())]
+    Empty { path: PathBuf },
+}
+
+/// A command that reads verdicts, run without the DynamoDB verdict table.
+#[derive(Debug, thiserror::Error)]
+#[error("this command reads the DynamoDB verdict table: set {} (--verdict-table)", env::VERDICT_TABLE)]
+pub struct NoVerdictTable;
 
 /// Why a command failed. The variants that wrap another layer's error say what it says.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ use deltaone_app::settings::{Settings, SettingsArgs, StoreTarget};
 use deltaone_app::store::VerdictStore;
 use deltaone_aws::verdicts::DynamoVerdictStore;
 
-pub use error::CommandError;
+pub use error::{CommandError, ModelsFileError};
 pub use show::{explain, headline};
 use show::{print_failure, print_report, print_status};
 
@@ -428,15 +428,6 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, CommandError> {
             Ok(ExitCode::FAILURE)
         }
     }
-}
-
-/// A `--models-file` that cannot be read or names no models.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelsFileError {
-    #[error("cannot read models file {}: {source}", path.display())]
-    Unreadable { path: PathBuf, source: std::io::Error },
-    #[error("models file {} names no models", path.display())]
-    Empty { path: PathBuf },
 }
 
 fn read_models_file(path: &std::path::Path) -> Result<Vec<String>, ModelsFileError> {

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::CommandError;
-use deltaone_app::env;
+use crate::error::{CommandError, NoVerdictTable};
 use deltaone_app::query::{PageRequest, QueryError, views};
 use deltaone_app::settings::{Settings, StoreTarget};
 use deltaone_aws::read_model::{DynamoReadModel, Tables};
@@ -59,11 +58,6 @@ pub struct DriftHistoryArgs {
     #[command(flatten)]
     pub page: PageArgs,
 }
-
-/// A command that reads verdicts, run without the DynamoDB verdict table.
-#[derive(Debug, thiserror::Error)]
-#[error("this command reads the DynamoDB verdict table: set {} (--verdict-table)", env::VERDICT_TABLE)]
-pub struct NoVerdictTable;
 
 async fn read_model(settings: &Settings, needs_verdicts: bool) -> Result<DynamoReadModel, NoVerdictTable> {
     let verdicts = match &settings.store {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
-use crate::CommandError;
+use crate::error::CommandError;
 
 use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_secrets::SecretReader;
