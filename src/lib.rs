@@ -1,7 +1,7 @@
 //! DeltaOne's domain: the rule that decides whether a new model version beats its benchmarked
 //! baseline by at least a threshold (one percentage point by default), and the verdict it produces.
 //!
-//! This crate is pure: no I/O, no async, no AWS or MLflow types. Adapters in `deltaone-infra`
+//! This crate is pure: no I/O, no async, no AWS or MLflow types. The app layer (`deltaone-app`) and its adapters
 //! gather [`VersionFacts`] from a registry and hand them to [`select`] and [`judge`].
 
 pub mod attestation;
