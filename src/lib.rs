@@ -1,8 +1,8 @@
 //! DeltaOne's domain: the rule that decides whether a new model version beats its benchmarked
 //! baseline by at least a threshold (one percentage point by default), and the verdict it produces.
 //!
-//! This crate is pure: no I/O, no async, no AWS or MLflow types. The app layer (`deltaone-app`) and its adapters
-//! gather [`VersionFacts`] from a registry and hand them to [`select`] and [`judge`].
+//! This crate is pure: no I/O, no async, no AWS or MLflow types. The app layer (`deltaone-app`) and
+//! its adapters gather [`VersionFacts`] from a registry and hand them to [`select`] and [`judge`].
 
 pub mod attestation;
 pub mod classification;
