@@ -26,6 +26,7 @@ import http.server
 import json
 import os
 import queue
+import shutil
 import socketserver
 import stat
 import subprocess
@@ -522,11 +523,18 @@ def main():
         parser.error("missing " + ", ".join("--" + a.replace("_", "-") for a in missing))
     stack = Stack(args)
     model = f"deploy-test-{os.getpid()}-{int(time.time())}"
-    notice = stack.evaluation(model)
-    stack.webhook_notifier(model, notice)
-    stack.query(model)
-    stack.registry_webhook(model)
-    stack.drift()
+    try:
+        notice = stack.evaluation(model)
+        stack.webhook_notifier(model, notice)
+        stack.query(model)
+        stack.registry_webhook(model)
+        stack.drift()
+    except BaseException:
+        # The unpacked bootstraps and the functions' logs are what a failure is debugged with.
+        say(f"kept the functions' logs and bootstraps in {stack.work}")
+        raise
+    # ~200 MB of unpacked binaries per run: a passing run leaves nothing behind.
+    shutil.rmtree(stack.work, ignore_errors=True)
     for figure in stack.figures:
         say(figure)
 
