@@ -790,28 +790,51 @@ impl From<ClassificationAccumulator> for AccumulatorRepr {
     }
 }
 
-impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
-    type Error = String;
+/// Why a stored classification accumulator is not one this code could have written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AccumulatorError {
+    #[error("threshold {0} is not in [0, 1]")]
+    Threshold(f64),
+    #[error("score key {0} is not a score in [0, 1]")]
+    ScoreKey(usize),
+    #[error("score keys are not ascending")]
+    Unsorted,
+    #[error("{class} scores are sketched at precision {precision}")]
+    Precision { class: &'static str, precision: u8 },
+    #[error("{keys} score keys for {rows} rows")]
+    KeyCount { keys: usize, rows: u64 },
+    #[error(
+        "sketched scores count {positives} positives and {negatives} negatives, the counts {counted_positives} and {counted_negatives}"
+    )]
+    SketchCounts { positives: u64, negatives: u64, counted_positives: u64, counted_negatives: u64 },
+    #[error("scores kept without scored rows")]
+    ScoresWithoutRows,
+    #[error("{0} rows of no kind")]
+    RowsWithoutKind(u64),
+}
 
-    fn try_from(r: AccumulatorRepr) -> Result<Self, String> {
+impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
+    type Error = AccumulatorError;
+
+    fn try_from(r: AccumulatorRepr) -> Result<Self, AccumulatorError> {
         if !(0.0..=1.0).contains(&r.threshold) {
-            return Err(format!("threshold {} is not in [0, 1]", r.threshold));
+            return Err(AccumulatorError::Threshold(r.threshold));
         }
         let rows = r.counts.rows();
         let (keys, sketch) = match r.scores {
             ScoresRepr::Exact { keys } => {
                 if let Some(bad) = keys.iter().position(|&k| !(0.0..=1.0).contains(&f64::from_bits(k >> 1))) {
-                    return Err(format!("score key {bad} is not a score in [0, 1]"));
+                    return Err(AccumulatorError::ScoreKey(bad));
                 }
                 if keys.windows(2).any(|w| w[0] > w[1]) {
-                    return Err("score keys are not ascending".to_owned());
+                    return Err(AccumulatorError::Unsorted);
                 }
                 (keys, None)
             }
             ScoresRepr::Sketch { positives, negatives } => {
                 for (class, h) in [("positive", &positives), ("negative", &negatives)] {
                     if h.precision() != SCORE_SKETCH_PRECISION {
-                        return Err(format!("{class} scores are sketched at precision {}", h.precision()));
+                        return Err(AccumulatorError::Precision { class, precision: h.precision() });
                     }
                 }
                 (Vec::new(), Some(ScoreSketch { positives, negatives }))
@@ -819,26 +842,25 @@ impl TryFrom<AccumulatorRepr> for ClassificationAccumulator {
         };
         match (r.kind, &sketch) {
             (Some(InputKind::Scores), None) if keys.len() as u64 != rows => {
-                return Err(format!("{} score keys for {rows} rows", keys.len()));
+                return Err(AccumulatorError::KeyCount { keys: keys.len(), rows });
             }
             (Some(InputKind::Scores), Some(ScoreSketch { positives, negatives }))
                 if positives.count() != r.counts.positives() || negatives.count() != r.counts.negatives() =>
             {
-                return Err(format!(
-                    "sketched scores count {} positives and {} negatives, the counts {} and {}",
-                    positives.count(),
-                    negatives.count(),
-                    r.counts.positives(),
-                    r.counts.negatives()
-                ));
+                return Err(AccumulatorError::SketchCounts {
+                    positives: positives.count(),
+                    negatives: negatives.count(),
+                    counted_positives: r.counts.positives(),
+                    counted_negatives: r.counts.negatives(),
+                });
             }
             (Some(InputKind::Predictions) | None, sketch)
                 if !keys.is_empty()
                     || sketch.as_ref().is_some_and(|s| s.positives.count() + s.negatives.count() > 0) =>
             {
-                return Err("scores kept without scored rows".to_owned());
+                return Err(AccumulatorError::ScoresWithoutRows);
             }
-            (None, _) if rows != 0 => return Err(format!("{rows} rows of no kind")),
+            (None, _) if rows != 0 => return Err(AccumulatorError::RowsWithoutKind(rows)),
             _ => {}
         }
         Ok(Self {

@@ -10,11 +10,20 @@ pub(crate) fn encode(words: impl IntoIterator<Item = u64>) -> String {
     BASE64.encode(bytes)
 }
 
+/// Why packed words could not be read; names `what` they were.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PackedError {
+    #[error("{what}: {source}")]
+    Base64 { what: &'static str, source: base64::DecodeError },
+    #[error("{what}: {len} bytes is not a whole number of 8-byte {what}")]
+    Length { what: &'static str, len: usize },
+}
+
 /// The words of `text`; errors name `what` they were.
-pub(crate) fn decode(text: &str, what: &str) -> Result<Vec<u64>, String> {
-    let bytes = BASE64.decode(text.as_bytes()).map_err(|e| format!("{what}: {e}"))?;
+pub(crate) fn decode(text: &str, what: &'static str) -> Result<Vec<u64>, PackedError> {
+    let bytes = BASE64.decode(text.as_bytes()).map_err(|source| PackedError::Base64 { what, source })?;
     if bytes.len() % 8 != 0 {
-        return Err(format!("{what}: {} bytes is not a whole number of 8-byte {what}", bytes.len()));
+        return Err(PackedError::Length { what, len: bytes.len() });
     }
     Ok(bytes.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
 }

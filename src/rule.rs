@@ -286,7 +286,7 @@ fn compare(
 
     let scale = settings.parse(tags::BENCHMARK_SCALE)?.or(policy.scale);
     let scale = resolve_scale(scale, baseline_value.decimal(), candidate_value.decimal())
-        .map_err(|reason| (Outcome::ScaleMismatch, reason))?;
+        .map_err(|e| (Outcome::ScaleMismatch, e.to_string()))?;
     verdict.scale = Some(scale);
 
     let delta = delta_pp(candidate_value.decimal() - baseline_value.decimal(), scale, direction);
@@ -400,7 +400,30 @@ pub(crate) fn version_value(version: &VersionFacts, metric: &str) -> Result<Metr
     Err((Outcome::MetricMissing, format!("version {v} has no value for {metric:?}: {run} and no tag of that name")))
 }
 
-pub(crate) fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candidate: Decimal) -> Result<Scale, String> {
+/// Why two values cannot be compared in percentage points; its text goes into the verdict's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ScaleError {
+    #[error(
+        "scale is fraction but the values are {baseline} (baseline) and {candidate} (candidate); fractions lie in [0, 1]"
+    )]
+    NotFractions { baseline: Decimal, candidate: Decimal },
+    #[error(
+        "scale is percent but the values are {baseline} (baseline) and {candidate} (candidate); percents lie in [0, 100]"
+    )]
+    NotPercents { baseline: Decimal, candidate: Decimal },
+    #[error(
+        "cannot tell the scale of {baseline} (baseline) and {candidate} (candidate): both must lie in [0, 1] (fractions) \
+         or both in (1, 100] (percents); set a {tag} tag or the scale setting to fraction or percent",
+        tag = tags::BENCHMARK_SCALE
+    )]
+    Unknown { baseline: Decimal, candidate: Decimal },
+}
+
+pub(crate) fn resolve_scale(
+    configured: Option<Scale>,
+    baseline: Decimal,
+    candidate: Decimal,
+) -> Result<Scale, ScaleError> {
     let in_fraction = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE;
     let in_percent_range = |x: Decimal| x >= Decimal::ZERO && x <= Decimal::ONE_HUNDRED;
     let looks_percent = |x: Decimal| x > Decimal::ONE && x <= Decimal::ONE_HUNDRED;
@@ -410,27 +433,19 @@ pub(crate) fn resolve_scale(configured: Option<Scale>, baseline: Decimal, candid
             if in_fraction(baseline) && in_fraction(candidate) {
                 Ok(Scale::Fraction)
             } else {
-                Err(format!(
-                    "scale is fraction but the values are {b} (baseline) and {c} (candidate); fractions lie in [0, 1]"
-                ))
+                Err(ScaleError::NotFractions { baseline: b, candidate: c })
             }
         }
         Some(Scale::Percent) => {
             if in_percent_range(baseline) && in_percent_range(candidate) {
                 Ok(Scale::Percent)
             } else {
-                Err(format!(
-                    "scale is percent but the values are {b} (baseline) and {c} (candidate); percents lie in [0, 100]"
-                ))
+                Err(ScaleError::NotPercents { baseline: b, candidate: c })
             }
         }
         None if in_fraction(baseline) && in_fraction(candidate) => Ok(Scale::Fraction),
         None if looks_percent(baseline) && looks_percent(candidate) => Ok(Scale::Percent),
-        None => Err(format!(
-            "cannot tell the scale of {b} (baseline) and {c} (candidate): both must lie in [0, 1] (fractions) or both in \
-             (1, 100] (percents); set a {} tag or the scale setting to fraction or percent",
-            tags::BENCHMARK_SCALE
-        )),
+        None => Err(ScaleError::Unknown { baseline: b, candidate: c }),
     }
 }
 

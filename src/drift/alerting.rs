@@ -40,18 +40,29 @@ impl Default for AlertRule {
 
 impl AlertRule {
     /// Checks `1 ≤ k ≤ n ≤ MAX_ALERT_RUNS` and a non-negative cooldown, naming what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), AlertRuleError> {
         if self.k == 0 || self.k > self.n {
-            return Err(format!("alert k = {} must be in 1..=n (n = {})", self.k, self.n));
+            return Err(AlertRuleError::K { k: self.k, n: self.n });
         }
         if self.n > MAX_ALERT_RUNS {
-            return Err(format!("alert n = {} is more than the {MAX_ALERT_RUNS} runs the history holds", self.n));
+            return Err(AlertRuleError::N { n: self.n });
         }
         if self.cooldown_secs < 0 {
-            return Err(format!("alert cooldown {} s is negative", self.cooldown_secs));
+            return Err(AlertRuleError::Cooldown { secs: self.cooldown_secs });
         }
         Ok(())
     }
+}
+
+/// What is wrong with an [`AlertRule`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AlertRuleError {
+    #[error("alert k = {k} must be in 1..=n (n = {n})")]
+    K { k: u32, n: u32 },
+    #[error("alert n = {n} is more than the {MAX_ALERT_RUNS} runs the history holds")]
+    N { n: u32 },
+    #[error("alert cooldown {secs} s is negative")]
+    Cooldown { secs: i64 },
 }
 
 /// What a run did about a column (or, for the run, about the dataset).
@@ -314,10 +325,11 @@ mod tests {
 
     #[test]
     fn rules_are_checked() {
-        assert!(AlertRule { k: 0, n: 1, cooldown_secs: 0 }.validate().unwrap_err().contains("alert k"));
-        assert!(AlertRule { k: 3, n: 2, cooldown_secs: 0 }.validate().is_err());
-        assert!(AlertRule { k: 1, n: 21, cooldown_secs: 0 }.validate().unwrap_err().contains("n = 21"));
-        assert!(AlertRule { k: 1, n: 1, cooldown_secs: -1 }.validate().is_err());
+        let rule = |k, n, cooldown_secs| AlertRule { k, n, cooldown_secs }.validate();
+        assert_eq!(rule(0, 1, 0).unwrap_err().to_string(), "alert k = 0 must be in 1..=n (n = 1)");
+        assert_eq!(rule(3, 2, 0), Err(AlertRuleError::K { k: 3, n: 2 }));
+        assert_eq!(rule(1, 21, 0).unwrap_err().to_string(), "alert n = 21 is more than the 20 runs the history holds");
+        assert_eq!(rule(1, 1, -1), Err(AlertRuleError::Cooldown { secs: -1 }));
         assert!(AlertRule { k: 2, n: 3, cooldown_secs: 0 }.validate().is_ok());
         assert_eq!(AlertAction::parse("held"), AlertAction::Held);
         assert_eq!(AlertAction::parse(""), AlertAction::None);

@@ -130,15 +130,24 @@ impl Default for DecisionSettings {
 
 impl DecisionSettings {
     /// Checks the settings' ranges, naming the one that is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), DecisionSettingsError> {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return Err(format!("alpha {} is not in (0, 1)", self.alpha));
+            return Err(DecisionSettingsError::Alpha(self.alpha));
         }
         if !(self.new_category_share > 0.0 && self.new_category_share <= 1.0) {
-            return Err(format!("new_category_share {} is not in (0, 1]", self.new_category_share));
+            return Err(DecisionSettingsError::NewCategoryShare(self.new_category_share));
         }
         Ok(())
     }
+}
+
+/// Which of the [`DecisionSettings`] is out of its range.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum DecisionSettingsError {
+    #[error("alpha {0} is not in (0, 1)")]
+    Alpha(f64),
+    #[error("new_category_share {0} is not in (0, 1]")]
+    NewCategoryShare(f64),
 }
 
 /// One column's evidence, as computed from its windows.
@@ -482,9 +491,10 @@ mod tests {
         .unwrap();
         assert_eq!((d[0].verdict, d[0].drifted), (ColumnVerdict::NoDrift, false));
         let bad = DecisionSettings { alpha: 1.0, ..Default::default() };
-        assert!(bad.validate().unwrap_err().contains("alpha"));
+        assert_eq!(bad.validate(), Err(DecisionSettingsError::Alpha(1.0)));
+        assert_eq!(bad.validate().unwrap_err().to_string(), "alpha 1 is not in (0, 1)");
         let bad = DecisionSettings { new_category_share: 0.0, ..Default::default() };
-        assert!(bad.validate().unwrap_err().contains("new_category_share"));
+        assert_eq!(bad.validate().unwrap_err().to_string(), "new_category_share 0 is not in (0, 1]");
     }
 
     #[test]

@@ -28,7 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use deltaone::drift::alerting::AlertRule;
+use deltaone::drift::alerting::{AlertRule, AlertRuleError};
 use deltaone::drift::{Correction, DecisionPolicy, DriftMethod};
 use serde::{Deserialize, Serialize};
 
@@ -202,13 +202,13 @@ impl JobConfig {
             }
             let rule = alert.apply(AlertRule::default());
             // A k without n (or the reverse) is checked against the default of the other.
-            rule.validate().map_err(|reason| {
-                let key = if alert.n.is_some_and(|n| n > deltaone::drift::alerting::MAX_ALERT_RUNS) {
-                    "alert.n"
-                } else {
-                    "alert.k"
+            rule.validate().map_err(|e| {
+                let key = match e {
+                    AlertRuleError::K { .. } => "alert.k",
+                    AlertRuleError::N { .. } => "alert.n",
+                    AlertRuleError::Cooldown { .. } => "alert.cooldown_hours",
                 };
-                invalid(path, key, reason)
+                invalid(path, key, e.to_string())
             })?;
         }
         for (key, value) in [

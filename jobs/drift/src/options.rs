@@ -141,8 +141,8 @@ impl RunOptions {
                 "a reference or current window needs --timestamp-column".to_owned(),
             ));
         }
-        self.decision.validate().map_err(DriftJobError::InvalidOption)?;
-        self.alert.validate().map_err(DriftJobError::InvalidOption)?;
+        self.decision.validate().map_err(|e| DriftJobError::InvalidOption(e.to_string()))?;
+        self.alert.validate().map_err(|e| DriftJobError::InvalidOption(e.to_string()))?;
         if !(1..=deltaone::drift::sketch::MAX_SKETCH_PRECISION).contains(&self.sketch_precision) {
             return Err(DriftJobError::InvalidOption(format!(
                 "sketch precision {} is not in 1..={}",

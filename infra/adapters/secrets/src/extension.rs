@@ -1,6 +1,7 @@
 //! The AWS Parameters and Secrets Lambda extension: `GET {base}/secretsmanager/get?secretId=ID`,
 //! authenticated with the function's session token. The one client every function uses.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::Retryable;
@@ -25,7 +26,7 @@ pub enum ExtensionFailure {
     #[error("no SecretString (binary secrets are not supported)")]
     NoSecretString,
     #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    Client(#[source] Arc<reqwest::Error>),
 }
 
 impl ExtensionFailure {
@@ -53,13 +54,14 @@ pub struct ExtensionError {
 pub struct Extension {
     base_url: String,
     token: String,
-    http: Result<reqwest::Client, String>,
+    /// Kept as built: a client that cannot be built is reported on the first read, not at start.
+    http: Result<reqwest::Client, Arc<reqwest::Error>>,
 }
 
 impl Extension {
     /// The extension at `base_url` (`http://localhost:2773`).
     pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(|e| e.to_string());
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().map_err(Arc::new);
         Self { base_url: base_url.into(), token: token.into(), http }
     }
 
@@ -86,7 +88,7 @@ impl Extension {
     }
 
     async fn read_once(&self, secret_id: &str) -> Result<String, ExtensionFailure> {
-        let http = self.http.as_ref().map_err(|e| ExtensionFailure::Client(e.clone()))?;
+        let http = self.http.as_ref().map_err(|e| ExtensionFailure::Client(Arc::clone(e)))?;
         let url = format!("{}/secretsmanager/get", self.base_url.trim_end_matches('/'));
         let response = http
             .get(&url)

@@ -236,7 +236,7 @@ fn endpoint(raw: RawEndpoint) -> Result<EndpointSpec, ConfigError> {
         return Err(invalid(&raw.name, "name", "1 to 80 characters of A-Z, a-z, 0-9, '-', '_', '.'"));
     }
     let url = if raw.url.contains("://") {
-        UrlSource::Literal(check_url(&raw.url).map_err(|reason| invalid(&name, "url", reason))?)
+        UrlSource::Literal(check_url(&raw.url).map_err(|e| invalid(&name, "url", e.to_string()))?)
     } else {
         UrlSource::Secret(SecretRef::parse(&raw.url).map_err(|reason| {
             invalid(&name, "url", format!("neither an http(s) URL nor a secret reference: {reason}"))
@@ -294,17 +294,30 @@ fn endpoint(raw: RawEndpoint) -> Result<EndpointSpec, ConfigError> {
     })
 }
 
+/// Why a text is not an endpoint URL. Never quotes the URL: it may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("not a URL: {0}")]
+    Parse(#[from] url::ParseError),
+    #[error("scheme {0} is not http or https")]
+    Scheme(String),
+    #[error("the URL has no host")]
+    NoHost,
+    #[error("credentials in the URL: put them in a header that references a secret")]
+    Credentials,
+}
+
 /// An absolute http(s) URL with a host and no credentials in it.
-pub fn check_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+pub fn check_url(text: &str) -> Result<reqwest::Url, UrlError> {
+    let url = reqwest::Url::parse(text.trim())?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme {} is not http or https", url.scheme()));
+        return Err(UrlError::Scheme(url.scheme().to_owned()));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
+        return Err(UrlError::NoHost);
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("credentials in the URL: put them in a header that references a secret".into());
+        return Err(UrlError::Credentials);
     }
     Ok(url)
 }
