@@ -26,4 +26,5 @@ pub mod secrets;
 pub mod settings;
 pub mod startup;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;

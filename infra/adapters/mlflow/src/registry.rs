@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use deltaone::{Metrics, Tags, VersionFacts, VersionNumber};
 use deltaone_app::registry::snapshot::{ModelVersionJson, tags_map};
-use deltaone_app::registry::{Registry, RegistryError, WriteBack};
+use deltaone_app::registry::{CreatedVersion, Registry, RegistryError, WriteBack};
 
 use crate::client::{MlflowClient, MlflowError, VersionOrder, filter_literal};
 
@@ -77,6 +77,35 @@ impl Registry for MlflowRegistry {
         let filter = format!("name = {}", filter_literal(model));
         let versions = self.client.search_all_versions(&filter, VersionOrder::NewestFirst).await?;
         Ok(Self::facts(versions).collect())
+    }
+
+    async fn versions_after(
+        &self,
+        model: &str,
+        after: Option<VersionNumber>,
+        limit: usize,
+    ) -> Result<Vec<CreatedVersion>, RegistryError> {
+        // MLflow's search grammar filters on version_number but not on creation_timestamp; a model's
+        // version numbers rise in creation order, so "numbered above the last one seen" is "created
+        // since" it, decided by the server.
+        let mut filter = format!("name = {}", filter_literal(model));
+        if let Some(after) = after {
+            filter.push_str(&format!(" AND version_number > {after}"));
+        }
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX).clamp(1, 1000);
+        let versions = self.client.search_versions(&filter, VersionOrder::OldestFirst, limit).await?;
+        if versions.is_empty() && after.is_none() {
+            // Tell an unknown model from one without versions.
+            match self.client.model(model).await {
+                Ok(_) => {}
+                Err(MlflowError::NotFound { .. }) => return Err(RegistryError::UnknownModel(model.to_owned())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(versions
+            .into_iter()
+            .filter_map(|v| Some(CreatedVersion { version: v.version.parse().ok()?, created_ms: v.creation_timestamp }))
+            .collect())
     }
 
     async fn model_tags(&self, model: &str) -> Result<Tags, RegistryError> {

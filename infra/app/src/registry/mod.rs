@@ -77,6 +77,13 @@ impl WriteBack {
     }
 }
 
+/// A version, and when the registry created it (milliseconds since the epoch, when it says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedVersion {
+    pub version: VersionNumber,
+    pub created_ms: Option<i64>,
+}
+
 /// The narrow registry interface a DeltaOne check needs.
 #[async_trait]
 pub trait Registry: Send + Sync {
@@ -92,6 +99,27 @@ pub trait Registry: Send + Sync {
 
     /// All versions of `model`, newest first.
     async fn all_versions(&self, model: &str) -> Result<Vec<VersionFacts>, RegistryError>;
+
+    /// The first `limit` versions of `model` numbered above `after` (all, without `after`), oldest
+    /// first. A registry numbers a model's versions in the order it creates them, so these are the
+    /// versions created since `after` was. This default lists every version; adapters that can ask
+    /// the server for exactly these do.
+    async fn versions_after(
+        &self,
+        model: &str,
+        after: Option<VersionNumber>,
+        limit: usize,
+    ) -> Result<Vec<CreatedVersion>, RegistryError> {
+        let mut versions: Vec<VersionNumber> = self
+            .all_versions(model)
+            .await?
+            .iter()
+            .filter_map(|v| v.version)
+            .filter(|v| after.is_none_or(|after| *v > after))
+            .collect();
+        versions.sort();
+        Ok(versions.into_iter().take(limit).map(|version| CreatedVersion { version, created_ms: None }).collect())
+    }
 
     async fn model_tags(&self, model: &str) -> Result<Tags, RegistryError>;
 

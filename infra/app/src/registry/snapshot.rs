@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use deltaone::{Metrics, Tags, VersionFacts, VersionNumber};
 use serde::{Deserialize, Serialize};
 
-use super::{Registry, RegistryError, WriteBack};
+use super::{CreatedVersion, Registry, RegistryError, WriteBack};
 
 /// The sample registry of `samples/`, compiled in: the demo's registry and the tests'.
 pub const SAMPLE_REGISTRY: &str = include_str!("../../../../samples/registry/snapshot.json");
@@ -195,6 +195,26 @@ impl Registry for SnapshotRegistry {
         let mut versions: Vec<VersionFacts> =
             self.snapshot.model_versions.iter().filter(|v| v.name == model).filter_map(|v| v.facts()).collect();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version));
+        Ok(versions)
+    }
+
+    async fn versions_after(
+        &self,
+        model: &str,
+        after: Option<VersionNumber>,
+        limit: usize,
+    ) -> Result<Vec<CreatedVersion>, RegistryError> {
+        self.model(model)?;
+        let mut versions: Vec<CreatedVersion> = self
+            .snapshot
+            .model_versions
+            .iter()
+            .filter(|v| v.name == model)
+            .filter_map(|v| Some(CreatedVersion { version: v.version.parse().ok()?, created_ms: v.creation_timestamp }))
+            .filter(|v| after.is_none_or(|after| v.version > after))
+            .collect();
+        versions.sort_by_key(|v| v.version);
+        versions.truncate(limit);
         Ok(versions)
     }
 
