@@ -13,6 +13,7 @@ pub mod credits;
 pub mod deadletter;
 pub mod deliveries;
 pub mod drift_keys;
+pub mod emf;
 pub mod env;
 pub mod notify;
 pub mod objects;

@@ -29,6 +29,8 @@ pub mod sns;
 pub mod sqs;
 #[cfg(feature = "dynamodb")]
 pub mod verdicts;
+#[cfg(feature = "dynamodb")]
+pub mod watermarks;
 
 // The SDKs, for entry points that build clients for these adapters.
 #[cfg(feature = "batch")]

@@ -189,7 +189,7 @@ async fn a_version_younger_than_the_settle_time_is_left_to_its_event_until_a_lat
 async fn a_first_sweep_passes_over_versions_older_than_the_lookback() {
     let settings = SweepSettings { lookback: Duration::from_secs(12 * 3600), ..settings() };
     let rig = rig_with(snapshot(), settings);
-    let swept = sweep_at(&rig, V3_CREATED + 3600_000).await;
+    let swept = sweep_at(&rig, V3_CREATED + 3_600_000).await;
     assert_eq!((swept.before_lookback, swept.reconciled), (2, 1), "{swept:?}");
     assert_eq!(swept.watermark_after, Some(v(3)));
     assert_eq!(verdicts(&rig).await, [3]);
