@@ -159,7 +159,8 @@ class Stack:
         """The function's packaged binary: bootstrap from <package-dir>/lambda/<binary>.zip."""
         binary = {"evaluation": "deltaone-evaluation", "registry_webhook": "deltaone-registry-webhook",
                   "webhook_notifier": "deltaone-webhook-notifier", "query_api": "deltaone-query-api",
-                  "drift_scheduler": "deltaone-drift-scheduler"}[key]
+                  "drift_scheduler": "deltaone-drift-scheduler",
+                  "registry_sweep": "deltaone-registry-sweep"}[key]
         path = os.path.join(self.args.package_dir, "lambda", f"{binary}.zip")
         target = os.path.join(self.work, binary)
         with zipfile.ZipFile(path) as z:
@@ -171,9 +172,10 @@ class Stack:
         os.chmod(os.path.join(target, "bootstrap"), 0o755)
         return target
 
-    def invoke(self, key, events):
-        """Starts the function's bootstrap with its deployed environment, hands it `events` one
-        after the other through the Runtime API and returns the answers as (kind, body)."""
+    def invoke(self, key, events, overrides=None):
+        """Starts the function's bootstrap with its deployed environment (plus `overrides`, each
+        with its reason at the call), hands it `events` one after the other through the Runtime
+        API and returns the answers as (kind, body)."""
         config = self.function_config(key)
         task_root = self.bootstrap(key)
         api = RuntimeApi(config["FunctionArn"], config["Timeout"], self.secrets)
@@ -205,6 +207,7 @@ class Stack:
         clash = sorted(set(deployed) & set(env))
         assert not clash, f"{key}: Terraform sets variables the Lambda service owns: {clash}"
         env.update(deployed)
+        env.update(overrides or {})
         log_path = os.path.join(self.work, f"{key}.log")
         started = time.monotonic()
         with open(log_path, "wb") as log:
@@ -400,11 +403,44 @@ class Stack:
         assert claimed, f"delivery {delivery} not recorded in the deliveries table"
         say(f"registry webhook: signed delivery verified; {model} v3 {item['outcome']['S']}")
 
+    def registry_sweep(self, model):
+        """A registry event lost on purpose: a new version MLflow never told the webhook about. The
+        sweep, invoked with the Terraform-made schedule's input, checks it once and records its
+        watermark; a second sweep finds nothing to do."""
+        created = self.mlflow("model-versions/create", {"name": model, "source": "s3://models/deploy-test",
+                                                        "tags": [{"key": "accuracy", "value": "0.95"}]})
+        version = created["model_version"]["version"]
+        schedules = [s for s in self.client("scheduler").list_schedules()["Schedules"]
+                     if s["Name"].endswith("-registry-sweep")]
+        assert len(schedules) == 1, schedules
+        detail = self.client("scheduler").get_schedule(Name=schedules[0]["Name"])
+        assert detail["ScheduleExpression"].startswith("rate("), detail["ScheduleExpression"]
+        assert detail["Target"]["Arn"].endswith(self.outputs["function_names"]["registry_sweep"]), detail["Target"]
+        event = json.loads(detail["Target"]["Input"])
+        # The MLflow server is shared with other tests (sweep only this test's model), and the version
+        # was created a moment ago (the deployed settle time would leave it to its webhook).
+        overrides = {"DELTAONE_SWEEP_MODELS": model, "DELTAONE_SWEEP_SETTLE_SECS": "0"}
+        answers = self.invoke("registry_sweep", [event, event], overrides)
+        assert [kind for kind, _ in answers] == ["response", "response"], answers
+        first, second = (json.loads(body)["models"][0] for _, body in answers)
+        assert first["reconciled"] >= 1 and first["watermark_after"] == version, first
+        assert second["examined"] == 0 and second["reconciled"] == 0, second
+        table = self.outputs["table_names"]["verdicts"]
+        item = self.dynamodb.get_item(TableName=table, Key={"model": {"S": model}, "version": {"N": version}},
+                                      ConsistentRead=True).get("Item")
+        assert item, f"no verdict for {model} v{version} after the sweep"
+        mark = self.dynamodb.get_item(TableName=self.outputs["table_names"]["deliveries"],
+                                      Key={"delivery_id": {"S": f"deltaone-sweep#{model}"}},
+                                      ConsistentRead=True).get("Item")
+        assert mark and mark["watermark"]["N"] == version, mark
+        say(f"registry sweep: the unannounced {model} v{version} got its verdict ({item['outcome']['S']}); "
+            f"{first['reconciled']} reconciled, a second sweep found nothing")
+
     def drift(self):
         """The scheduled drift run: drift-scheduler (invoked as EventBridge Scheduler would, with the
         Terraform-made schedule's input) writes the manifest and submits the Batch job; the job
         then runs with the job definition's environment and the job's overrides."""
-        schedule = self.client("scheduler").list_schedules()["Schedules"]
+        schedule = [s for s in self.client("scheduler").list_schedules()["Schedules"] if "-drift-" in s["Name"]]
         assert len(schedule) == 1, schedule
         detail = self.client("scheduler").get_schedule(Name=schedule[0]["Name"])
         target_input = json.loads(detail["Target"]["Input"])
@@ -528,6 +564,7 @@ def main():
         stack.webhook_notifier(model, notice)
         stack.query(model)
         stack.registry_webhook(model)
+        stack.registry_sweep(model)
         stack.drift()
     except BaseException:
         # The unpacked bootstraps and the functions' logs are what a failure is debugged with.

@@ -74,6 +74,11 @@ const UNITS: &[Unit] = &[
         ]],
     },
     Unit {
+        name: "registry-sweep",
+        terraform: Terraform::Lambda("registry_sweep"),
+        code: &[&["functions/registry-sweep/src", "infra/app/src/sweep.rs"], SHARED, WIRING, NOTIFY],
+    },
+    Unit {
         name: "drift-job",
         terraform: Terraform::DriftJob,
         code: &[
@@ -91,7 +96,8 @@ const CLI_ONLY: &[(&str, &str)] =
 /// Every deployed unit.
 const ALL: &[&str] = &[];
 /// The Lambda functions.
-const LAMBDAS: &[&str] = &["evaluation", "registry-webhook", "webhook-notifier", "query-api", "drift-scheduler"];
+const LAMBDAS: &[&str] =
+    &["evaluation", "registry-webhook", "webhook-notifier", "query-api", "drift-scheduler", "registry-sweep"];
 
 const QUERY_API: &[&str] = &["query-api"];
 const DRIFT: &[&str] = &["drift-job"];
@@ -179,7 +185,7 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
     ),
     (
         "DELTAONE_DRIFT_TABLE",
-        &["evaluation", "registry-webhook"],
+        &["evaluation", "registry-webhook", "registry-sweep"],
         "a shared setting (SettingsArgs) for the query API and the CLI; the check functions never read drift results",
     ),
     ("MLFLOW_TRACKING_URI", QUERY_API, CHECK_ONLY),

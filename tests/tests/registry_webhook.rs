@@ -13,10 +13,12 @@ use deltaone_app::check::Checker;
 use deltaone_app::deadletter::DeadLetter;
 use deltaone_app::deliveries::{Begin, WebhookDeliveries};
 use deltaone_app::store::VerdictStore;
+use deltaone_app::sweep::{Sweep, SweepSettings};
 use deltaone_aws::deliveries::DynamoDeliveries;
 use deltaone_aws::sns::SnsNotifier;
 use deltaone_aws::sqs::SqsDeadLetters;
 use deltaone_aws::verdicts::DynamoVerdictStore;
+use deltaone_aws::watermarks::DynamoWatermarks;
 use deltaone_fn_registry_webhook::{
     Clock, LambdaFunctionUrlRequest, RegistryWebhook, WebhookSecret, function_url_request, http, json_response,
     redrive_request, system_clock,
@@ -45,6 +47,7 @@ struct Rig {
     alerts: String,
     dlq: String,
     secret: String,
+    topic: String,
     webhook: Arc<RegistryWebhook>,
 }
 
@@ -71,7 +74,7 @@ async fn rig_with(secret: String, clock: Clock) -> Rig {
     delivery_table.expect("delivery table in moto");
     let checker =
         Checker::new(Arc::new(MlflowRegistry::new(stack.mlflow_client())), Some(verdicts.clone()), Policy::default())
-            .with_notifier(Arc::new(SnsNotifier::new(aws.sns.clone(), topic)));
+            .with_notifier(Arc::new(SnsNotifier::new(aws.sns.clone(), topic.clone())));
     let webhook = Arc::new(RegistryWebhook {
         checker,
         deliveries: deliveries.clone(),
@@ -80,7 +83,7 @@ async fn rig_with(secret: String, clock: Clock) -> Rig {
         tolerance_secs: 300,
         clock,
     });
-    Rig { stack, aws, dynamodb, verdicts, deliveries, alerts, dlq, secret, webhook }
+    Rig { stack, aws, dynamodb, verdicts, deliveries, alerts, dlq, secret, topic, webhook }
 }
 
 impl Rig {
@@ -140,7 +143,7 @@ fn created_body(model: &str, version: u64) -> String {
 // ---------------------------------------------------------------------------------------------
 // The function's URL on loopback: HTTP/1.1 requests → LambdaFunctionUrlRequest → the handler.
 
-/// One request the handler answered.
+/// One request the handler answered (or, while the function was down, the stand-in refused).
 #[derive(Debug, Clone)]
 struct Exchange {
     /// `entity.action`
@@ -150,6 +153,9 @@ struct Exchange {
     key: Option<String>,
     status: i64,
     answer: Value,
+    /// The request as MLflow sent it, to replay a delivery the function missed.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 impl Exchange {
@@ -165,6 +171,9 @@ const PATIENCE: Duration = Duration::from_secs(90);
 struct FunctionUrl {
     url: String,
     exchanges: Arc<Mutex<Vec<Exchange>>>,
+    /// While set, the function is unavailable: deliveries for the test's models are answered 503
+    /// (as a throttled or failing Lambda's URL answers) without reaching the handler.
+    down: Arc<std::sync::atomic::AtomicBool>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -184,16 +193,18 @@ impl FunctionUrl {
         let exchanges = Arc::new(Mutex::new(Vec::new()));
         let log = exchanges.clone();
         let models = Arc::new(models);
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = down.clone();
         let server = tokio::spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else { continue };
-                let (webhook, log, models) = (webhook.clone(), log.clone(), models.clone());
+                let (webhook, log, models, down) = (webhook.clone(), log.clone(), models.clone(), is_down.clone());
                 tokio::spawn(async move {
-                    let _ = serve_connection(socket, &webhook, &log, models.as_deref()).await;
+                    let _ = serve_connection(socket, &webhook, &log, models.as_deref(), &down).await;
                 });
             }
         });
-        Self { url, exchanges, server }
+        Self { url, exchanges, down, server }
     }
 
     fn exchanges(&self) -> Vec<Exchange> {
@@ -245,6 +256,7 @@ async fn serve_connection(
     webhook: &RegistryWebhook,
     log: &Mutex<Vec<Exchange>>,
     models: Option<&[String]>,
+    down: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -289,9 +301,13 @@ async fn serve_connection(
         let model = text(&payload["data"]["name"]);
         let response = if models.is_none_or(|m| m.contains(&model)) {
             let pairs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            let response = match function_url_request(&method, &path, &pairs, &body) {
-                Ok(lambda_request) => webhook.handle(lambda_request).await,
-                Err(e) => json_response(400, &json!({"status": "error", "message": e.to_string()})),
+            let response = if down.load(std::sync::atomic::Ordering::SeqCst) {
+                json_response(503, &json!({"Message": "Service Unavailable"}))
+            } else {
+                match function_url_request(&method, &path, &pairs, &body) {
+                    Ok(lambda_request) => webhook.handle(lambda_request).await,
+                    Err(e) => json_response(400, &json!({"status": "error", "message": e.to_string()})),
+                }
             };
             log.lock().unwrap().push(Exchange {
                 event: format!("{}.{}", text(&payload["entity"]), text(&payload["action"])),
@@ -300,6 +316,8 @@ async fn serve_connection(
                 key: payload["data"]["key"].as_str().map(str::to_owned),
                 status: response.status_code,
                 answer: serde_json::from_str(response.body.as_deref().unwrap_or("null")).unwrap_or(Value::Null),
+                headers: headers.clone(),
+                body: body.clone(),
             });
             response
         } else {
@@ -925,4 +943,78 @@ async fn dynamo_deliveries_claim_once_take_over_stale_claims_and_forget_abandone
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("expires_at"));
     assert!(!d.create_table_if_missing().await.unwrap(), "the table exists");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_lost_while_the_function_is_down_gets_its_verdict_from_the_sweep_exactly_once() {
+    let rig = rig().await;
+    let model = unique("webhook-lost");
+    let url = FunctionUrl::start(rig.webhook.clone(), Some(vec![model.clone()])).await;
+    let hook = MlflowWebhook::create(&rig.stack, &url.url, &rig.secret).await;
+    hook.wait_until_every_worker_sees_it().await;
+    let fixtures = rig.stack.mlflow();
+    fixtures.create_model(&model, &[]).await;
+    let experiment = fixtures.create_experiment(&format!("{model}-runs")).await;
+    let baseline = NewVersion::tagged(&[("benchmark_value", "0.9"), ("benchmark_metric", "accuracy")]);
+    fixtures.create_version(&model, &experiment, &baseline).await;
+    let created = |version: &'static str| {
+        let model = model.clone();
+        move |x: &Exchange| x.model == model && x.event == "model_version.created" && x.version == version
+    };
+    url.wait_for("check of version 1", |x| created("1")(x) && x.status == 200).await;
+
+    // The function goes down; MLflow delivers version 2, hears 503, retries, and gives up.
+    url.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    fixtures.create_version(&model, &experiment, &NewVersion::with_run(&[("accuracy", 0.915)])).await;
+    let refused = url.wait_for("MLflow's delivery of version 2", |x| created("2")(x) && x.status == 503).await;
+    tokio::time::sleep(Duration::from_secs(10)).await; // MLflow's retries of it, 1 + 2 + 4 s apart
+    let attempts = url.exchanges().into_iter().filter(|x| created("2")(x)).count();
+    assert!(attempts >= 2, "MLflow tried {attempts} time(s)");
+    assert!(rig.verdicts.get(&model, v(2)).await.unwrap().is_none(), "nothing ran while the function was down");
+
+    // The sweep finds version 2 without a verdict and checks it; version 1 had its own.
+    let registry = Arc::new(MlflowRegistry::new(rig.stack.mlflow_client()));
+    let checker = Checker::new(registry.clone(), Some(rig.verdicts.clone()), Policy::default())
+        .with_notifier(Arc::new(SnsNotifier::new(rig.aws.sns.clone(), rig.topic.clone())));
+    let sweep = Sweep {
+        registry,
+        store: rig.verdicts.clone(),
+        checker,
+        watermarks: Arc::new(DynamoWatermarks::new(rig.dynamodb.clone(), rig.deliveries.table())),
+        dead_letters: Some(Arc::new(SqsDeadLetters::new(rig.aws.sqs.clone(), &rig.dlq))),
+        settings: SweepSettings {
+            models: Some(vec![model.clone()]),
+            settle: Duration::ZERO,
+            lookback: Duration::from_secs(3600),
+            max_checks: 50,
+        },
+        source: "registry-sweep".into(),
+    };
+    let now_ms = || (now_unix() + 1) * 1000;
+    let report = sweep.run(now_ms()).await.unwrap();
+    let swept = &report.models[0];
+    assert_eq!((swept.examined, swept.had_verdict, swept.reconciled, swept.error.as_deref()), (2, 1, 1, None));
+    assert_eq!(swept.watermark_after, Some(v(2)));
+    let stored = rig.verdicts.get(&model, v(2)).await.unwrap().expect("the sweep recorded version 2");
+    assert!(stored.verdict.achieved() && stored.written_back && stored.notified, "{stored:?}");
+    assert_eq!(fixtures.version_tags(&model, 2).await["delta_value"], "1.5");
+
+    // A second sweep finds nothing; the lost delivery, replayed late, finds the verdict recorded.
+    let again = sweep.run(now_ms()).await.unwrap();
+    assert_eq!((again.models[0].examined, again.models[0].reconciled), (0, 0));
+    url.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let pairs: Vec<(&str, &str)> = refused.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let (status, answer) = rig.answer(function_url_request("POST", "/", &pairs, &refused.body).unwrap()).await;
+    assert_eq!(
+        (status, answer["status"].as_str(), answer["stored"].as_str()),
+        (200, Some("checked"), Some("existing"))
+    );
+
+    // One alert for version 2 (the sweep's), one for version 1; nothing parked.
+    let alerts = rig.alerts(Duration::from_secs(3)).await;
+    let for_version = |n: &str| alerts.iter().filter(|m| m["body"]["candidate_version"] == n).count();
+    assert_eq!((for_version("1"), for_version("2")), (1, 1), "{alerts:#?}");
+    assert!(rig.dead_letters(Duration::from_millis(500)).await.is_empty());
+    hook.delete_and_linger().await;
+    drop(url);
 }

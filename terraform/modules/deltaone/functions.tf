@@ -1,4 +1,4 @@
-# The five Lambda functions. Every environment variable here is one the code reads (the test
+# The six Lambda functions. Every environment variable here is one the code reads (the test
 # tests/tests/deploy.rs compares both lists); the settings are documented in each function's README.
 
 locals {
@@ -122,6 +122,35 @@ resource "aws_lambda_event_source_mapping" "webhook_notifier" {
   scaling_config {
     maximum_concurrency = max(2, var.reserved_concurrency.webhook_notifier)
   }
+}
+
+module "registry_sweep" {
+  source               = "../lambda-function"
+  architecture         = var.architecture
+  name                 = "${var.name_prefix}-registry-sweep"
+  description          = "DeltaOne: on a schedule, checks registry versions whose webhook event was lost (no verdict yet)"
+  zip_path             = "${local.zips}/deltaone-registry-sweep.zip"
+  memory_mb            = 256
+  timeout_seconds      = 300
+  reserved_concurrency = var.reserved_concurrency.registry_sweep
+  kms_key_arn          = aws_kms_key.main.arn
+  log_retention_days   = var.log_retention_days
+  alarm_topic_arn      = aws_sns_topic.alerts.arn
+  policy_json          = data.aws_iam_policy_document.registry_sweep.json
+  # A failed sweep is not retried by Lambda: the next scheduled sweep resumes from the watermark.
+  maximum_retry_attempts = 0
+  tags                   = local.tags
+  environment = merge(
+    local.check_environment,
+    {
+      DELTAONE_DELIVERY_TABLE        = aws_dynamodb_table.deliveries.name
+      DELTAONE_DEAD_LETTER_QUEUE_URL = aws_sqs_queue.dead_letters["registry-webhook-dead-letters"].url
+      DELTAONE_SWEEP_SETTLE_SECS     = tostring(var.registry_sweep.settle_seconds)
+      DELTAONE_SWEEP_LOOKBACK_HOURS  = tostring(var.registry_sweep.lookback_hours)
+      DELTAONE_SWEEP_MAX_CHECKS      = tostring(var.registry_sweep.max_checks)
+    },
+    length(var.registry_sweep.models) == 0 ? {} : { DELTAONE_SWEEP_MODELS = join(",", var.registry_sweep.models) },
+  )
 }
 
 module "query_api" {

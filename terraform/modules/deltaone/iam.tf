@@ -76,6 +76,35 @@ data "aws_iam_policy_document" "registry_webhook" {
   }
 }
 
+# The registry sweep: what a check does, plus its watermarks in the delivery table.
+data "aws_iam_policy_document" "registry_sweep" {
+  statement {
+    sid       = "OffloadLargeNotifications"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.reports.arn}/${local.notifications_prefix}*"]
+  }
+  statement {
+    sid       = "VerdictsAndCredits"
+    actions   = local.verdict_actions
+    resources = [aws_dynamodb_table.verdicts.arn, aws_dynamodb_table.credits.arn]
+  }
+  statement {
+    sid       = "Watermarks"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.deliveries.arn]
+  }
+  statement {
+    sid       = "Notify"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+  }
+  statement {
+    sid       = "ParkUncheckableVersions"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters["registry-webhook-dead-letters"].arn]
+  }
+}
+
 data "aws_iam_policy_document" "webhook_notifier" {
   count = local.notifier ? 1 : 0
   statement {
@@ -176,12 +205,16 @@ data "aws_iam_policy_document" "drift_execution" {
   }
 }
 
-# EventBridge Scheduler: invoke the drift-scheduler function, and park what it cannot deliver.
+# EventBridge Scheduler: invoke the drift-scheduler and registry-sweep functions, and park what it
+# cannot deliver.
 data "aws_iam_policy_document" "scheduler" {
   statement {
-    sid       = "InvokeDriftScheduler"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [module.drift_scheduler.function_arn, "${module.drift_scheduler.function_arn}:*"]
+    sid     = "InvokeScheduledFunctions"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      module.drift_scheduler.function_arn, "${module.drift_scheduler.function_arn}:*",
+      module.registry_sweep.function_arn, "${module.registry_sweep.function_arn}:*",
+    ]
   }
   statement {
     sid       = "ParkFailedInvocations"

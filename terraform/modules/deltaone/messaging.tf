@@ -49,10 +49,10 @@ locals {
   # name => what waits in it (alarm text). Each alarms as soon as one message waits.
   dead_letter_queues = {
     "evaluation-dead-letters"       = "evaluation events that failed for good (parked by the function with the original event; redrive with `deltaone dlq redrive`)"
-    "registry-webhook-dead-letters" = "MLflow webhook deliveries that failed for good (redrive with redrive_request, see functions/registry-webhook/README.md)"
+    "registry-webhook-dead-letters" = "MLflow webhook deliveries that failed for good (redrive with redrive_request, see functions/registry-webhook/README.md), and versions the registry sweep can never check"
     "notifier-input-dlq"            = "alerts the webhook notifier could not process after 5 receives"
     "webhook-dead-letters"          = "webhook deliveries an endpoint refused for good or after every retry"
-    "drift-schedule-dlq"            = "drift schedules EventBridge Scheduler could not deliver to the drift-scheduler function"
+    "drift-schedule-dlq"            = "schedules EventBridge Scheduler could not deliver (drift runs to drift-scheduler, sweeps to registry-sweep)"
   }
 }
 

@@ -74,6 +74,7 @@ output "function_names" {
     webhook_notifier = try(module.webhook_notifier[0].function_name, null)
     query_api        = module.query_api.function_name
     drift_scheduler  = module.drift_scheduler.function_name
+    registry_sweep   = module.registry_sweep.function_name
   }
 }
 

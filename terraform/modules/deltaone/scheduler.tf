@@ -37,3 +37,48 @@ resource "aws_scheduler_schedule" "drift" {
     }
   }
 }
+
+# The registry sweep: every interval, the versions whose webhook event was lost get their verdict.
+resource "aws_scheduler_schedule" "registry_sweep" {
+  name                         = "${var.name_prefix}-registry-sweep"
+  description                  = "DeltaOne: check registry versions whose webhook event was lost"
+  schedule_expression          = "rate(${var.registry_sweep.interval_minutes} minute${var.registry_sweep.interval_minutes == 1 ? "" : "s"})"
+  schedule_expression_timezone = "UTC"
+  kms_key_arn                  = aws_kms_key.main.arn
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = module.registry_sweep.function_arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ sweep = "scheduled", scheduled_time = "<aws.scheduler.scheduled-time>" })
+    # A missed sweep is not worth a retry: the next one covers its versions.
+    retry_policy {
+      maximum_retry_attempts       = 0
+      maximum_event_age_in_seconds = 60 * var.registry_sweep.interval_minutes
+    }
+    dead_letter_config {
+      arn = aws_sqs_queue.dead_letters["drift-schedule-dlq"].arn
+    }
+  }
+}
+
+# Versions reconciled by the sweep are registry events the webhook never received: worth a look at
+# the webhook's reachability when it happens.
+resource "aws_cloudwatch_metric_alarm" "lost_registry_events" {
+  alarm_name          = "${var.name_prefix}-lost-registry-events"
+  alarm_description   = "The registry sweep checked versions whose MLflow webhook event never arrived (metric ReconciledVersions from its EMF log lines): is the registry webhook reachable?"
+  namespace           = "DeltaOne"
+  metric_name         = "ReconciledVersions"
+  dimensions          = { Function = "registry-sweep" }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  tags                = local.tags
+}

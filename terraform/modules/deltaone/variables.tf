@@ -259,6 +259,7 @@ variable "reserved_concurrency" {
     webhook_notifier = optional(number, 5)
     query_api        = optional(number, 5)
     drift_scheduler  = optional(number, 2)
+    registry_sweep   = optional(number, 2)
   })
   default = {}
   validation {
@@ -306,4 +307,28 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "registry_sweep" {
+  description = "The registry sweep, which checks versions whose webhook event was lost: how often it runs (a lost event waits at most this long for its verdict), which models (empty: every registered model, as the webhook covers), how old a version must be before the sweep takes it over from its webhook, how far back a model's first sweep looks, and how many checks one sweep makes per model."
+  type = object({
+    interval_minutes = optional(number, 15)
+    models           = optional(list(string), [])
+    settle_seconds   = optional(number, 120)
+    lookback_hours   = optional(number, 24)
+    max_checks       = optional(number, 50)
+  })
+  default = {}
+  validation {
+    condition     = var.registry_sweep.interval_minutes >= 1 && var.registry_sweep.interval_minutes <= 1440
+    error_message = "registry_sweep.interval_minutes must be within 1..1440."
+  }
+  validation {
+    condition     = var.registry_sweep.settle_seconds >= 0 && var.registry_sweep.settle_seconds <= 86400 && var.registry_sweep.lookback_hours >= 0 && var.registry_sweep.lookback_hours <= 8760
+    error_message = "registry_sweep.settle_seconds must be within 0..86400 and lookback_hours within 0..8760."
+  }
+  validation {
+    condition     = var.registry_sweep.max_checks >= 1 && var.registry_sweep.max_checks <= 10000
+    error_message = "registry_sweep.max_checks must be within 1..10000."
+  }
 }
