@@ -82,6 +82,7 @@ async fn rig_with(secret: String, clock: Clock) -> Rig {
         secret: WebhookSecret::new(secret.clone()).unwrap(),
         tolerance_secs: 300,
         clock,
+        queue: None,
     });
     Rig { stack, aws, dynamodb, verdicts, deliveries, alerts, dlq, secret, topic, webhook }
 }

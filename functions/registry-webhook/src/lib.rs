@@ -24,6 +24,7 @@ use deltaone::signature::{
 };
 use deltaone::{VersionNumber, tags};
 use deltaone_app::check::{CheckError, CheckReport, CheckRequest, Checker, Stored};
+use deltaone_app::checkqueue::{CheckQueue, QueueError, QueuedCheck};
 use deltaone_app::deadletter::{DeadLetter, DeadLetters};
 use deltaone_app::deliveries::{Begin, DeliveryError, WebhookDeliveries};
 use deltaone_app::env;
@@ -49,6 +50,8 @@ pub const SECRET_ARN_ENV: &str = env::MLFLOW_WEBHOOK_SECRET_ARN;
 pub const TOLERANCE_ENV: &str = env::WEBHOOK_TOLERANCE_SECS;
 /// The DynamoDB table of delivery ids.
 pub const DELIVERY_TABLE_ENV: &str = env::DELIVERY_TABLE;
+/// The SQS queue checks are handed to (deployed: always); unset, checks run inside the request.
+pub const CHECK_QUEUE_URL_ENV: &str = env::CHECK_QUEUE_URL;
 
 /// The receiver's clock in unix seconds (a function, so tests can replay captured deliveries).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -103,6 +106,8 @@ pub enum WebhookError {
     UnknownVersion { model: String, version: VersionNumber },
     #[error("{0}")]
     DeadLetter(String),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }
 
 impl WebhookError {
@@ -112,6 +117,7 @@ impl WebhookError {
             Self::Deliveries(e) => e.is_retryable(),
             Self::Check(e) => e.is_retryable(),
             Self::DeadLetter(_) => true,
+            Self::Queue(e) => e.retryable,
             _ => false,
         }
     }
@@ -180,6 +186,8 @@ pub enum Handled {
         wrote_back: bool,
         notified: bool,
     },
+    /// The check is queued for the worker; its verdict follows (recorded, written back, notified).
+    Queued { delivery_id: String, event: String, model: String, version: VersionNumber },
     /// The delivery id was seen before; nothing ran.
     Duplicate { delivery_id: String, state: DuplicateState },
     /// Not an event that can change a verdict; nothing ran.
@@ -202,6 +210,7 @@ impl Handled {
     pub fn status(&self) -> &'static str {
         match self {
             Self::Checked { .. } => "checked",
+            Self::Queued { .. } => "queued",
             Self::Duplicate { .. } => "duplicate",
             Self::Ignored { .. } => "ignored",
             Self::Test { .. } => "test",
@@ -291,6 +300,10 @@ pub struct RegistryWebhook {
     /// Seconds a delivery's timestamp may be from [`Self::clock`] (default 300).
     pub tolerance_secs: i64,
     pub clock: Clock,
+    /// With a queue, a claimed delivery's check is queued and the answer is immediate (`queued`);
+    /// the same function, triggered by the queue, runs it ([`RegistryWebhook::work`]). Without one
+    /// (local runs), the check runs inside the request.
+    pub queue: Option<Arc<dyn CheckQueue>>,
 }
 
 /// A request's raw body (base64-decoded where the Function URL encoded it).
@@ -434,7 +447,10 @@ impl RegistryWebhook {
         }
 
         let target = Target { delivery_id: &delivery_id, event: &event, model: &model, version, tag: tag.as_deref() };
-        let outcome = self.act(request, &body, &target).await;
+        let outcome = match &self.queue {
+            Some(queue) => Self::enqueue(queue.as_ref(), &target).await,
+            None => self.act(request, &body, &target).await,
+        };
         match outcome {
             Ok(handled) => {
                 if let Err(e) = self.deliveries.finish(&delivery_id).await {
@@ -451,6 +467,91 @@ impl RegistryWebhook {
                 Err(e)
             }
         }
+    }
+
+    /// Queues the check of a claimed delivery for the worker.
+    async fn enqueue(queue: &dyn CheckQueue, target: &Target<'_>) -> Result<Handled, WebhookError> {
+        let Target { delivery_id, event, model, version, tag } = *target;
+        let check = QueuedCheck {
+            model: model.to_owned(),
+            version,
+            tag: tag.map(str::to_owned),
+            delivery_id: delivery_id.to_owned(),
+            event: event.to_owned(),
+            queued_at: deltaone_app::check::now_rfc3339(),
+        };
+        queue.enqueue(&check).await?;
+        tracing::info!(delivery_id, event, model, version = %version, "queued");
+        Ok(Handled::Queued {
+            delivery_id: delivery_id.to_owned(),
+            event: event.to_owned(),
+            model: model.to_owned(),
+            version,
+        })
+    }
+
+    /// The worker: runs the checks of an SQS batch of queued checks. A check that may pass later is
+    /// listed in `batchItemFailures` (SQS redelivers it, then moves it to the queue's dead-letter
+    /// queue); one that never will is parked with the reason, as a delivery run inline would be.
+    /// A version checked twice (SQS delivers at least once) finds its verdict recorded: one notice.
+    pub async fn work(&self, event: &Value) -> Value {
+        let records = event.get("Records").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let mut failures = Vec::new();
+        for record in records {
+            let id = record.get("messageId").and_then(Value::as_str).unwrap_or_default();
+            match self.work_one(record).await {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(message_id = id, error = %e, "queued check failed; SQS will redeliver it");
+                    failures.push(json!({"itemIdentifier": id}));
+                }
+            }
+        }
+        json!({"batchItemFailures": failures})
+    }
+
+    async fn work_one(&self, record: &Value) -> Result<(), WebhookError> {
+        let body = record.get("body").and_then(Value::as_str).unwrap_or_default();
+        let check = match QueuedCheck::from_body(body) {
+            Ok(check) => check,
+            Err(e) => {
+                let error = WebhookError::UnknownShape(format!("not a queued check: {e}"));
+                return self.park(record, &error).await;
+            }
+        };
+        let QueuedCheck { model, version, tag, delivery_id, event, .. } = &check;
+        let error = match self.run(model, *version, tag.as_deref()).await {
+            Ok(Run::Checked(report)) => {
+                tracing::info!(
+                    delivery_id, event, model, version = %version, outcome = %report.verdict.outcome,
+                    stored = ?report.stored, notified = report.notified, "checked from the queue"
+                );
+                return Ok(());
+            }
+            Ok(Run::NotATrigger { key, .. }) => {
+                tracing::info!(delivery_id, event, model, version = %version, key, "ignored: not a trigger");
+                return Ok(());
+            }
+            Err(WebhookError::Check(CheckError::Registry(RegistryError::UnknownModel(name)))) if name == TEST_MODEL => {
+                tracing::info!(delivery_id, event, "MLflow's test delivery");
+                return Ok(());
+            }
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => e,
+        };
+        self.park(record, &error).await
+    }
+
+    async fn park(&self, record: &Value, error: &WebhookError) -> Result<(), WebhookError> {
+        tracing::error!(error_type = error.error_type(), error = %error, "queued check failed for good; parking it");
+        let letter = DeadLetter {
+            source: FUNCTION.to_owned(),
+            error_type: error.error_type().to_owned(),
+            reason: error.to_string(),
+            failed_at: deltaone_app::check::now_rfc3339(),
+            original: record.clone(),
+        };
+        self.dead_letters.park(&letter).await.map_err(|e| WebhookError::DeadLetter(e.to_string()))
     }
 
     /// Runs the check for a claimed delivery, or parks the delivery when it fails for good.
@@ -535,6 +636,18 @@ impl RegistryWebhook {
         }
         Ok(Run::Checked(Box::new(report)))
     }
+}
+
+/// Whether a Lambda event is an SQS batch (the check queue's trigger) rather than a Function URL
+/// request.
+pub fn is_queue_batch(event: &Value) -> bool {
+    event
+        .get("Records")
+        .and_then(Value::as_array)
+        .and_then(|records| records.first())
+        .and_then(|record| record.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs")
 }
 
 /// The delivery being acted on.
@@ -694,6 +807,13 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
     let checker = wiring.checker().await?;
     let deliveries =
         deltaone_aws::deliveries::DynamoDeliveries::new(aws_sdk_dynamodb::Client::new(wiring.aws().await), table);
+    let queue: Option<Arc<dyn CheckQueue>> = match env_var(CHECK_QUEUE_URL_ENV) {
+        Some(url) => {
+            let sqs = deltaone_aws::aws_sdk_sqs::Client::new(wiring.aws().await);
+            Some(Arc::new(deltaone_aws::sqs::SqsCheckQueue::new(sqs, url)))
+        }
+        None => None,
+    };
     Ok(RegistryWebhook {
         checker,
         deliveries: Arc::new(deliveries),
@@ -701,6 +821,7 @@ pub async fn from_env() -> Result<RegistryWebhook, SetupError> {
         secret,
         tolerance_secs,
         clock: system_clock(),
+        queue,
     })
 }
 

@@ -95,6 +95,7 @@ fn rig() -> Rig {
         secret: WebhookSecret::new(SECRET).unwrap(),
         tolerance_secs: DEFAULT_TOLERANCE_SECS,
         clock: Arc::new(|| NOW),
+        queue: None,
     };
     Rig { webhook, registry, store, deliveries, parked, _dir: dir }
 }
@@ -236,6 +237,7 @@ fn rig_at(rig: &Rig, now: i64) -> RegistryWebhook {
         secret: rig.webhook.secret.clone(),
         tolerance_secs: rig.webhook.tolerance_secs,
         clock: Arc::new(move || now),
+        queue: rig.webhook.queue.clone(),
     }
 }
 
@@ -498,4 +500,99 @@ async fn the_secret_is_read_through_the_secrets_extension() {
     let (base, _) = fake_extension("400 Bad Request", "no secret").await;
     let e = secret_from_extension(&base, "hook", "t").await.unwrap_err().to_string();
     assert!(e.starts_with(SECRET_ARN_ENV) && e.contains("HTTP 400") && e.contains("no secret"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acknowledge fast, then queue: the check runs from the queue, not inside MLflow's request.
+
+fn queued_rig() -> (Rig, Arc<deltaone_app::checkqueue::MemoryCheckQueue>) {
+    let mut rig = rig();
+    let queue = Arc::new(deltaone_app::checkqueue::MemoryCheckQueue::new());
+    rig.webhook.queue = Some(queue.clone());
+    (rig, queue)
+}
+
+/// An SQS batch of message bodies, as Lambda's SQS trigger delivers it.
+fn sqs_batch(bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| json!({"messageId": format!("m-{i}"), "eventSource": "aws:sqs", "body": body}))
+        .collect();
+    json!({"Records": records})
+}
+
+#[tokio::test]
+async fn with_a_queue_a_delivery_is_answered_queued_and_the_worker_checks_it_once() {
+    let (rig, queue) = queued_rig();
+    let (status, body) = answer(&rig, signed("d-q1", &created("fraud-detector", "3"))).await;
+    assert_eq!((status, body["status"].as_str(), body["version"].as_str()), (200, Some("queued"), Some("3")), "{body}");
+    assert_eq!(rig.deliveries.begin("d-q1").await.unwrap(), Begin::Done, "the delivery is done once queued");
+    assert!(rig.store.get("fraud-detector", v(3)).await.unwrap().is_none(), "nothing ran inside the request");
+
+    let bodies: Vec<String> = queue.take().iter().map(|c| c.to_body()).collect();
+    assert_eq!(bodies.len(), 1);
+    let batch = sqs_batch(&bodies);
+    assert!(is_queue_batch(&batch));
+    assert_eq!(rig.webhook.work(&batch).await, json!({"batchItemFailures": []}));
+    let record = rig.store.get("fraud-detector", v(3)).await.unwrap().expect("the worker recorded it");
+    assert_eq!(record.verdict.outcome.as_str(), "achieved");
+    assert_eq!(rig.registry.written().len(), 1);
+
+    // SQS delivers at least once: the same message again finds the verdict recorded.
+    assert_eq!(rig.webhook.work(&batch).await, json!({"batchItemFailures": []}));
+    assert_eq!(rig.registry.written().len(), 1, "one write-back, one verdict");
+    assert!(rig.parked.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_queue_that_cannot_be_reached_is_a_503_and_the_retry_queues_it() {
+    let (rig, queue) = queued_rig();
+    queue.refuse(true);
+    let (status, body) = answer(&rig, signed("d-q2", &created("fraud-detector", "3"))).await;
+    assert_eq!((status, body["error_type"].as_str()), (503, Some("Retryable")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("cannot queue the check"), "{body}");
+    queue.refuse(false);
+    let (status, body) = answer(&rig, signed("d-q2", &created("fraud-detector", "3"))).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("queued")), "MLflow's retry: {body}");
+    assert_eq!(queue.queued().len(), 1);
+}
+
+#[tokio::test]
+async fn the_worker_parks_what_never_passes_retries_what_may_and_acks_mlflows_test() {
+    let (rig, queue) = queued_rig();
+    for (id, model, version) in
+        [("d-a", "no-such-model", "1"), ("d-b", TEST_MODEL, "1"), ("d-c", "fraud-detector", "3")]
+    {
+        let (status, body) = answer(&rig, signed(id, &created(model, version))).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("queued")), "{body}");
+    }
+    let mut bodies: Vec<String> = queue.take().iter().map(|c| c.to_body()).collect();
+    bodies.push(r#"{"Records":[{"eventSource":"aws:s3"}]}"#.to_owned());
+    let answer = rig.webhook.work(&sqs_batch(&bodies)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let parked = rig.parked.0.lock().unwrap().clone();
+    let kinds: Vec<(&str, &str)> =
+        parked.iter().map(|l| (l.error_type.as_str(), l.original["messageId"].as_str().unwrap())).collect();
+    assert_eq!(kinds, [("UnknownModelVersion", "m-0"), ("UnknownShape", "m-3")], "{parked:#?}");
+    assert!(parked[1].reason.contains("not a queued check"), "{}", parked[1].reason);
+    assert!(rig.store.get("fraud-detector", v(3)).await.unwrap().is_some());
+
+    // The registry down: the message is listed for redelivery, nothing parked.
+    let down = RegistryWebhook {
+        checker: Checker::new(Arc::new(Down), Some(rig.store.clone()), Policy::default()),
+        ..rig_at(&rig, NOW)
+    };
+    let retry = QueuedCheck::from_body(&bodies[2]).unwrap();
+    let again = QueuedCheck { version: v(2), ..retry };
+    let answer = down.work(&sqs_batch(&[again.to_body()])).await;
+    assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "m-0"}]}));
+    assert_eq!(rig.parked.0.lock().unwrap().len(), 2, "a failure that may pass is not parked");
+}
+
+#[test]
+fn a_function_url_request_is_not_a_queue_batch() {
+    let request: Value = serde_json::from_str(include_str!("../../../samples/events/function-url-query.json")).unwrap();
+    assert!(!is_queue_batch(&request));
+    assert!(!is_queue_batch(&json!({"Records": [{"eventSource": "aws:s3"}]})));
 }

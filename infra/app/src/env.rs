@@ -44,6 +44,7 @@ pub const DELIVERY_TABLE: &str = "DELTAONE_DELIVERY_TABLE";
 pub const MLFLOW_WEBHOOK_SECRET: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET";
 pub const MLFLOW_WEBHOOK_SECRET_ARN: &str = "DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN";
 pub const WEBHOOK_TOLERANCE_SECS: &str = "DELTAONE_WEBHOOK_TOLERANCE_SECS";
+pub const CHECK_QUEUE_URL: &str = "DELTAONE_CHECK_QUEUE_URL";
 
 // The AWS Parameters and Secrets Lambda extension (webhook secrets by ARN): Lambda's session token
 // authenticates the call; the port is the extension's.

@@ -9,6 +9,7 @@
 pub mod artifact;
 pub mod audit;
 pub mod check;
+pub mod checkqueue;
 pub mod credits;
 pub mod deadletter;
 pub mod deliveries;

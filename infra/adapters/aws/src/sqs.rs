@@ -157,3 +157,39 @@ pub async fn redrive(
     }
     Ok(done)
 }
+
+/// The check queue over SQS: each check one message (its JSON body), sent with a few quick tries: the
+/// caller answers a webhook within seconds and would rather retry than give up on a blip.
+pub struct SqsCheckQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsCheckQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self { client, queue_url: queue_url.into() }
+    }
+}
+
+#[async_trait]
+impl deltaone_app::checkqueue::CheckQueue for SqsCheckQueue {
+    async fn enqueue(
+        &self,
+        check: &deltaone_app::checkqueue::QueuedCheck,
+    ) -> Result<(), deltaone_app::checkqueue::QueueError> {
+        let body = check.to_body();
+        let delays = [Duration::from_millis(50), Duration::from_millis(200)];
+        let send = || async {
+            self.client.send_message().queue_url(&self.queue_url).message_body(&body).send().await.map(drop)
+        };
+        send.retry(delays.into_iter()).await.map_err(|e| deltaone_app::checkqueue::QueueError {
+            queue: self.queue_url.clone(),
+            message: DisplayErrorContext(&e).to_string(),
+            retryable: true,
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.queue_url.clone()
+    }
+}
