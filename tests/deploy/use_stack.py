@@ -372,7 +372,9 @@ class Stack:
     def registry_webhook(self, model):
         """A signed MLflow webhook delivery (model_version.created) through the Function URL: the
         function reads its secret from the Terraform-made secret through the extension, verifies
-        the signature and checks the new version."""
+        the signature, claims the delivery and queues the check on the Terraform-made queue; then the
+        same function, given the queue's messages as Lambda's SQS trigger hands them over, checks
+        the new version."""
         self.mlflow("model-versions/create", {"name": model, "source": "s3://models/deploy-test",
                                               "tags": [{"key": "accuracy", "value": "0.8"}]})
         secret_arn = self.outputs["webhook_secret_arn"]
@@ -394,7 +396,20 @@ class Stack:
         assert answers[0][0] == "response", answers
         response = json.loads(answers[0][1])
         assert response["statusCode"] == 200, response
+        assert json.loads(response["body"])["status"] == "queued", response
         table = self.outputs["table_names"]["verdicts"]
+        key = {"model": {"S": model}, "version": {"N": "3"}}
+        assert "Item" not in self.dynamodb.get_item(TableName=table, Key=key), "the check ran inside MLflow's request"
+        queue_url = self.outputs["queue_urls"]["registry-checks"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        messages = self.receive_all(queue_url)
+        assert len(messages) == 1, messages
+        batch = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                              "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}
+                             for m in messages]}
+        worked = self.invoke("registry_webhook", [batch])
+        assert worked[0][0] == "response" and json.loads(worked[0][1]) == {"batchItemFailures": []}, worked
         item = self.dynamodb.get_item(TableName=table, Key={"model": {"S": model}, "version": {"N": "3"}},
                                       ConsistentRead=True).get("Item")
         assert item and item["outcome"]["S"] == "not_achieved", item

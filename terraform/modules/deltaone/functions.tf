@@ -58,8 +58,9 @@ module "registry_webhook" {
   description  = "DeltaOne: MLflow Model Registry webhook (Function URL, HMAC-verified) -> DeltaOne check"
   zip_path     = "${local.zips}/deltaone-registry-webhook.zip"
   memory_mb    = 256
-  # Below MLflow's 30 s webhook request timeout, so that MLflow always hears the answer.
-  timeout_seconds        = 25
+  # A delivery is answered in milliseconds (claimed, queued); the same function runs the queued checks
+  # from SQS, which may wait on a slow MLflow. Below the delivery claims' 120 s takeover.
+  timeout_seconds        = 60
   reserved_concurrency   = var.reserved_concurrency.registry_webhook
   kms_key_arn            = aws_kms_key.main.arn
   log_retention_days     = var.log_retention_days
@@ -73,7 +74,21 @@ module "registry_webhook" {
     DELTAONE_DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.dead_letters["registry-webhook-dead-letters"].url
     DELTAONE_MLFLOW_WEBHOOK_SECRET_ARN = aws_secretsmanager_secret.mlflow_webhook.arn
     DELTAONE_WEBHOOK_TOLERANCE_SECS    = "300"
+    DELTAONE_CHECK_QUEUE_URL           = aws_sqs_queue.registry_checks.url
   })
+}
+
+# The registry webhook's queued checks: the function answers MLflow at once and runs the check from
+# here, with SQS's retries (then the checks' DLQ) and one message's failure never holding the rest.
+resource "aws_lambda_event_source_mapping" "registry_checks" {
+  event_source_arn                   = aws_sqs_queue.registry_checks.arn
+  function_name                      = module.registry_webhook.function_arn
+  batch_size                         = 10
+  maximum_batching_window_in_seconds = 1
+  function_response_types            = ["ReportBatchItemFailures"]
+  scaling_config {
+    maximum_concurrency = max(2, var.reserved_concurrency.registry_webhook - 1)
+  }
 }
 
 locals {

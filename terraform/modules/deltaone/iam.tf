@@ -70,6 +70,16 @@ data "aws_iam_policy_document" "registry_webhook" {
     resources = [aws_sqs_queue.dead_letters["registry-webhook-dead-letters"].arn]
   }
   statement {
+    sid       = "QueueChecks"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.registry_checks.arn]
+  }
+  statement {
+    sid       = "ConsumeQueuedChecks"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+    resources = [aws_sqs_queue.registry_checks.arn]
+  }
+  statement {
     sid       = "WebhookSecret"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.mlflow_webhook.arn]

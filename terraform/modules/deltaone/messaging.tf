@@ -52,6 +52,7 @@ locals {
     "registry-webhook-dead-letters" = "MLflow webhook deliveries that failed for good (redrive with redrive_request, see functions/registry-webhook/README.md), and versions the registry sweep can never check"
     "notifier-input-dlq"            = "alerts the webhook notifier could not process after 5 receives"
     "webhook-dead-letters"          = "webhook deliveries an endpoint refused for good or after every retry"
+    "registry-checks-dlq"           = "queued registry checks that failed 5 times (MLflow or AWS unavailable for longer than the retries): redrive to the registry-checks queue"
     "drift-schedule-dlq"            = "schedules EventBridge Scheduler could not deliver (drift runs to drift-scheduler, sweeps to registry-sweep)"
   }
 }
@@ -140,6 +141,36 @@ resource "aws_cloudwatch_metric_alarm" "notifier_backlog" {
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
   dimensions          = { QueueName = aws_sqs_queue.notifier_input[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 900
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = local.tags
+}
+
+# Checks the registry webhook queued: consumed by the same function (its SQS trigger).
+resource "aws_sqs_queue" "registry_checks" {
+  name                       = "${var.name_prefix}-registry-checks"
+  kms_master_key_id          = aws_kms_key.main.arn
+  message_retention_seconds  = 345600
+  visibility_timeout_seconds = 6 * 60
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letters["registry-checks-dlq"].arn
+    maxReceiveCount     = 5
+  })
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "registry_checks_backlog" {
+  alarm_name          = "${var.name_prefix}-registry-checks-backlog"
+  alarm_description   = "The oldest queued registry check in ${aws_sqs_queue.registry_checks.name} has waited over 15 minutes: the registry webhook's worker is failing or throttled, or MLflow is down."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.registry_checks.name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

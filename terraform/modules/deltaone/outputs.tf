@@ -19,9 +19,10 @@ output "alerts_topic_arn" {
 }
 
 output "queue_urls" {
-  description = "Queues by name: the notifier's input and every dead-letter queue (redrive from here)."
+  description = "Queues by name: the notifier's input, the registry webhook's queued checks and every dead-letter queue (redrive from here)."
   value = merge(
     { for q in aws_sqs_queue.notifier_input : "notifier-input" => q.url },
+    { "registry-checks" = aws_sqs_queue.registry_checks.url },
     { for k, q in aws_sqs_queue.dead_letters : k => q.url },
     { for m in module.webhook_notifier : "webhook-notifier-async-dlq" => m.async_dlq_url },
     {
