@@ -1019,3 +1019,41 @@ async fn a_delivery_lost_while_the_function_is_down_gets_its_verdict_from_the_sw
     hook.delete_and_linger().await;
     drop(url);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_check_queue_mlflow_hears_queued_and_the_queue_worker_records_the_verdict_once() {
+    let mut rig = rig().await;
+    let (checks, _) = rig.aws.queue(&unique("checks")).await;
+    let webhook = Arc::get_mut(&mut rig.webhook).expect("not shared yet");
+    webhook.queue = Some(Arc::new(deltaone_aws::sqs::SqsCheckQueue::new(rig.aws.sqs.clone(), &checks)));
+    let model = unique("webhook-queued");
+    let url = FunctionUrl::start(rig.webhook.clone(), Some(vec![model.clone()])).await;
+    let hook = MlflowWebhook::create(&rig.stack, &url.url, &rig.secret).await;
+    hook.wait_until_every_worker_sees_it().await;
+    let fixtures = rig.stack.mlflow();
+    fixtures.create_model(&model, &[]).await;
+    let experiment = fixtures.create_experiment(&format!("{model}-runs")).await;
+    let baseline = NewVersion::tagged(&[("benchmark_value", "0.9"), ("benchmark_metric", "accuracy")]);
+    fixtures.create_version(&model, &experiment, &baseline).await;
+    fixtures.create_version(&model, &experiment, &NewVersion::with_run(&[("accuracy", 0.915)])).await;
+    let answered = url
+        .wait_for_count("deliveries of both versions", 2, |x| x.model == model && x.event == "model_version.created")
+        .await;
+    for x in &answered {
+        assert_eq!((x.status, x.answered()), (200, "queued"), "{x:?}");
+    }
+    assert!(rig.verdicts.get(&model, v(2)).await.unwrap().is_none(), "nothing ran inside MLflow's request");
+
+    // The queue's trigger: one SQS batch with both checks, handed over as Lambda hands it.
+    let batch = rig.aws.receive_as_lambda_event(&checks, 2).await;
+    assert_eq!(rig.webhook.work(&batch).await, json!({"batchItemFailures": []}));
+    let stored = rig.verdicts.get(&model, v(2)).await.unwrap().expect("the worker recorded version 2");
+    assert!(stored.verdict.achieved() && stored.written_back && stored.notified, "{stored:?}");
+    // SQS delivers at least once: the same batch again changes nothing.
+    assert_eq!(rig.webhook.work(&batch).await, json!({"batchItemFailures": []}));
+    let alerts = rig.alerts(Duration::from_secs(3)).await;
+    let for_version = |n: &str| alerts.iter().filter(|m| m["body"]["candidate_version"] == n).count();
+    assert_eq!((for_version("1"), for_version("2")), (1, 1), "{alerts:#?}");
+    hook.delete_and_linger().await;
+    drop(url);
+}
