@@ -1,6 +1,8 @@
 //! Harness for the system tests: the local stack's endpoints (started once per run by
 //! `tests/run.sh`), unique names so tests run in parallel, and MLflow fixtures made over REST.
 
+pub mod faults;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,7 +39,7 @@ impl Stack {
     }
 
     pub fn mlflow(&self) -> MlflowFixtures {
-        MlflowFixtures { http: reqwest::Client::new(), base: format!("{}/api/2.0/mlflow", self.mlflow_url) }
+        MlflowFixtures::at(&self.mlflow_url)
     }
 }
 
@@ -82,6 +84,11 @@ fn tags_json(tags: &[(String, String)]) -> Value {
 }
 
 impl MlflowFixtures {
+    /// Fixtures made on the MLflow server at `url` (the stack's, or a test's own).
+    pub fn at(url: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: format!("{}/api/2.0/mlflow", url.trim_end_matches('/')) }
+    }
+
     pub async fn post(&self, endpoint: &str, body: Value) -> Value {
         for attempt in 0..5 {
             let response = self.http.post(format!("{}/{endpoint}", self.base)).json(&body).send().await;

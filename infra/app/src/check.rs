@@ -126,6 +126,9 @@ pub struct Checker {
     predictions: Option<Arc<dyn PairedPredictions>>,
     champion: Option<Champion>,
     policy: Policy,
+    /// How long a recorded verdict may wait for its write-back and notice before another check
+    /// completes them ([`WRITE_BACK_TAKEOVER`]).
+    takeover: std::time::Duration,
 }
 
 /// The champion alias a checker compares with and promotes.
@@ -212,9 +215,9 @@ impl CheckReport {
     }
 }
 
-fn is_stale(checked_at: &str) -> bool {
+fn is_stale(checked_at: &str, takeover: std::time::Duration) -> bool {
     match OffsetDateTime::parse(checked_at, &Rfc3339) {
-        Ok(at) => OffsetDateTime::now_utc() - at > WRITE_BACK_TAKEOVER,
+        Ok(at) => OffsetDateTime::now_utc() - at > takeover,
         Err(_) => true,
     }
 }
@@ -234,6 +237,7 @@ impl Checker {
             predictions: None,
             champion: None,
             policy,
+            takeover: WRITE_BACK_TAKEOVER,
         }
     }
 
@@ -247,6 +251,13 @@ impl Checker {
     /// the delta's confidence interval. Without it only local paths are read.
     pub fn with_predictions(mut self, predictions: Arc<dyn PairedPredictions>) -> Self {
         self.predictions = Some(predictions);
+        self
+    }
+
+    /// Another takeover time than [`WRITE_BACK_TAKEOVER`]: keep it below the time a failed delivery
+    /// takes to come back (the queue's visibility timeout), so that the redelivery completes it.
+    pub fn with_write_back_takeover(mut self, takeover: std::time::Duration) -> Self {
+        self.takeover = takeover;
         self
     }
 
@@ -487,7 +498,7 @@ impl Checker {
         // The check that recorded the verdict finishes its follow-up steps. Another check finding
         // them unfinished takes over only once the record is stale: its writer has most likely died.
         let owns = matches!(stored, Stored::New | Stored::Replaced)
-            || (stored == Stored::Existing && is_stale(&record.checked_at));
+            || (stored == Stored::Existing && is_stale(&record.checked_at, self.takeover));
         let (wrote_back, notified) = if owns { self.follow_up(store.as_ref(), &record).await? } else { (false, false) };
         tracing::info!(
             model = %record.model, version = %record.version, outcome = %record.verdict.outcome,
