@@ -209,7 +209,8 @@ async fn proxy_connection(mut socket: TcpStream, upstream: &str, rules: &Rules) 
         let fault = {
             let every = rules.every.lock().unwrap().clone();
             every.into_iter().find(|(fault, n)| {
-                request.matches(*fault) && (rules.seen[*fault as usize].fetch_add(1, Ordering::SeqCst) + 1) % n == 0
+                request.matches(*fault)
+                    && (rules.seen[*fault as usize].fetch_add(1, Ordering::SeqCst) + 1).is_multiple_of(*n)
             })
         };
         if let Some((fault, _)) = fault {
