@@ -140,5 +140,6 @@ output "stack" {
     webhook_secret_arn   = module.deltaone.mlflow_webhook_secret_arn
     endpoint_secret_arns = module.deltaone.webhook_endpoint_secret_arns
     registry_webhook_url = module.deltaone.registry_webhook_url
+    name_prefix          = var.name_prefix
   }
 }

@@ -490,8 +490,10 @@ class Stack:
 
         reports = self.outputs["bucket_names"]["reports"]
         before = {o["Key"] for o in self.s3.list_objects_v2(Bucket=reports, Prefix="drift/").get("Contents", [])}
+        # AWS_BATCH_JOB_ID: what Batch sets in every job (the job's EMF metrics are on under it).
         overrides_env = {"AWS_ENDPOINT_URL": self.args.moto, "AWS_ACCESS_KEY_ID": "testing",
-                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
+                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+                         "AWS_BATCH_JOB_ID": job["jobId"]}
         started = time.monotonic()
         # The container's entry point is this binary (infra/drift-image.sh runs the image itself).
         result = subprocess.run([self.args.drift_binary, *command], capture_output=True, text=True, timeout=600,
@@ -510,7 +512,15 @@ class Stack:
         notices = [json.loads(e["Message"]) for _, e in self.notices()]
         kinds = [n["event_type"] for n in notices if n.get("model") == model]
         assert len(kinds) == 1 and kinds[0] in ("drift.detected", "drift.report"), notices
-        say(f"drift run ({how}): {len(written)} objects in s3://{reports}/drift/, run summary in {table}, notice {kinds[0]}")
+        # The run's EMF line is filed under the model the Terraform alarm watches (dimension Model).
+        emf = [json.loads(line) for line in result.stderr.splitlines() if line.startswith('{"') and '"_aws"' in line]
+        runs = [m for m in emf if "RowsRead" in m]
+        assert len(runs) == 1 and runs[0]["Model"] == model and runs[0]["RowsRead"] > 0, runs
+        alarms = self.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{self.outputs['name_prefix']}-drift-runs-missing")
+        watched = [{d["Name"]: d["Value"] for d in a["Dimensions"]} for a in alarms["MetricAlarms"]]
+        assert {"Model": model} in watched, watched
+        say(f"drift run ({how}): {len(written)} objects in s3://{reports}/drift/, run summary in {table}, notice {kinds[0]}, "
+            f"{len(emf)} EMF lines (RowsRead {runs[0]['RowsRead']:.0f} for the alarm on {model})")
 
 
 def leftovers(moto):

@@ -224,6 +224,12 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
     ("DELTAONE_DRIFT_MANIFEST", SCHEDULER, PASSED_ON),
     ("DELTAONE_DRIFT_MODEL", SCHEDULER, PASSED_ON),
     ("AWS_BATCH_JOB_ARRAY_INDEX", DRIFT, "set by AWS Batch in each child of an array job"),
+    ("AWS_BATCH_JOB_ID", DRIFT, "set by AWS Batch in every job; the job's EMF metrics default on under it"),
+    (
+        "DELTAONE_DRIFT_EMF",
+        DRIFT,
+        "an override of the EMF metrics' default (on under AWS Batch, off in a terminal); the deployment keeps the default",
+    ),
     (
         "DELTAONE_DRIFT_MODEL",
         DRIFT,

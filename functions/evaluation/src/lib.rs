@@ -148,6 +148,7 @@ impl Evaluation {
     }
 
     async fn evaluate(&self, object: &CreatedObject) -> Result<Evaluated, EvaluationError> {
+        let started = std::time::Instant::now();
         let fetched = self.objects.get(&object.bucket, &object.key).await?;
         let artifact_hash = deltaone::attestation::sha256_hex(&fetched.bytes);
         let (target, metrics, contributors) =
@@ -170,6 +171,8 @@ impl Evaluation {
             input_hashes: BTreeMap::from([(format!("s3://{}/{}", object.bucket, object.key), artifact_hash)]),
         };
         let report = self.checker.check_with_evidence(&request, evidence).await?;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        deltaone_app::emf::emit(&deltaone_app::emf::check_record(FUNCTION, &report, &target.model, elapsed_ms));
         tracing::info!(
             bucket = object.bucket, key = object.key, model = target.model, version = %target.version,
             outcome = %report.verdict.outcome, stored = ?report.stored, "evaluated"

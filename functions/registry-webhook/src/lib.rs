@@ -619,6 +619,16 @@ impl RegistryWebhook {
     }
 
     async fn run(&self, model: &str, version: VersionNumber, tag: Option<&str>) -> Result<Run, WebhookError> {
+        let started = std::time::Instant::now();
+        let run = self.run_check(model, version, tag).await;
+        if let Ok(Run::Checked(report)) = &run {
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            deltaone_app::emf::emit(&deltaone_app::emf::check_record(FUNCTION, report, model, elapsed_ms));
+        }
+        run
+    }
+
+    async fn run_check(&self, model: &str, version: VersionNumber, tag: Option<&str>) -> Result<Run, WebhookError> {
         if let Some(key) = tag
             && !tags::tag_triggers_check(key, None)
         {

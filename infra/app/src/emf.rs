@@ -38,17 +38,43 @@ impl Unit {
     }
 }
 
-/// One EMF record: a namespace, dimensions and metric values.
+/// One EMF record: a namespace, dimensions and metric values, and properties (searchable in the
+/// logs, not metrics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     namespace: String,
     dimensions: Vec<(String, String)>,
+    /// Further dimension sets, each a subset of the dimensions' names (the full set always comes first).
+    rollups: Vec<Vec<String>>,
     metrics: Vec<(String, f64, Unit)>,
+    properties: Vec<(String, serde_json::Value)>,
 }
 
 impl Record {
     pub fn new(namespace: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), dimensions: Vec::new(), metrics: Vec::new() }
+        Self {
+            namespace: namespace.into(),
+            dimensions: Vec::new(),
+            rollups: Vec::new(),
+            metrics: Vec::new(),
+            properties: Vec::new(),
+        }
+    }
+
+    /// The metrics also aggregated over just these dimensions (say per function across models);
+    /// names that are not dimensions are left out.
+    pub fn rollup(mut self, names: &[&str]) -> Self {
+        let set: Vec<String> =
+            names.iter().filter(|n| self.dimensions.iter().any(|(d, _)| d == **n)).map(|n| (*n).to_owned()).collect();
+        self.rollups.push(set);
+        self
+    }
+
+    /// A member of the log line that is not a metric (an outcome, a run id): searchable in Logs
+    /// Insights, free of metric cost.
+    pub fn property(mut self, name: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.properties.push((name.into(), value.into()));
+        self
     }
 
     /// Adds a dimension; past [`MAX_DIMENSIONS`] it is dropped (logged once by the caller's line).
@@ -71,6 +97,9 @@ impl Record {
     /// The log line at `timestamp_ms`.
     pub fn line(&self, timestamp_ms: i64) -> String {
         let mut root = Map::new();
+        for (name, value) in &self.properties {
+            root.insert(name.clone(), value.clone());
+        }
         for (name, value) in &self.dimensions {
             root.insert(name.clone(), Value::String(value.clone()));
         }
@@ -78,17 +107,60 @@ impl Record {
             root.insert(name.clone(), json!(value));
         }
         let names: Vec<&str> = self.dimensions.iter().map(|(n, _)| n.as_str()).collect();
+        let mut sets = vec![names];
+        sets.extend(self.rollups.iter().map(|set| set.iter().map(String::as_str).collect()));
         let metrics: Vec<Value> =
             self.metrics.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()})).collect();
         root.insert(
             "_aws".into(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": [names], "Metrics": metrics}],
+                "CloudWatchMetrics": [{"Namespace": self.namespace, "Dimensions": sets, "Metrics": metrics}],
             }),
         );
         Value::Object(root).to_string()
     }
+}
+
+/// The record of one DeltaOne check, as the check functions emit it: per function and model, rolled
+/// up per function. `Checks` (1), `Recorded` (1 when this check recorded the verdict), `Achieved`
+/// (1 or 0, comparisons only), `DeltaPp` (comparisons only), `CheckDuration` (ms); the outcome,
+/// version and whether it was notified as properties.
+pub fn check_record(function: &str, report: &crate::check::CheckReport, model: &str, elapsed_ms: f64) -> Record {
+    use crate::check::Stored;
+    let verdict = &report.verdict;
+    let recorded = matches!(report.stored, Stored::New | Stored::Replaced);
+    let mut record = Record::new(NAMESPACE)
+        .dimension("Function", function)
+        .dimension("Model", model)
+        .rollup(&["Function"])
+        .property("Outcome", verdict.outcome.as_str())
+        .property("Version", verdict.candidate_version.map(|v| v.to_string()).unwrap_or_default())
+        .property("Notified", report.notified)
+        .metric("Checks", 1.0, Unit::Count)
+        .metric("Recorded", if recorded { 1.0 } else { 0.0 }, Unit::Count)
+        .metric("CheckDuration", elapsed_ms, Unit::Milliseconds);
+    if verdict.outcome.is_comparison() {
+        record = record.metric("Achieved", if verdict.achieved() { 1.0 } else { 0.0 }, Unit::Count);
+        if let Some(delta) = verdict.delta_pp.and_then(|d| d.to_string().parse::<f64>().ok()) {
+            record = record.metric("DeltaPp", delta, Unit::None);
+        }
+    }
+    record
+}
+
+/// Now, in epoch milliseconds (EMF's timestamps).
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Prints a record as one line on standard output, where Lambda (and the awslogs driver) hand it to
+/// CloudWatch Logs, which extracts the metrics.
+pub fn emit(record: &Record) {
+    use std::io::Write as _;
+    let line = record.line(now_ms());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
 }
 
 /// Why a line is not valid EMF (the specification's rules, checked the way CloudWatch applies them).
@@ -158,6 +230,47 @@ mod tests {
             json!([{"Name": "ReconciledVersions", "Unit": "Count"}, {"Name": "Duration", "Unit": "Milliseconds"}])
         );
         assert!(value.get("Broken").is_none(), "NaN is not a metric value");
+    }
+
+    #[test]
+    fn rollups_add_dimension_sets_and_properties_stay_out_of_the_metrics() {
+        let line = Record::new(NAMESPACE)
+            .dimension("Function", "evaluation")
+            .dimension("Model", "fraud")
+            .rollup(&["Function", "NotADimension"])
+            .property("Outcome", "achieved")
+            .metric("Checks", 1.0, Unit::Count)
+            .line(0);
+        assert_eq!(validate(&line), Ok(()));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Function", "Model"], ["Function"]]));
+        assert_eq!(value["Outcome"], "achieved");
+        assert_eq!(value["_aws"]["CloudWatchMetrics"][0]["Metrics"], json!([{"Name": "Checks", "Unit": "Count"}]));
+    }
+
+    #[tokio::test]
+    async fn a_checks_record_carries_its_outcome_delta_and_whether_it_recorded() {
+        use crate::check::{CheckRequest, Checker};
+        let dir = tempfile::tempdir().unwrap();
+        let registry = std::sync::Arc::new(
+            crate::registry::SnapshotRegistry::from_json(crate::registry::snapshot::SAMPLE_REGISTRY).unwrap(),
+        );
+        let store = std::sync::Arc::new(crate::store::file::FileVerdictStore::new(dir.path()));
+        let checker = Checker::new(registry, Some(store), deltaone::Policy::default());
+        let request = CheckRequest { model: "fraud-detector".into(), version: None, dry_run: false };
+        let first = checker.check(&request).await.unwrap();
+        let line = check_record("evaluation", &first, "fraud-detector", 12.0).line(0);
+        assert_eq!(validate(&line), Ok(()));
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!((value["Outcome"].as_str(), value["Version"].as_str()), (Some("achieved"), Some("3")));
+        assert_eq!(
+            (value["Recorded"].as_f64(), value["Achieved"].as_f64(), value["DeltaPp"].as_f64()),
+            (Some(1.0), Some(1.0), Some(1.0))
+        );
+        let again = checker.check(&request).await.unwrap();
+        let value: Value =
+            serde_json::from_str(&check_record("evaluation", &again, "fraud-detector", 3.0).line(0)).unwrap();
+        assert_eq!(value["Recorded"].as_f64(), Some(0.0), "a repeat check records nothing");
     }
 
     #[test]

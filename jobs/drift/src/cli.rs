@@ -368,6 +368,13 @@ async fn manifest_and_clients(
 
 /// Runs a parsed command; returns what to print on stdout.
 pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
+    let started = std::time::Instant::now();
+    let emf = crate::metrics::wanted(|name| std::env::var(name).ok())?;
+    let emit = |report: &crate::DriftReport, delivered: &DeliverOptions| {
+        if emf {
+            crate::metrics::emit(report, &delivered.model, started.elapsed());
+        }
+    };
     match &cli.command {
         Command::Map(args) => {
             let options = args.run.options()?;
@@ -381,16 +388,18 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let options = args.options()?;
             let (manifest, clients) = manifest_and_clients(args).await?;
             let report = crate::shard::reduce(&options, &manifest, clients.s3.clone()).await?;
-            let delivery =
-                crate::deliver::deliver(&report, &args.manifest_deliver_options(&options, &manifest), &clients).await?;
+            let deliver_options = args.manifest_deliver_options(&options, &manifest);
+            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
         Command::Run(args) if args.manifest.is_some() => {
             let options = args.options()?;
             let (manifest, clients) = manifest_and_clients(args).await?;
             let report = crate::shard::run_manifest(&options, &manifest, clients.s3.clone()).await?;
-            let delivery =
-                crate::deliver::deliver(&report, &args.manifest_deliver_options(&options, &manifest), &clients).await?;
+            let deliver_options = args.manifest_deliver_options(&options, &manifest);
+            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
         Command::Run(args) => {
@@ -398,7 +407,9 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let clients =
                 if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
             let report = crate::run_with(&options, clients.s3.clone()).await?;
-            let delivery = crate::deliver::deliver(&report, &args.deliver_options(&options), &clients).await?;
+            let deliver_options = args.deliver_options(&options);
+            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
         Command::Table(TableCommand::Init(args)) => {

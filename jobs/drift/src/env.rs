@@ -35,6 +35,10 @@ pub const DRIFT_RETENTION_DAYS: &str = "DELTAONE_DRIFT_RETENTION_DAYS";
 pub const DRIFT_POSITIVE_THRESHOLD: &str = "DELTAONE_DRIFT_POSITIVE_THRESHOLD";
 pub const DRIFT_NO_PROGRESS: &str = "DELTAONE_DRIFT_NO_PROGRESS";
 pub const DRIFT_JSON: &str = "DELTAONE_DRIFT_JSON";
+/// `on` or `off`: the run's CloudWatch metrics as EMF lines on stderr (default: on under AWS Batch).
+pub const DRIFT_EMF: &str = "DELTAONE_DRIFT_EMF";
+/// Set by AWS Batch on every job: where the job runs, its EMF lines reach CloudWatch Logs.
+pub const AWS_BATCH_JOB_ID: &str = "AWS_BATCH_JOB_ID";
 
 /// Set by AWS Batch on each child of an array job: the shard this process reads.
 pub const AWS_BATCH_JOB_ARRAY_INDEX: &str = "AWS_BATCH_JOB_ARRAY_INDEX";

@@ -37,6 +37,7 @@ pub mod env;
 pub mod error;
 pub mod filter;
 mod histogram;
+pub mod metrics;
 pub mod options;
 pub mod plan;
 pub mod progress;

@@ -82,3 +82,23 @@ resource "aws_cloudwatch_metric_alarm" "lost_registry_events" {
   alarm_actions       = [aws_sns_topic.alerts.arn]
   tags                = local.tags
 }
+
+# A model whose scheduled drift runs stopped (a broken schedule, a failing job, an empty window):
+# its runs' RowsRead metric (the drift job's EMF lines) is missing or zero for two days.
+resource "aws_cloudwatch_metric_alarm" "drift_runs_missing" {
+  for_each            = local.drift_schedules
+  alarm_name          = "${var.name_prefix}-drift-runs-missing-${substr(replace(lower(each.key), "/[^a-z0-9-]/", "-"), 0, 40)}"
+  alarm_description   = "No drift run of model ${each.key} read any rows for two days (metric RowsRead from the drift job's EMF lines): check its schedule, its Batch jobs and its prediction logs."
+  namespace           = "DeltaOne"
+  metric_name         = "RowsRead"
+  dimensions          = { Model = each.key }
+  statistic           = "Sum"
+  period              = 86400
+  evaluation_periods  = 2
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = local.tags
+}
