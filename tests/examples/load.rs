@@ -5,7 +5,7 @@
 //! and exits non-zero when a count is off.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -23,6 +23,7 @@ use deltaone_aws::verdicts::DynamoVerdictStore;
 use deltaone_fn_evaluation::Evaluation;
 use deltaone_fn_registry_webhook::{RegistryWebhook, WebhookSecret, function_url_request};
 use deltaone_mlflow::{MlflowClient, MlflowConfig, MlflowRegistry};
+use deltaone_system_tests::faults::poll_like_lambda;
 use deltaone_system_tests::{Aws, NewVersion, Stack, unique};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -307,66 +308,17 @@ async fn distinct(o: &Options, failed: &AtomicBool) {
     // Pollers, as Lambda's SQS event source runs the function: receive up to 10, hand them over as
     // one event, delete what succeeded; what is listed in batchItemFailures becomes visible again.
     let evaluation = Arc::new(rig.evaluation());
-    let handled = Arc::new(AtomicUsize::new(0));
-    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let started = Instant::now();
     let target = keys.len();
-    let pollers: Vec<_> = (0..o.concurrency)
-        .map(|_| {
-            let (evaluation, handled, latencies, sqs, uploads) =
-                (evaluation.clone(), handled.clone(), latencies.clone(), rig.aws.sqs.clone(), uploads.clone());
-            tokio::spawn(async move {
-                let mut idle = 0;
-                while handled.load(Ordering::SeqCst) < target && idle < 30 {
-                    let got = sqs
-                        .receive_message()
-                        .queue_url(&uploads)
-                        .max_number_of_messages(10)
-                        .visibility_timeout(120)
-                        .wait_time_seconds(1)
-                        .send()
-                        .await
-                        .expect("receive");
-                    let messages = got.messages();
-                    if messages.is_empty() {
-                        idle += 1;
-                        continue;
-                    }
-                    idle = 0;
-                    let records: Vec<Value> = messages
-                        .iter()
-                        .map(|m| json!({"eventSource": "aws:sqs", "messageId": m.message_id(), "body": m.body()}))
-                        .collect();
-                    let t = Instant::now();
-                    let answer = evaluation.handle(json!({"Records": records})).await.expect("handled");
-                    let batch_ms = t.elapsed().as_secs_f64() * 1000.0;
-                    let failures: Vec<&str> = answer["batchItemFailures"]
-                        .as_array()
-                        .map(|f| f.iter().filter_map(|x| x["itemIdentifier"].as_str()).collect())
-                        .unwrap_or_default();
-                    for m in messages {
-                        if failures.contains(&m.message_id().unwrap_or_default()) {
-                            continue;
-                        }
-                        sqs.delete_message()
-                            .queue_url(&uploads)
-                            .receipt_handle(m.receipt_handle().unwrap_or_default())
-                            .send()
-                            .await
-                            .expect("delete");
-                        handled.fetch_add(1, Ordering::SeqCst);
-                        latencies.lock().unwrap().push(batch_ms);
-                    }
-                }
-            })
-        })
-        .collect();
-    for poller in pollers {
-        poller.await.expect("poller");
-    }
+    let handler = move |event: Value| {
+        let evaluation = evaluation.clone();
+        async move { evaluation.handle(event).await.map_err(|e| e.to_string()) }
+    };
+    let polled =
+        poll_like_lambda(&rig.aws.sqs, &uploads, o.concurrency, target, 120, Duration::from_secs(30), handler).await;
     let wall = started.elapsed().as_secs_f64();
-    let done = handled.load(Ordering::SeqCst);
-    let (p50, p99) = summary(latencies.lock().unwrap().clone());
+    let done = polled.handled;
+    let (p50, p99) = summary(polled.batch_ms);
     println!(
         "  handled {done} in {wall:.1} s: {:.1} artifacts/s; batch latency p50 {p50:.0} ms, p99 {p99:.0} ms",
         done as f64 / wall
