@@ -17,7 +17,12 @@ use hcl::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::structure::{Block, Body};
 
 /// Sources every function shares: settings (`SettingsArgs::from_env`), logging, the AWS client setup.
-const SHARED: &[&str] = &["infra/app/src/settings.rs", "infra/app/src/telemetry.rs", "infra/adapters/aws/src/lib.rs"];
+const SHARED: &[&str] = &[
+    "infra/app/src/settings.rs",
+    "infra/app/src/telemetry.rs",
+    "infra/app/src/emf.rs",
+    "infra/adapters/aws/src/lib.rs",
+];
 /// Wiring the check (its errors name the setting to fix): the functions that run checks.
 const WIRING: &[&str] = &["infra/wiring/src"];
 /// Publishing notifications (large ones offloaded to S3).
@@ -224,6 +229,12 @@ const EXCLUDED: &[(&str, &[&str], &str)] = &[
     ("DELTAONE_DRIFT_MANIFEST", SCHEDULER, PASSED_ON),
     ("DELTAONE_DRIFT_MODEL", SCHEDULER, PASSED_ON),
     ("AWS_BATCH_JOB_ARRAY_INDEX", DRIFT, "set by AWS Batch in each child of an array job"),
+    ("AWS_LAMBDA_FUNCTION_NAME", LAMBDAS, "set by the Lambda runtime; the functions' EMF metric lines are on under it"),
+    (
+        "DELTAONE_EMF",
+        LAMBDAS,
+        "an override of the functions' EMF metric lines (on under Lambda, off in tests and local runs); the deployment keeps the default",
+    ),
     ("AWS_BATCH_JOB_ID", DRIFT, "set by AWS Batch in every job; the job's EMF metrics default on under it"),
     (
         "DELTAONE_DRIFT_EMF",

@@ -61,14 +61,14 @@ impl RegistrySweep {
         let started = Instant::now();
         let report = self.sweep.run((self.clock)()).await;
         let elapsed = started.elapsed();
-        let line = match &report {
-            Ok(report) => metrics_line(report, elapsed, (self.clock)()),
-            Err(_) => emf::Record::new(emf::NAMESPACE)
-                .dimension("Function", FUNCTION)
-                .metric("FailedModels", 1.0, Unit::Count)
-                .line((self.clock)()),
-        };
-        println!("{line}");
+        emf::emit(&match &report {
+            Ok(report) => metrics(report, elapsed),
+            Err(_) => emf::Record::new(emf::NAMESPACE).dimension("Function", FUNCTION).metric(
+                "FailedModels",
+                1.0,
+                Unit::Count,
+            ),
+        });
         let report = report?;
         tracing::info!(
             models = report.models.len(),
@@ -84,8 +84,8 @@ impl RegistrySweep {
     }
 }
 
-/// The run's metrics as one EMF line.
-pub fn metrics_line(report: &SweepReport, elapsed: Duration, now_ms: i64) -> String {
+/// The run's metrics, one EMF record.
+pub fn metrics(report: &SweepReport, elapsed: Duration) -> emf::Record {
     let parked: usize = report.models.iter().map(|m| m.parked).sum();
     emf::Record::new(emf::NAMESPACE)
         .dimension("Function", FUNCTION)
@@ -94,7 +94,6 @@ pub fn metrics_line(report: &SweepReport, elapsed: Duration, now_ms: i64) -> Str
         .metric("FailedModels", report.failed().count() as f64, Unit::Count)
         .metric("ParkedVersions", parked as f64, Unit::Count)
         .metric("SweepDuration", elapsed.as_secs_f64() * 1000.0, Unit::Milliseconds)
-        .line(now_ms)
 }
 
 /// The sweep's settings from variables looked up by name (the environment, or a test's map).

@@ -72,7 +72,7 @@ fn the_metrics_line_is_valid_emf_with_the_reconciled_count() {
         parked: 1,
         ..Default::default()
     });
-    let line = metrics_line(&report, Duration::from_millis(40), NOW_MS);
+    let line = metrics(&report, Duration::from_millis(40)).line(NOW_MS);
     assert_eq!(emf::validate(&line), Ok(()));
     let value: Value = serde_json::from_str(&line).unwrap();
     assert_eq!((value["ReconciledVersions"].as_f64(), value["ParkedVersions"].as_f64()), (Some(2.0), Some(1.0)));

@@ -154,10 +154,38 @@ pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// Whether metric lines are written: [`crate::env::EMF`] says (`on`/`off`, `1`/`0`, `true`/`false`);
+/// unset, only under Lambda ([`crate::env::AWS_LAMBDA_FUNCTION_NAME`]), so that tests, benches and
+/// local runs of a handler keep their output to themselves.
+pub fn enabled_from(var: impl Fn(&str) -> Option<String>) -> Result<bool, String> {
+    match var(crate::env::EMF).as_deref().map(str::trim) {
+        None | Some("") => Ok(var(crate::env::AWS_LAMBDA_FUNCTION_NAME).is_some_and(|n| !n.is_empty())),
+        Some("on" | "1" | "true") => Ok(true),
+        Some("off" | "0" | "false") => Ok(false),
+        Some(other) => Err(format!("{}={other:?}: expected on or off", crate::env::EMF)),
+    }
+}
+
+/// [`enabled_from`] the environment, read once; a value that is neither on nor off is warned about
+/// once and the default applies.
+pub fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| match enabled_from(|name| std::env::var(name).ok()) {
+        Ok(on) => on,
+        Err(e) => {
+            tracing::warn!("{e}; metric lines follow the default (on under Lambda)");
+            enabled_from(|name| (name != crate::env::EMF).then(|| std::env::var(name).ok()).flatten()).unwrap_or(false)
+        }
+    })
+}
+
 /// Prints a record as one line on standard output, where Lambda (and the awslogs driver) hand it to
-/// CloudWatch Logs, which extracts the metrics.
+/// CloudWatch Logs, which extracts the metrics; nothing when [`enabled`] says no.
 pub fn emit(record: &Record) {
     use std::io::Write as _;
+    if !enabled() {
+        return;
+    }
     let line = record.line(now_ms());
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -271,6 +299,21 @@ mod tests {
         let value: Value =
             serde_json::from_str(&check_record("evaluation", &again, "fraud-detector", 3.0).line(0)).unwrap();
         assert_eq!(value["Recorded"].as_f64(), Some(0.0), "a repeat check records nothing");
+    }
+
+    #[test]
+    fn lines_are_written_under_lambda_or_when_asked_and_a_bad_value_is_named() {
+        let vars = |pairs: &'static [(&str, &str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        assert_eq!(enabled_from(vars(&[])), Ok(false));
+        assert_eq!(enabled_from(vars(&[("AWS_LAMBDA_FUNCTION_NAME", "d1-evaluation")])), Ok(true));
+        assert_eq!(enabled_from(vars(&[("AWS_LAMBDA_FUNCTION_NAME", "f"), ("DELTAONE_EMF", "off")])), Ok(false));
+        assert_eq!(enabled_from(vars(&[("DELTAONE_EMF", "on")])), Ok(true));
+        assert_eq!(
+            enabled_from(vars(&[("DELTAONE_EMF", "loud")])),
+            Err("DELTAONE_EMF=\"loud\": expected on or off".into())
+        );
     }
 
     #[test]

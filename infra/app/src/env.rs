@@ -77,6 +77,11 @@ pub const AWS_REGION: &str = "AWS_REGION";
 pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
 pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 
+// Metrics (`crate::emf`): on under Lambda (the runtime sets the function's name), else off;
+// `on`/`off` overrides.
+pub const EMF: &str = "DELTAONE_EMF";
+pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
 // Logging (`crate::telemetry`): Lambda's own, then ours; colour follows https://no-color.org.
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
