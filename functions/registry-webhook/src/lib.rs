@@ -137,7 +137,7 @@ impl WebhookError {
             Self::Signature(e) => match e {
                 SignatureError::MissingHeader { .. } => "MissingHeader",
                 SignatureError::MalformedSignature { .. } => "MalformedSignature",
-                SignatureError::BadId { .. } => "BadDeliveryId",
+                SignatureError::BadId { .. } | SignatureError::PaddedId { .. } => "BadDeliveryId",
                 SignatureError::BadTimestamp { .. } => "BadTimestamp",
                 SignatureError::Stale { .. } | SignatureError::FromTheFuture { .. } => "StaleTimestamp",
                 SignatureError::Mismatch => "SignatureMismatch",
