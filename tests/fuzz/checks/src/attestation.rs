@@ -19,7 +19,7 @@ use crate::support::{rejected, text};
 /// * any JSON value's canonical form reads back to the same value and is its own canonical form;
 /// * re-signed with a key of ours, every statement verifies with that key trusted, and so does the
 ///   history relinked (each statement naming its predecessor's hash);
-/// * key text is read or refused without quoting it; a public key read is written and read back.
+/// * key text is read or refused saying why; a public key read is written and read back.
 pub fn attestation(data: &[u8]) {
     keys(text(data).trim());
     let Ok(value) = serde_json::from_slice::<Value>(data) else { return };
@@ -70,22 +70,16 @@ pub fn attestation(data: &[u8]) {
 }
 
 fn keys(text: &str) {
-    let quoted_if_long = |shown: String| text.len() >= 8 && shown.contains(text);
+    // Key errors carry no text of the key (the type holds none), so only their wording is checked.
     match parse_signing_key(text) {
         Ok(key) => {
             let public = encode_verifying_key(&key.verifying_key());
             assert_eq!(parse_verifying_key(&public), Ok(key.verifying_key()));
         }
-        Err(e) => {
-            rejected("attestation", &e, &[]);
-            assert!(!quoted_if_long(e.to_string()), "key text quoted in an error: {e}");
-        }
+        Err(e) => rejected("attestation", &e, &["key"]),
     }
     match parse_verifying_key(text) {
         Ok(public) => assert_eq!(parse_verifying_key(&encode_verifying_key(&public)), Ok(public)),
-        Err(e) => {
-            rejected("attestation", &e, &[]);
-            assert!(!quoted_if_long(e.to_string()), "key text quoted in an error: {e}");
-        }
+        Err(e) => rejected("attestation", &e, &["key"]),
     }
 }
