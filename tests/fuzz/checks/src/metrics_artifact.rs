@@ -8,7 +8,7 @@ use deltaone_app::artifact::{KeyTemplate, META_KIND, META_MODEL, META_VERSION, M
 use deltaone_app::s3event::CreatedObject;
 use deltaone_fn_evaluation::read_artifact;
 
-use crate::support::{first_line, rejected};
+use crate::support::{self, first_line, rejected};
 
 /// The object key on the first line, the object's bytes after it:
 ///
@@ -18,6 +18,7 @@ use crate::support::{first_line, rejected};
 /// * a metrics JSON that is read has finite metrics, and written back and read again is the same
 ///   artifact (the format is ours: schema version 1).
 pub fn metrics_artifact(data: &[u8]) {
+    support::caught_panics_are_handled();
     let (key, bytes) = first_line(data);
     let quoted = format!("{key:?}");
     let template = KeyTemplate::default();

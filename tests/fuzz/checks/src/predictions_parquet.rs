@@ -3,7 +3,7 @@
 
 use deltaone_predictions::{METRIC_NAMES, metrics_from_parquet, paired_from_parquet, rows_from_parquet};
 
-use crate::support::rejected;
+use crate::support::{self, rejected};
 
 const KEY: &str = "evaluations/fraud/3/predictions.parquet";
 
@@ -13,6 +13,7 @@ const KEY: &str = "evaluations/fraud/3/predictions.parquet";
 /// * rows are read for pairing (each with an id) or refused the same way;
 /// * a file with both models' scores pairs its rows or is refused the same way.
 pub fn predictions_parquet(data: &[u8]) {
+    support::caught_panics_are_handled();
     let bytes = bytes::Bytes::copy_from_slice(data);
     let quoted = format!("{KEY:?}");
     match metrics_from_parquet(KEY, bytes.clone()) {

@@ -48,3 +48,15 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         runtime.block_on(future)
     })
 }
+
+/// For the checks of readers that turn a panic deep in a third-party decoder into a typed error
+/// (`catch_unwind`, as the predictions adapter does for the Parquet reader): libfuzzer-sys installs
+/// a panic hook that aborts even on a panic that is caught, which would report the handled case as
+/// a crash. This puts the default hook back, once. A panic that is not caught still ends the input
+/// as a crash: libfuzzer-sys aborts on it after unwinding.
+pub fn caught_panics_are_handled() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
+}
