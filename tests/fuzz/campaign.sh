@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A fuzzing campaign over DeltaOne's parsers of untrusted input: installs a pinned cargo-fuzz, builds
 # every target, runs each one (or the ones named) under libFuzzer's limits, seeded from the repo's
-# corpora, minimizes the corpora afterwards so they stay small in the repo, and writes the figures
+# corpora, minimizes the corpora afterwards (libFuzzer's set-cover merge) so they stay small in the repo, and writes the figures
 # into the "Inputs fuzzed" table of docs/reliability.md. See --help.
 set -euo pipefail
 
@@ -31,6 +31,7 @@ Options:
   --no-cmin         keep the grown corpus as it is (no minimization into tests/fuzz/corpus/)
   --no-table        do not touch docs/reliability.md
   --build-only      install cargo-fuzz and build every target, run nothing
+  --cmin-only       only minimize the corpora in tests/fuzz/corpus/ (no fuzzing, no table)
   --list            print the targets and exit
   -h, --help        this text
 
@@ -70,6 +71,7 @@ label=""
 cmin=1
 table=1
 build_only=0
+cmin_only=0
 list=0
 targets=()
 while [ $# -gt 0 ]; do
@@ -80,6 +82,7 @@ while [ $# -gt 0 ]; do
     --no-cmin) cmin=0; shift ;;
     --no-table) table=0; shift ;;
     --build-only) build_only=1; shift ;;
+    --cmin-only) cmin_only=1; shift ;;
     --list) list=1; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -138,6 +141,40 @@ max_len_of() {
   esac
 }
 
+# The corpus the campaign grew and the one it started from, minimized into the repo's corpus with
+# libFuzzer's set-cover merge (the fewest inputs that keep every feature reached; smaller than
+# `cargo fuzz cmin`'s plain -merge=1). The named seeds (seed-*) are always kept; the rest are
+# named by their SHA-1, as libFuzzer names them.
+minimize() {
+  local target=$1 work=$2 merged
+  merged="$work/merged"
+  rm -rf "$merged"
+  mkdir -p "$merged"
+  cp "$fuzz_dir/corpus/$target"/seed-* "$merged/" 2>/dev/null || true
+  local sources=("$fuzz_dir/corpus/$target")
+  [ -d "$work/corpus" ] && sources+=("$work/corpus")
+  "${fuzz[@]}" run --fuzz-dir "$fuzz_dir" --sanitizer "$sanitizer" "$target" "$merged" "${sources[@]}" -- \
+    -rss_limit_mb="${FUZZ_RSS_LIMIT_MB:-2048}" -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-512}" \
+    -timeout="${FUZZ_TIMEOUT_SECS:-10}" -max_len="$(max_len_of "$target")" -set_cover_merge=1 \
+    >"$work/cmin.log" 2>&1 || {
+    echo "$target: minimizing the corpus failed; see $work/cmin.log" >&2
+    exit 1
+  }
+  rm -rf "${fuzz_dir:?}/corpus/$target"
+  mv "$merged" "$fuzz_dir/corpus/$target"
+}
+
+if [ "$cmin_only" = 1 ]; then
+  for target in "${targets[@]}"; do
+    work="$CARGO_TARGET_DIR/fuzz-work/$target"
+    mkdir -p "$work"
+    before=$(find "$fuzz_dir/corpus/$target" -type f | wc -l)
+    minimize "$target" "$work"
+    echo "$target: corpus $before -> $(find "$fuzz_dir/corpus/$target" -type f | wc -l) files" >&2
+  done
+  exit 0
+fi
+
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for target in "${targets[@]}"; do
@@ -173,14 +210,7 @@ for target in "${targets[@]}"; do
     exit 1
   fi
   if [ "$cmin" = 1 ]; then
-    # Everything the campaign found, minimized into the repo's corpus: the smallest set of inputs
-    # that keeps the coverage (libFuzzer -merge=1, what `cargo fuzz cmin` does).
-    cp -n "$work/corpus"/* "$fuzz_dir/corpus/$target/" 2>/dev/null || true
-    "${fuzz[@]}" cmin --fuzz-dir "$fuzz_dir" --sanitizer "$sanitizer" "$target" "$fuzz_dir/corpus/$target" -- \
-      "${limits[@]}" >"$work/cmin.log" 2>&1 || {
-      echo "$target: cmin failed; see $work/cmin.log" >&2
-      exit 1
-    }
+    minimize "$target" "$work"
   fi
   files=$(find "$fuzz_dir/corpus/$target" -type f | wc -l)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "${executions:-0}" "$elapsed" "$files" "$findings" "$label" \
