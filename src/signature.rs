@@ -64,6 +64,9 @@ pub enum SignatureError {
     /// The id contains a `.`, which would make `id.timestamp.body` ambiguous.
     #[error("header {name} must not contain '.'")]
     BadId { name: &'static str },
+    /// An id to sign begins or ends with whitespace, which receivers strip before verifying.
+    #[error("header {name} must not begin or end with whitespace")]
+    PaddedId { name: &'static str },
     /// The timestamp header is not a whole number of unix seconds.
     #[error("timestamp {value:?} is not a whole number of unix seconds")]
     BadTimestamp { value: String },
@@ -181,9 +184,15 @@ impl StandardWebhookSecret {
     }
 
     /// Signs a request: the values of `webhook-id`, `webhook-timestamp` and `webhook-signature`.
-    /// `id` must be non-empty and contain no `.`; `timestamp_unix` is the send time (not negative).
+    /// `id` must be non-empty, without `.` and without surrounding whitespace; `timestamp_unix` is
+    /// the send time (not negative).
     pub fn sign(&self, id: &str, timestamp_unix: i64, body: &[u8]) -> Result<StandardWebhookHeaders, SignatureError> {
         check_id(&STANDARD_WEBHOOKS, id)?;
+        // HTTP drops the spaces around a header value and `verify` trims: a signature over a padded
+        // id would verify nowhere.
+        if id.trim() != id {
+            return Err(SignatureError::PaddedId { name: STANDARD_WEBHOOKS.id });
+        }
         if timestamp_unix < 0 {
             return Err(SignatureError::BadTimestamp { value: timestamp_unix.to_string() });
         }
@@ -384,6 +393,21 @@ mod tests {
 
     fn captured(index: usize) -> RawRequest {
         RawRequest::parse(CAPTURED[index].1)
+    }
+
+    // Found by the fuzz checks (tests/fuzz/regressions/webhook_signature/): a signature over " a" was made,
+    // then verified against the trimmed "a" and never matched.
+    #[test]
+    fn an_id_with_surrounding_whitespace_is_refused_for_signing_not_signed_unverifiably() {
+        let secret = StandardWebhookSecret::from_random_bytes(&[1; 32]).unwrap();
+        for id in [" msg_1", "msg_1 ", "\tmsg_1"] {
+            assert_eq!(secret.sign(id, 5, b"{}"), Err(SignatureError::PaddedId { name: WEBHOOK_ID_HEADER }), "{id:?}");
+        }
+        let headers = secret.sign("msg_1", 5, b"{}").unwrap();
+        assert_eq!(
+            secret.verify(&format!(" {} ", headers.id), &headers.timestamp, &headers.signature, b"{}", 5, 0),
+            Ok(())
+        );
     }
 
     #[test]

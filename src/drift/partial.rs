@@ -29,6 +29,11 @@ use super::{
 /// The version of the serialized partial state.
 pub const PARTIAL_FORMAT_VERSION: u32 = 1;
 
+/// The largest count (rows, values, category counts) a decoded partial may hold: 2^48, some 281
+/// trillion rows per shard. Merging ten thousand shards (AWS Batch's array limit) of at most this
+/// stays far below `u64::MAX`, so merges of decoded partials never overflow.
+pub const MAX_PARTIAL_COUNT: u64 = 1 << 48;
+
 /// Why partial states cannot be merged or read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PartialError {
@@ -242,6 +247,39 @@ impl WindowPartial {
     }
 }
 
+impl WindowPartial {
+    /// Every count within [`MAX_PARTIAL_COUNT`], and each column's counts adding up: a numeric
+    /// column's kinds of values to its total, a categorical column's categories and nulls to its.
+    fn check_counts(&self) -> Result<(), PartialError> {
+        let corrupt = |what: String| Err(PartialError::Corrupt(what));
+        let bounded = |n: u64| n <= MAX_PARTIAL_COUNT;
+        if !bounded(self.rows) {
+            return corrupt(format!("{} rows is more than a partial holds (at most 2^48)", self.rows));
+        }
+        for (name, column) in &self.columns {
+            let (total, parts): (u64, Vec<u64>) = match column {
+                ColumnPartial::Numeric(n) => {
+                    let q = &n.quality;
+                    let parts = [q.nulls, q.nan, q.positive_infinity, q.negative_infinity, q.finite];
+                    (q.total as u64, parts.iter().map(|&c| c as u64).collect())
+                }
+                ColumnPartial::Categorical(c) => {
+                    (c.total, [c.nulls].into_iter().chain(c.counts.values().copied()).collect())
+                }
+            };
+            if !bounded(total) || parts.iter().any(|&c| !bounded(c)) {
+                return corrupt(format!("column {name:?} counts more than a partial holds (at most 2^48)"));
+            }
+            // Checked: a corrupt partial may list enough categories to overflow even so.
+            let sum = parts.iter().try_fold(0u64, |sum, &c| sum.checked_add(c));
+            if sum != Some(total) {
+                return corrupt(format!("column {name:?}: its counts do not add up to its total {total}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The partial state of a drift run (or a shard of it): both windows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct PartialState {
@@ -263,6 +301,29 @@ impl PartialState {
         self.current.merge(&other.current)
     }
 
+    /// Validates a state read from outside (what [`decode`](Self::decode) checks): counts within
+    /// [`MAX_PARTIAL_COUNT`] that add up, and as many values held as finite values counted.
+    pub fn check(&self) -> Result<(), PartialError> {
+        for window in [&self.reference, &self.current] {
+            for (name, column) in &window.columns {
+                if let ColumnPartial::Numeric(n) = column {
+                    let held = match &n.values {
+                        NumericValues::Exact { sorted } => sorted.len() as u64,
+                        NumericValues::Sketch { sketch } => sketch.count(),
+                    };
+                    if held != n.quality.finite as u64 {
+                        return Err(PartialError::Corrupt(format!(
+                            "column {name:?} holds {held} values but counts {} finite ones",
+                            n.quality.finite
+                        )));
+                    }
+                }
+            }
+            window.check_counts()?;
+        }
+        Ok(())
+    }
+
     /// The versioned serialized form.
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(&Envelope { format: PARTIAL_FORMAT_VERSION, state: self }).expect("partial state serialises")
@@ -280,22 +341,7 @@ impl PartialState {
         }
         let envelope: Envelope<PartialState> =
             serde_json::from_slice(bytes).map_err(|e| PartialError::Corrupt(e.to_string()))?;
-        for window in [&envelope.state.reference, &envelope.state.current] {
-            for (name, column) in &window.columns {
-                if let ColumnPartial::Numeric(n) = column {
-                    let held = match &n.values {
-                        NumericValues::Exact { sorted } => sorted.len() as u64,
-                        NumericValues::Sketch { sketch } => sketch.count(),
-                    };
-                    if held != n.quality.finite as u64 {
-                        return Err(PartialError::Corrupt(format!(
-                            "column {name:?} holds {held} values but counts {} finite ones",
-                            n.quality.finite
-                        )));
-                    }
-                }
-            }
-        }
+        envelope.state.check()?;
         Ok(envelope.state)
     }
 }
@@ -620,6 +666,20 @@ mod tests {
         let miscounted = text.replace("\"finite\":1", "\"finite\":3");
         let err = PartialState::decode(miscounted.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("holds 1 values but counts 3"), "{err}");
+
+        // Found by the fuzz checks (tests/fuzz/regressions/shard_partial/): counts near u64::MAX read
+        // fine and then overflowed when the reduce step merged two shards.
+        let huge = text
+            .replace("\"total\":1", "\"total\":18446744073709551615")
+            .replace("\"nulls\":0", "\"nulls\":18446744073709551614");
+        let err = PartialState::decode(huge.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("column \"x\" counts more than a partial holds"), "{err}");
+        let unbalanced = text.replace("\"total\":1", "\"total\":5");
+        let err = PartialState::decode(unbalanced.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("do not add up to its total 5"), "{err}");
+        let mut rows = good.clone();
+        rows.current.rows = MAX_PARTIAL_COUNT + 1;
+        assert!(PartialState::decode(&rows.encode()).unwrap_err().to_string().contains("rows is more than"));
 
         let mut other = PartialState::default();
         other.reference.columns.insert("x".into(), ColumnPartial::Categorical(CategoricalPartial::default()));

@@ -143,7 +143,7 @@ impl WebhookError {
             Self::Signature(e) => match e {
                 SignatureError::MissingHeader { .. } => "MissingHeader",
                 SignatureError::MalformedSignature { .. } => "MalformedSignature",
-                SignatureError::BadId { .. } => "BadDeliveryId",
+                SignatureError::BadId { .. } | SignatureError::PaddedId { .. } => "BadDeliveryId",
                 SignatureError::BadTimestamp { .. } => "BadTimestamp",
                 SignatureError::Stale { .. } | SignatureError::FromTheFuture { .. } => "StaleTimestamp",
                 SignatureError::Mismatch => "SignatureMismatch",
@@ -726,7 +726,11 @@ pub fn redrive_request(
         .and_then(|h| h.get(MLFLOW_DELIVERY_ID_HEADER.to_ascii_lowercase()))
         .and_then(Value::as_str)
         .unwrap_or("parked");
-    let delivery_id = format!("{}-redrive-{now_unix}", original_id.replace('.', "-"));
+    let delivery_id = format!("{}-redrive-{now_unix}", original_id.trim().replace('.', "-"));
+    // The function reads the id as visible ASCII: anything else would be refused on arrival (401).
+    if !delivery_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(RedriveError(format!("the parked delivery id {original_id:?} is not visible ASCII text")));
+    }
     let signature = sign_mlflow(secret.as_bytes(), &delivery_id, now_unix, &body);
     let mut request = LambdaFunctionUrlRequest::default();
     request.request_context.http.method = Some("POST".into());

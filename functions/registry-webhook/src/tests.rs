@@ -386,6 +386,20 @@ async fn unknown_models_and_versions_are_parked_with_the_original_and_answered_2
     assert_eq!(rig.parked.0.lock().unwrap().len(), 2);
 }
 
+// Found by fuzzing (tests/fuzz/regressions/mlflow_webhook/): a parked id that is not ASCII text
+// gave a redriven request the function refused (401) instead of a typed error.
+#[test]
+fn a_parked_delivery_whose_id_is_not_ascii_text_is_not_redriven() {
+    let secret = WebhookSecret::new(b"s".to_vec()).unwrap();
+    for id in ["8e37\u{fffd}f991", "a b"] {
+        let original = json!({"headers": {"x-mlflow-delivery-id": id}, "body": "{}"});
+        let err = redrive_request(&original, &secret, 5).unwrap_err().to_string();
+        assert!(err.contains("is not visible ASCII text") && err.contains(&format!("{id:?}")), "{err}");
+    }
+    let original = json!({"headers": {"x-mlflow-delivery-id": " p.3 "}, "body": "{}"});
+    assert_eq!(redrive_request(&original, &secret, 5).unwrap().headers["x-mlflow-delivery-id"], "p-3-redrive-5");
+}
+
 #[tokio::test]
 async fn a_parked_delivery_redrives_as_a_new_signed_delivery() {
     let rig = rig();

@@ -122,9 +122,10 @@ impl KeyTemplate {
             let part = *parts.get(i)?;
             match segment {
                 Segment::Literal(l) if l != part => return None,
+                // No placeholder matches an empty segment: `a//3/x.json` names no model.
+                _ if part.is_empty() => return None,
                 Segment::Model => model = Some(part.to_owned()),
                 Segment::Version => version = Some(part.to_owned()),
-                _ if part.is_empty() => return None,
                 _ => {}
             }
         }
@@ -253,6 +254,16 @@ impl MetricsArtifact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Found by the fuzz checks (tests/fuzz/regressions/metrics_artifact/): the key routed to model "".
+    #[test]
+    fn an_empty_model_segment_routes_nowhere() {
+        let t = KeyTemplate::default();
+        assert_eq!(t.match_key("evaluations//12/metrics.json"), None);
+        let err = route("evaluations//12/metrics.json", &BTreeMap::new(), &t).unwrap_err();
+        assert!(matches!(err, ArtifactError::Unrouted { .. }), "{err}");
+        assert!(err.to_string().contains("\"evaluations//12/metrics.json\""), "{err}");
+    }
 
     #[test]
     fn template_matches_model_and_version() {

@@ -198,6 +198,18 @@ impl SettingsArgs {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
+        self.resolve_over(file)
+    }
+
+    /// [`resolve`](Self::resolve) with the configuration file's text given instead of read from
+    /// `path` (which only names it in errors): the TOML reader's entry point for the fuzz checks.
+    #[cfg(feature = "cli")]
+    #[doc(hidden)]
+    pub fn resolve_with_file_text(&self, text: &str, path: &Path) -> Result<Settings, ConfigError> {
+        self.resolve_over(parse_file(text, path)?)
+    }
+
+    fn resolve_over(&self, file: FileSettings) -> Result<Settings, ConfigError> {
         let given = file.overridden_by(self);
         let policy = given.policy()?;
         let limits = given.mlflow_limits()?;
@@ -500,7 +512,12 @@ pub fn check_table_name(table: &str) -> Result<(), TableNameError> {
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| invalid("config", env::CONFIG, format!("cannot read {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| invalid("config", env::CONFIG, format!("{}: {e}", path.display())))
+    parse_file(&text, path)
+}
+
+#[cfg(feature = "cli")]
+fn parse_file(text: &str, path: &Path) -> Result<FileSettings, ConfigError> {
+    toml::from_str(text).map_err(|e| invalid("config", env::CONFIG, format!("{}: {e}", path.display())))
 }
 
 fn auth_from_env() -> MlflowAuth {

@@ -272,7 +272,9 @@ fn key_of(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
         .find(|l| l.starts_with('[') && l.ends_with(']'))
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
     if line.starts_with('[') {
-        return Some(line.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+        // `[` or `[]` names no table: the error is about syntax.
+        let table = line.trim_matches(|c| c == '[' || c == ']').trim();
+        return (!table.is_empty()).then(|| table.to_owned());
     }
     let key = line.split('=').next().map(str::trim).filter(|k| !k.is_empty())?;
     Some(match table {
@@ -313,6 +315,15 @@ mod tests {
         match err {
             DriftJobError::Config { key, .. } => key,
             other => panic!("not a config error: {other}"),
+        }
+    }
+
+    // Found by fuzzing (tests/fuzz/regressions/drift_config_toml/): "[" was refused naming key ``.
+    #[test]
+    fn a_table_header_without_a_name_is_a_syntax_error_not_an_empty_key() {
+        for text in ["[", "[]", "[[]]\nx = 1"] {
+            let err = JobConfig::parse(text, Path::new("drift.toml")).unwrap_err().to_string();
+            assert!(err.starts_with("configuration drift.toml: key `(syntax)`: "), "{text:?}: {err}");
         }
     }
 

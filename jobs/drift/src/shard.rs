@@ -19,7 +19,8 @@ use std::path::PathBuf;
 
 use deltaone::drift::Side;
 use deltaone::drift::partial::{
-    CategoricalPartial, ColumnPartial, NumericPartial, NumericValues, PARTIAL_FORMAT_VERSION, PartialState,
+    CategoricalPartial, ColumnPartial, MAX_PARTIAL_COUNT, NumericPartial, NumericValues, PARTIAL_FORMAT_VERSION,
+    PartialState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,8 +107,15 @@ pub enum PartialError {
     Version { format: u32, state_format: u32 },
     #[error("not a valid partial: {0}")]
     Invalid(#[source] serde_json::Error),
-    #[error("{side}: files hold {files} rows but the state counts {state}")]
-    Rows { side: &'static str, files: u64, state: u64 },
+    #[error(
+        "{side}: files hold {} rows but the state counts {state}",
+        files.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string())
+    )]
+    Rows { side: &'static str, files: Option<u64>, state: u64 },
+    #[error("not a valid partial: {0}")]
+    State(#[source] deltaone::drift::partial::PartialError),
+    #[error("{what} is {count}, more than a shard's partial holds (at most 2^48)")]
+    Count { what: &'static str, count: u64 },
     #[error("{side}: no state for column {column:?}")]
     NoColumn { side: &'static str, column: String },
     #[error("{side}: column {column:?} holds {held} values but counts {finite} finite ones")]
@@ -152,13 +160,21 @@ impl RunPartial {
             return Err(PartialError::Version { format: versions.format, state_format: versions.state_format });
         }
         let partial: RunPartial = serde_json::from_slice(bytes).map_err(PartialError::Invalid)?;
+        // What the reduce step adds up over the shards stays within what a shard can hold, so the
+        // sums of up to the most shards a run has cannot overflow.
+        partial.state.check().map_err(PartialError::State)?;
+        if partial.bytes_read > MAX_PARTIAL_COUNT {
+            return Err(PartialError::Count { what: "bytes_read", count: partial.bytes_read });
+        }
         for (side, window) in [("reference", &partial.state.reference), ("current", &partial.state.current)] {
-            let rows: u64 = if side == "reference" { &partial.reference } else { &partial.current }
-                .files
-                .iter()
-                .map(|f| f.rows)
-                .sum();
-            if rows != window.rows {
+            let read = if side == "reference" { &partial.reference } else { &partial.current };
+            for (what, count) in [("matched", read.matched), ("pruned", read.pruned), ("files", read.files.len())] {
+                if count as u64 > MAX_PARTIAL_COUNT {
+                    return Err(PartialError::Count { what, count: count as u64 });
+                }
+            }
+            let rows = read.files.iter().try_fold(0u64, |sum, f| sum.checked_add(f.rows));
+            if rows != Some(window.rows) {
                 return Err(PartialError::Rows { side, files: rows, state: window.rows });
             }
             for column in &partial.columns {

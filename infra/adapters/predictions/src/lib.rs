@@ -41,6 +41,10 @@ const BATCH_ROWS: usize = 64 * 1024;
 
 /// Computes accuracy, precision, recall, F1 and — with scores — AUROC and log-loss.
 pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<String, f64>, ArtifactError> {
+    guarded(key, || read_metrics(key, bytes))
+}
+
+fn read_metrics(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<String, f64>, ArtifactError> {
     let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
     let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
     let unfit_column = |e: ColumnError| unfit(e.to_string());
@@ -79,6 +83,14 @@ pub fn metrics_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<BTreeMap<S
 /// pairing with another version's predictions ([`deltaone::confidence::PairedRows::pair_by_row_id`]).
 /// Without a row-id column the rows cannot be paired: a typed `NoRowId` pairing error.
 pub fn rows_from_parquet(
+    key: &str,
+    bytes: bytes::Bytes,
+    side: &'static str,
+) -> Result<Result<Vec<RowPrediction>, PairingError>, ArtifactError> {
+    guarded(key, || read_rows(key, bytes, side))
+}
+
+fn read_rows(
     key: &str,
     bytes: bytes::Bytes,
     side: &'static str,
@@ -123,6 +135,10 @@ pub fn rows_from_parquet(
 /// One file holding both models' scores ([`CANDIDATE_SCORE_COLUMN`], [`BASELINE_SCORE_COLUMN`]) on
 /// the same rows: paired as they stand. `None` when the file does not have both columns.
 pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<PairedRows>, ArtifactError> {
+    guarded(key, || read_paired(key, bytes))
+}
+
+fn read_paired(key: &str, bytes: bytes::Bytes) -> Result<Option<PairedRows>, ArtifactError> {
     let corrupt = |reason: String| ArtifactError::CorruptParquet { key: key.to_owned(), reason };
     let unfit = |reason: String| ArtifactError::UnfitPredictions { key: key.to_owned(), reason };
     let unfit_column = |e: ColumnError| unfit(e.to_string());
@@ -154,6 +170,24 @@ pub fn paired_from_parquet(key: &str, bytes: bytes::Bytes) -> Result<Option<Pair
     PairedRows::new(labels, Predictions::Scores(candidate), Predictions::Scores(baseline))
         .map(Some)
         .map_err(|e| unfit(e.to_string()))
+}
+
+/// Runs one read of a file, turning a panic inside the Parquet or Arrow readers into
+/// `CorruptParquet`: a corrupt file can reach their internal assertions (fuzzing found one in the
+/// definition-level decoder of parquet 60.1), and an uploaded file must be quarantined with a
+/// reason, not crash the function.
+fn guarded<T>(key: &str, read: impl FnOnce() -> Result<T, ArtifactError>) -> Result<T, ArtifactError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(ArtifactError::CorruptParquet {
+            key: key.to_owned(),
+            reason: format!("the Parquet reader failed: {message}"),
+        })
+    })
 }
 
 /// Why a predictions file's columns do not fit (reported as `ArtifactError::UnfitPredictions`).
@@ -297,6 +331,22 @@ mod tests {
         writer.write(&batch).unwrap();
         writer.close().unwrap();
         bytes::Bytes::from(out)
+    }
+
+    // Found by fuzzing (tests/fuzz/regressions/predictions_parquet/): this file's definition levels
+    // make parquet 60.1's reader panic ("offset + len out of bounds"); it is refused as corrupt.
+    #[test]
+    fn a_file_that_makes_the_parquet_reader_panic_is_corrupt_not_a_crash() {
+        let bytes = bytes::Bytes::from_static(include_bytes!(
+            "../../../../tests/fuzz/regressions/predictions_parquet/definition-levels-out-of-bounds.parquet"
+        ));
+        for err in [
+            metrics_from_parquet("k.parquet", bytes.clone()).unwrap_err(),
+            rows_from_parquet("k.parquet", bytes.clone(), "candidate").unwrap_err(),
+        ] {
+            assert!(matches!(err, ArtifactError::CorruptParquet { .. }), "{err}");
+            assert!(err.to_string().contains("\"k.parquet\""), "{err}");
+        }
     }
 
     #[test]

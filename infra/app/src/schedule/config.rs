@@ -34,6 +34,8 @@ pub const SCHEDULES_VERSION: u32 = 1;
 pub const DEFAULT_TARGET_SHARD_MIB: u64 = 256;
 /// Default largest array size.
 pub const DEFAULT_MAX_SHARDS: u32 = 50;
+/// The most shards a run may have: AWS Batch's array size limit.
+pub const MAX_SHARDS: u32 = 10_000;
 
 /// Why a schedules file (or a schedule entry) is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,10 +158,10 @@ impl DriftSchedule {
         if self.target_shard_mib == 0 {
             return Err(invalid("target_shard_mib", "must be at least 1".into()));
         }
-        if !(1..=10_000).contains(&self.max_shards) {
+        if !(1..=MAX_SHARDS).contains(&self.max_shards) {
             return Err(invalid(
                 "max_shards",
-                format!("{} is outside 1..=10000 (AWS Batch's array limit)", self.max_shards),
+                format!("{} is outside 1..={MAX_SHARDS} (AWS Batch's array limit)", self.max_shards),
             ));
         }
         if let Some(share) = self.drift_share

@@ -221,6 +221,8 @@ pub enum ManifestError {
     Unreadable(#[from] serde_json::Error),
     #[error("manifest format {0} is not supported")]
     UnsupportedFormat(u32),
+    #[error("manifest: shards {0} is outside 1..={max} (AWS Batch's array limit)", max = config::MAX_SHARDS)]
+    Shards(u32),
 }
 
 /// Reads a stored manifest (as the drift job's map and reduce steps will).
@@ -229,12 +231,36 @@ pub fn read_manifest(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     if stored.manifest.format != plan::MANIFEST_VERSION {
         return Err(ManifestError::UnsupportedFormat(stored.manifest.format));
     }
+    // The map step assigns the files to every shard, the reduce step reads one partial per shard:
+    // a count from a corrupt or forged manifest must not size those.
+    if !(1..=config::MAX_SHARDS).contains(&stored.manifest.shards) {
+        return Err(ManifestError::Shards(stored.manifest.shards));
+    }
     Ok(stored.manifest)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Found by the fuzz checks (tests/fuzz/regressions/drift_manifest/): a manifest naming 4 294 967 295
+    // shards was read, and the map step then sized a list per shard (tens of gigabytes).
+    #[test]
+    fn a_manifest_beyond_the_array_limit_or_without_shards_is_refused() {
+        let manifest = |shards: u32| {
+            format!(
+                r#"{{"format": 1, "run_id": "r", "model": "m", "scheduled_time": "2026-11-23T06:00:00Z",
+                    "reference": [], "current": [{{"uri": "s3://logs/a.parquet", "bytes": 1}}],
+                    "current_window": {{"start": "2026-11-22T00:00:00Z", "end": "2026-11-23T00:00:00Z"}},
+                    "shards": {shards}, "output": "s3://reports/r/"}}"#
+            )
+        };
+        assert_eq!(read_manifest(manifest(10_000).as_bytes()).unwrap().shards, 10_000);
+        for shards in [0, 10_001, u32::MAX] {
+            let err = read_manifest(manifest(shards).as_bytes()).unwrap_err().to_string();
+            assert_eq!(err, format!("manifest: shards {shards} is outside 1..=10000 (AWS Batch's array limit)"));
+        }
+    }
 
     #[test]
     fn the_shipped_schedules_file_is_valid_and_a_broken_one_is_named() {

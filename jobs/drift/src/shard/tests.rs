@@ -219,6 +219,18 @@ fn a_missing_or_corrupt_partial_fails_the_reduce_naming_the_shard() {
     let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
     assert!(err.starts_with("partial of shard 1:") && err.contains("rows"), "{err}");
 
+    // Found by the fuzz checks (tests/fuzz/regressions/shard_partial/): counts that overflowed when the
+    // reduce step added the shards up are refused when read, naming the count.
+    for (pointer, value) in [("/bytes_read", u64::MAX), ("/current/matched", u64::MAX), ("/reference/pruned", 1 << 50)]
+    {
+        let mut tampered: serde_json::Value = serde_json::from_slice(&good).unwrap();
+        *tampered.pointer_mut(pointer).unwrap() = serde_json::json!(value);
+        std::fs::write(path(1), serde_json::to_vec(&tampered).unwrap()).unwrap();
+        let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
+        let what = pointer.rsplit('/').next().unwrap();
+        assert!(err.starts_with("partial of shard 1:") && err.contains(&format!("{what} is {value}")), "{err}");
+    }
+
     // Another shard's partial in this shard's place.
     std::fs::copy(path(3), path(1)).unwrap();
     let err = block_on(reduce(&options, &m, None)).unwrap_err().to_string();
