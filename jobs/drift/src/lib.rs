@@ -28,6 +28,7 @@
 //! column's statistics and the decisions), [`mod@run`] (the single-process run and its files),
 //! [`shard`] (the sharded run), [`summary`] (the terminal text) and [`report`] (the HTML).
 
+pub mod baseline;
 pub mod cli;
 mod columns;
 pub mod config;
