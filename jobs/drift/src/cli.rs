@@ -704,6 +704,36 @@ mod tests {
     }
 
     #[test]
+    fn baseline_reads_the_reference_options_and_teaches_in_its_help() {
+        let cli = parse(&[
+            "deltaone-drift",
+            "baseline",
+            "--reference",
+            "s3://logs/preds/",
+            "--model-name",
+            "fraud",
+            "--timestamp-column",
+            "ts",
+            "--reference-window",
+            "2026-10-01T00:00:00Z..2026-11-01T00:00:00Z",
+            "--out",
+            "s3://reports/fraud/baseline/",
+        ])
+        .unwrap();
+        let Command::Baseline(args) = cli.command else { panic!("not baseline") };
+        let o = args.options().unwrap();
+        assert_eq!((o.model_name.as_deref(), o.timestamp_column.as_deref()), (Some("fraud"), Some("ts")));
+        assert!(o.reference_window.is_some() && o.current.is_empty() && !o.sketch);
+        assert!(args.uses_aws());
+        assert!(parse(&["deltaone-drift", "baseline", "--out", "o"]).is_err(), "--reference is required");
+        assert!(parse(&["deltaone-drift", "baseline", "--reference", "a"]).is_err(), "--out is required");
+        let help = parse(&["deltaone-drift", "baseline", "--help"]).unwrap_err().to_string();
+        for needle in ["statistics.json", "constraints.json", "profile.json", "--reference-window", "Examples"] {
+            assert!(help.contains(needle), "{needle} in:\n{help}");
+        }
+    }
+
+    #[test]
     fn table_init_parses() {
         let cli = parse(&["deltaone-drift", "table", "init", "--table", "drift"]).unwrap();
         assert!(
