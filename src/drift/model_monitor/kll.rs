@@ -2,7 +2,15 @@
 //! KLL-shaped sketch, built deterministically from ascending weighted values
 //! (docs/model-monitor.md, "The sketch").
 
-use super::KllBucket;
+use serde::{Deserialize, Serialize};
+
+/// One bucket of the histogram: values in [lower_bound, upper_bound), the last bucket closed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KllBucket {
+    pub lower_bound: f64,
+    pub upper_bound: f64,
+    pub count: f64,
+}
 
 /// Deequ's KLL shrinking factor, written as the sketch's `c`.
 pub const KLL_C: f64 = 0.64;

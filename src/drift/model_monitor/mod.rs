@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::partial::{CategoricalPartial, NumericPartial, NumericValues};
 
-pub use kll::{HISTOGRAM_BUCKETS, KLL_C, KLL_K, equal_width_buckets, kll_levels};
+pub use kll::{HISTOGRAM_BUCKETS, KLL_C, KLL_K, KllBucket, equal_width_buckets, kll_levels};
 
 /// The only format version there is (Model Monitor writes `0.0`).
 pub const FORMAT_VERSION: f64 = 0.0;
@@ -91,13 +91,6 @@ pub struct NumericDistribution {
 pub struct Kll {
     pub buckets: Vec<KllBucket>,
     pub sketch: KllSketch,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct KllBucket {
-    pub lower_bound: f64,
-    pub upper_bound: f64,
-    pub count: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! `constraints.json` (docs/model-monitor.md) and DeltaOne's reference profile (`profile.json`,
 //! [`profile`]).
 //!
-//! The window is read by the run's own reading path ([`crate::shard::scan`] with no current
+//! The window is read by the run's own reading path (`shard::scan` with no current
 //! files): same inputs, filters, column plan, quarantine and progress; numeric columns exact or
 //! sketched as `--sketch` / `--exact-max-rows` say. Both Model Monitor files are computed from that
 //! partial state ([`deltaone::drift::model_monitor`]), so they and the profile describe the same
