@@ -19,6 +19,8 @@
 //!   decisions and the model's history into alerts fired, held or recovered.
 //! * Scale-out ([`partial`], [`sketch`]): per-shard partial state that merges exactly, and a
 //!   bounded-memory sketch of numeric columns with error-bounded statistics.
+//! * SageMaker Model Monitor's baseline files ([`model_monitor`]): `statistics.json` and
+//!   `constraints.json` of a reference window, from its partial state.
 
 pub mod alerting;
 mod binning;
@@ -26,6 +28,7 @@ mod categorical;
 mod decision;
 mod kolmogorov;
 mod ks;
+pub mod model_monitor;
 mod numeric;
 pub mod partial;
 mod policy;

@@ -216,6 +216,12 @@ impl LogHistogram {
         self.counts.keys().next_back().copied()
     }
 
+    /// Each non-empty bucket's representative point (its midpoint, clamped to the values' range)
+    /// with its count, ascending: the sketch read as weighted values.
+    pub fn representatives(&self) -> impl Iterator<Item = (f64, u64)> + Clone + '_ {
+        self.counts.iter().map(|(&b, &c)| (representative(self.bounds(b)), c))
+    }
+
     /// Mean and population standard deviation with every value at its bucket's representative
     /// point (each value off by at most its bucket's width); NaN when empty.
     pub fn mean_std(&self) -> (f64, f64) {

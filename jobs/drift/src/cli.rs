@@ -62,9 +62,125 @@ pub enum Command {
     /// table items, the alert and the scheduled summary exactly as `run` does. A missing or corrupt
     /// partial fails with an error naming its shard.
     Reduce(Box<RunArgs>),
+    /// Summarise a reference window once: write SageMaker Model Monitor's statistics.json and
+    /// constraints.json and DeltaOne's reference profile (profile.json) into --out.
+    #[command(
+        long_about = "Summarise a reference window once, as a SageMaker Model Monitor baselining job does.\n\n\
+                      Reads --reference exactly as `run` reads its reference (the same inputs, Hive-partition \
+                      pruning, --model-name/--model-version, --timestamp-column with --reference-window, the same \
+                      columns and quarantine of unreadable files) and writes into --out (a directory or \
+                      s3://bucket/prefix/):\n\n  \
+                      statistics.json   Model Monitor's statistics: item count; per feature the inferred type (from \
+                      the Parquet type: integers Integral, floats and decimals Fractional, strings String), present and \
+                      missing counts, mean, sum, std_dev (population), min, max, 10 equal-width buckets and a \
+                      deterministic KLL sketch; for strings the distinct count and every category's count.\n  \
+                      constraints.json  Model Monitor's constraints: type, completeness, is_non_negative, the domain \
+                      of low-cardinality strings, and monitoring_config with explicit thresholds (1.0 type and domain \
+                      checks, 0.1 Robust drift, 0.1 LInfinity categorical drift). Edit them here.\n  \
+                      profile.json      DeltaOne's reference profile: the window's mergeable partial state (every \
+                      value, or a sketch past --exact-max-rows or with --sketch), for `run --baseline` (planned).\n\n\
+                      Nulls and NaN are missing; infinities are present but left out of the numbers. Booleans are not \
+                      Model Monitor features (they stay in the profile). See docs/model-monitor.md.",
+        after_help = "Examples:\n  \
+            deltaone-drift baseline --reference samples/drift/reference.parquet --out /tmp/baseline\n  \
+            deltaone-drift baseline --reference s3://logs/preds/ --model-name fraud --timestamp-column ts \\\n      \
+                --reference-window 2026-10-01T00:00:00Z..2026-11-01T00:00:00Z --out s3://reports/fraud/baseline/"
+    )]
+    Baseline(Box<BaselineArgs>),
     /// The DynamoDB drift results table.
     #[command(subcommand)]
     Table(TableCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    /// Reference inputs: paths, directories, globs with `*` in the file name, s3://bucket/prefix/, or
+    /// s3://bucket/prefix/*pattern* (comma-separated in the env var).
+    #[arg(long, env = env::DRIFT_REFERENCE, num_args = 1.., value_delimiter = ',', required = true)]
+    pub reference: Vec<String>,
+    /// Where statistics.json, constraints.json and profile.json go: a directory or s3://bucket/prefix/.
+    #[arg(long, env = env::DRIFT_OUTPUT)]
+    pub out: String,
+    /// Timestamp column --reference-window selects rows by (row groups outside it are not read).
+    #[arg(long, env = env::DRIFT_TIMESTAMP_COLUMN)]
+    pub timestamp_column: Option<String>,
+    /// Reference rows: START..END, RFC 3339, END exclusive.
+    #[arg(long, env = env::DRIFT_REFERENCE_WINDOW)]
+    pub reference_window: Option<TimeRange>,
+    /// Only rows of this model (column or Hive partition `model_name`).
+    #[arg(long, env = env::DRIFT_MODEL_NAME)]
+    pub model_name: Option<String>,
+    /// Only rows of this model version (column or Hive partition `model_version`).
+    #[arg(long, env = env::DRIFT_MODEL_VERSION)]
+    pub model_version: Option<String>,
+    /// TOML configuration, as for `run`: its columns (kinds, selection), prediction and label columns.
+    #[arg(long, env = env::DRIFT_CONFIG)]
+    pub config: Option<PathBuf>,
+    /// The model's prediction column: always a feature [default: prediction].
+    #[arg(long, env = env::DRIFT_PREDICTION_COLUMN)]
+    pub prediction_column: Option<String>,
+    /// The label column: never a feature [default: label].
+    #[arg(long, env = env::DRIFT_LABEL_COLUMN)]
+    pub label_column: Option<String>,
+    /// Sketch every numeric column in the profile (bounded memory); statistics.json's mean, sum and
+    /// std_dev then come from the sketch (within a bucket's width). Exact is the default.
+    #[arg(long, env = env::DRIFT_SKETCH)]
+    pub sketch: bool,
+    /// Rows above which the numeric columns are sketched anyway.
+    #[arg(long, env = env::DRIFT_EXACT_MAX_ROWS, default_value_t = crate::DEFAULT_EXACT_MAX_ROWS)]
+    pub exact_max_rows: u64,
+    /// Mantissa bits per sketch bucket, 1..=20: buckets 2^-precision of their values wide (7: 0.78 %).
+    #[arg(long, env = env::DRIFT_SKETCH_PRECISION, default_value_t = deltaone::drift::sketch::DEFAULT_SKETCH_PRECISION)]
+    pub sketch_precision: u8,
+    /// Footers read at the same time.
+    #[arg(long, env = env::DRIFT_READ_CONCURRENCY, default_value_t = crate::DEFAULT_READ_CONCURRENCY)]
+    pub read_concurrency: usize,
+    /// Where unreadable files are copied with a <name>.reason.json [default: s3://<input bucket>/quarantine/
+    /// for S3 inputs, <out>/quarantine for local ones].
+    #[arg(long, env = env::DRIFT_QUARANTINE)]
+    pub quarantine: Option<String>,
+    /// AWS endpoint override (a local emulator such as moto).
+    #[arg(long, env = env::AWS_ENDPOINT_URL)]
+    pub endpoint_url: Option<String>,
+    /// No progress bar, even on a terminal.
+    #[arg(long, env = env::DRIFT_NO_PROGRESS)]
+    pub no_progress: bool,
+}
+
+impl BaselineArgs {
+    /// The reading options: flags and environment variables over the configuration file over
+    /// defaults, as `run` reads its reference.
+    pub fn options(&self) -> Result<RunOptions, DriftJobError> {
+        let config = match &self.config {
+            Some(path) => JobConfig::load(path)?,
+            None => JobConfig::default(),
+        };
+        let mut options = RunOptions::new(self.reference.clone(), Vec::new()).with_config(&config);
+        options.prediction_column =
+            self.prediction_column.clone().or(config.prediction_column).unwrap_or_else(|| "prediction".to_owned());
+        options.label_column = self.label_column.clone().or(config.label_column).unwrap_or_else(|| "label".to_owned());
+        options.timestamp_column = self.timestamp_column.clone().or(config.timestamp_column);
+        options.reference_window = self.reference_window;
+        options.model_name = self.model_name.clone();
+        options.model_version = self.model_version.clone();
+        options.read_concurrency = self.read_concurrency;
+        options.progress = !self.no_progress;
+        options.sketch = self.sketch;
+        options.exact_max_rows = self.exact_max_rows;
+        options.sketch_precision = self.sketch_precision;
+        options.quarantine = self.quarantine.clone().or_else(|| {
+            let local_inputs = options.reference.iter().any(|p| !needs_aws(p));
+            (local_inputs && !needs_aws(&self.out))
+                .then(|| PathBuf::from(&self.out).join("quarantine").display().to_string())
+        });
+        Ok(options)
+    }
+
+    fn uses_aws(&self) -> bool {
+        self.reference.iter().any(|p| needs_aws(p))
+            || needs_aws(&self.out)
+            || self.quarantine.as_deref().is_some_and(needs_aws)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,6 +528,13 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
+        Command::Baseline(args) => {
+            let options = args.options()?;
+            let s3 = if args.uses_aws() { clients(args.endpoint_url.as_deref()).await.s3 } else { None };
+            let baseline = crate::baseline::baseline(&options, s3.clone()).await?;
+            let written = crate::baseline::write_baseline(&baseline, &args.out, s3.as_ref()).await?;
+            Ok(crate::baseline::summary_text(&baseline, &written))
+        }
         Command::Table(TableCommand::Init(args)) => {
             let clients = clients(args.endpoint_url.as_deref()).await;
             let client = clients.dynamodb.expect("a DynamoDB client");
@@ -589,6 +712,36 @@ mod tests {
         let bad = run_args(&[&base[..], &["--alert-cooldown-hours=-1"]].concat());
         assert!(bad.options().unwrap_err().to_string().contains("--alert-cooldown-hours"));
         assert!(parse(&[&base[..], &["--correction", "holm"]].concat()).is_err(), "unknown corrections are refused");
+    }
+
+    #[test]
+    fn baseline_reads_the_reference_options_and_teaches_in_its_help() {
+        let cli = parse(&[
+            "deltaone-drift",
+            "baseline",
+            "--reference",
+            "s3://logs/preds/",
+            "--model-name",
+            "fraud",
+            "--timestamp-column",
+            "ts",
+            "--reference-window",
+            "2026-10-01T00:00:00Z..2026-11-01T00:00:00Z",
+            "--out",
+            "s3://reports/fraud/baseline/",
+        ])
+        .unwrap();
+        let Command::Baseline(args) = cli.command else { panic!("not baseline") };
+        let o = args.options().unwrap();
+        assert_eq!((o.model_name.as_deref(), o.timestamp_column.as_deref()), (Some("fraud"), Some("ts")));
+        assert!(o.reference_window.is_some() && o.current.is_empty() && !o.sketch);
+        assert!(args.uses_aws());
+        assert!(parse(&["deltaone-drift", "baseline", "--out", "o"]).is_err(), "--reference is required");
+        assert!(parse(&["deltaone-drift", "baseline", "--reference", "a"]).is_err(), "--out is required");
+        let help = parse(&["deltaone-drift", "baseline", "--help"]).unwrap_err().to_string();
+        for needle in ["statistics.json", "constraints.json", "profile.json", "--reference-window", "Examples"] {
+            assert!(help.contains(needle), "{needle} in:\n{help}");
+        }
     }
 
     #[test]

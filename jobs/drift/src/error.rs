@@ -17,11 +17,33 @@ pub(crate) fn empty_window_detail(files: usize, skipped: usize) -> String {
     }
 }
 
+/// The files a window skipped, named with their reasons (the first three), for an empty window's
+/// message; empty when none was skipped.
+pub(crate) fn unreadable_detail(unreadable: &[(String, String)]) -> String {
+    if unreadable.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = unreadable.iter().take(3).map(|(path, reason)| format!("{path}: {reason}")).collect();
+    let more = unreadable.len().saturating_sub(3);
+    let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+    format!(" — {}{more}", named.join("; "))
+}
+
 /// Why the job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriftJobError {
-    #[error("the {side} window has no readable rows ({})", empty_window_detail(*files, *skipped))]
-    EmptyWindow { side: Side, files: usize, skipped: usize },
+    #[error(
+        "the {side} window has no readable rows ({}){}",
+        empty_window_detail(*files, *skipped),
+        unreadable_detail(unreadable)
+    )]
+    EmptyWindow {
+        side: Side,
+        files: usize,
+        skipped: usize,
+        /// The skipped files (path, reason), so the error names them.
+        unreadable: Vec<(String, String)>,
+    },
     #[error("input {pattern:?}: {reason}")]
     BadInput { pattern: String, reason: String },
     #[error("the reference schema has no column to analyse (skipped: {skipped})")]

@@ -26,8 +26,10 @@
 //! The crate root only declares the modules and re-exports the surface other crates use: the
 //! engine lives in [`options`] (what a run compares), [`mod@plan`] (which columns), `columns` (each
 //! column's statistics and the decisions), [`mod@run`] (the single-process run and its files),
-//! [`shard`] (the sharded run), [`summary`] (the terminal text) and [`report`] (the HTML).
+//! [`shard`] (the sharded run), [`summary`] (the terminal text), [`report`] (the HTML) and
+//! [`baseline`] (a reference window's Model Monitor files and reference profile).
 
+pub mod baseline;
 pub mod cli;
 mod columns;
 pub mod config;

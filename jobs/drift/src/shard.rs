@@ -88,6 +88,10 @@ pub struct RunPartial {
     /// numeric column's values at a time. Never serialized: map partials keep their values.
     #[serde(skip)]
     computed: Computed,
+    /// The schema the columns were planned from (the first readable reference file's): the
+    /// Parquet types `baseline` names its features' types by. Never serialized.
+    #[serde(skip)]
+    pub(crate) reference_schema: Option<arrow_schema::SchemaRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -166,43 +170,53 @@ impl RunPartial {
         if partial.bytes_read > MAX_PARTIAL_COUNT {
             return Err(PartialError::Count { what: "bytes_read", count: partial.bytes_read });
         }
-        for (side, window) in [("reference", &partial.state.reference), ("current", &partial.state.current)] {
-            let read = if side == "reference" { &partial.reference } else { &partial.current };
-            for (what, count) in [("matched", read.matched), ("pruned", read.pruned), ("files", read.files.len())] {
-                if count as u64 > MAX_PARTIAL_COUNT {
-                    return Err(PartialError::Count { what, count: count as u64 });
-                }
-            }
-            let rows = read.files.iter().try_fold(0u64, |sum, f| sum.checked_add(f.rows));
-            if rows != Some(window.rows) {
-                return Err(PartialError::Rows { side, files: rows, state: window.rows });
-            }
-            for column in &partial.columns {
-                let Some(state) = window.columns.get(&column.name) else {
-                    return Err(PartialError::NoColumn { side, column: column.name.clone() });
-                };
-                match (column.kind, state) {
-                    (ColumnKind::Numeric, ColumnPartial::Numeric(n)) => {
-                        let held = match &n.values {
-                            NumericValues::Exact { sorted } => sorted.len() as u64,
-                            NumericValues::Sketch { sketch } => sketch.count(),
-                        };
-                        if held != n.quality.finite as u64 {
-                            return Err(PartialError::Values {
-                                side,
-                                column: column.name.clone(),
-                                held,
-                                finite: n.quality.finite as u64,
-                            });
-                        }
-                    }
-                    (ColumnKind::Categorical, ColumnPartial::Categorical(_)) => {}
-                    _ => return Err(PartialError::Kind { side, column: column.name.clone() }),
-                }
-            }
-        }
+        check_window("reference", &partial.reference, &partial.state.reference, &partial.columns)?;
+        check_window("current", &partial.current, &partial.state.current, &partial.columns)?;
         Ok(partial)
     }
+}
+
+/// Checks a decoded window against what was read: counts a shard can hold, its files' rows, a
+/// state of the planned kind for every column, as many numeric values held as counted.
+pub(crate) fn check_window(
+    side: &'static str,
+    read: &SideRead,
+    window: &deltaone::drift::partial::WindowPartial,
+    columns: &[ColumnPlan],
+) -> Result<(), PartialError> {
+    for (what, count) in [("matched", read.matched), ("pruned", read.pruned), ("files", read.files.len())] {
+        if count as u64 > MAX_PARTIAL_COUNT {
+            return Err(PartialError::Count { what, count: count as u64 });
+        }
+    }
+    let rows = read.files.iter().try_fold(0u64, |sum, f| sum.checked_add(f.rows));
+    if rows != Some(window.rows) {
+        return Err(PartialError::Rows { side, files: rows, state: window.rows });
+    }
+    for column in columns {
+        let Some(state) = window.columns.get(&column.name) else {
+            return Err(PartialError::NoColumn { side, column: column.name.clone() });
+        };
+        match (column.kind, state) {
+            (ColumnKind::Numeric, ColumnPartial::Numeric(n)) => {
+                let held = match &n.values {
+                    NumericValues::Exact { sorted } => sorted.len() as u64,
+                    NumericValues::Sketch { sketch } => sketch.count(),
+                };
+                if held != n.quality.finite as u64 {
+                    return Err(PartialError::Values {
+                        side,
+                        column: column.name.clone(),
+                        held,
+                        finite: n.quality.finite as u64,
+                    });
+                }
+            }
+            (ColumnKind::Categorical, ColumnPartial::Categorical(_)) => {}
+            _ => return Err(PartialError::Kind { side, column: column.name.clone() }),
+        }
+    }
+    Ok(())
 }
 
 /// What [`scan`] reads, and for which part of the run.
@@ -248,6 +262,7 @@ impl<'a> ScanRequest<'a> {
 
 /// The columns a run analyses, from its reference schema.
 struct RunPlan {
+    schema: arrow_schema::SchemaRef,
     columns: Vec<ColumnPlan>,
     skipped_columns: Vec<SkippedColumn>,
     /// When the schema has both the label and the prediction column.
@@ -297,6 +312,7 @@ pub(crate) async fn scan(request: ScanRequest<'_>) -> Result<RunPartial, DriftJo
         bytes_read: ctx.progress.bytes_read(),
         state,
         computed,
+        reference_schema: Some(plan.schema),
     })
 }
 
@@ -313,6 +329,7 @@ async fn plan_run(request: &ScanRequest<'_>, q: Option<&quarantine::Destination>
             side: Side::Reference,
             files: schema_files.len(),
             skipped: skipped.len(),
+            unreadable: skipped.into_iter().map(|f| (f.path, f.reason)).collect(),
         });
     };
     let (columns, skipped_columns) = crate::options::plan_for(&schema, options)?;
@@ -323,7 +340,7 @@ async fn plan_run(request: &ScanRequest<'_>, q: Option<&quarantine::Destination>
     let performance = (schema.index_of(&options.label_column).is_ok()
         && schema.index_of(&options.prediction_column).is_ok())
     .then(|| PerformancePlan { label: options.label_column.clone(), prediction: options.prediction_column.clone() });
-    Ok(RunPlan { columns, skipped_columns, performance })
+    Ok(RunPlan { schema, columns, skipped_columns, performance })
 }
 
 /// Scans both windows and reads their numeric columns; a file whose pages fail in a numeric pass
@@ -572,7 +589,12 @@ pub fn finish(options: &RunOptions, partial: RunPartial) -> Result<DriftReport, 
         (Side::Current, &partial.current, &partial.state.current),
     ] {
         if window.rows == 0 {
-            return Err(DriftJobError::EmptyWindow { side, files: read.matched, skipped: read.skipped.len() });
+            return Err(DriftJobError::EmptyWindow {
+                side,
+                files: read.matched,
+                skipped: read.skipped.len(),
+                unreadable: read.skipped.iter().map(|f| (f.path.clone(), f.reason.clone())).collect(),
+            });
         }
     }
     let mut partial = partial;
