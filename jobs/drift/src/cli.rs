@@ -482,7 +482,8 @@ async fn manifest_and_clients(
     Ok((manifest, clients))
 }
 
-/// Runs a parsed command; returns what to print on stdout.
+/// Runs a parsed command; returns what to print on stdout. The commands' futures are boxed: kept
+/// inline, their states add up to more than a 2 MiB thread's stack in a debug build.
 pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
     let started = std::time::Instant::now();
     let emf = crate::metrics::wanted(|name| std::env::var(name).ok())?;
@@ -497,24 +498,25 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let (manifest, clients) = manifest_and_clients(&args.run).await?;
             let env = std::env::var(env::AWS_BATCH_JOB_ARRAY_INDEX).ok();
             let shard = crate::shard::shard_index(args.shard, env.as_deref())?;
-            let written = crate::shard::map(&options, &manifest, shard, args.shards, clients.s3.clone()).await?;
+            let written =
+                Box::pin(crate::shard::map(&options, &manifest, shard, args.shards, clients.s3.clone())).await?;
             Ok(format!("shard {shard} of run {}: wrote {written}\n", manifest.run_id))
         }
         Command::Reduce(args) => {
             let options = args.options()?;
             let (manifest, clients) = manifest_and_clients(args).await?;
-            let report = crate::shard::reduce(&options, &manifest, clients.s3.clone()).await?;
+            let report = Box::pin(crate::shard::reduce(&options, &manifest, clients.s3.clone())).await?;
             let deliver_options = args.manifest_deliver_options(&options, &manifest);
-            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            let delivery = Box::pin(crate::deliver::deliver(&report, &deliver_options, &clients)).await?;
             emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
         Command::Run(args) if args.manifest.is_some() => {
             let options = args.options()?;
             let (manifest, clients) = manifest_and_clients(args).await?;
-            let report = crate::shard::run_manifest(&options, &manifest, clients.s3.clone()).await?;
+            let report = Box::pin(crate::shard::run_manifest(&options, &manifest, clients.s3.clone())).await?;
             let deliver_options = args.manifest_deliver_options(&options, &manifest);
-            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            let delivery = Box::pin(crate::deliver::deliver(&report, &deliver_options, &clients)).await?;
             emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
@@ -522,17 +524,17 @@ pub async fn execute(cli: &Cli) -> Result<String, DriftJobError> {
             let options = args.options()?;
             let clients =
                 if args.uses_aws() { clients(args.endpoint_url.as_deref()).await } else { Clients::default() };
-            let report = crate::run_with(&options, clients.s3.clone()).await?;
+            let report = Box::pin(crate::run_with(&options, clients.s3.clone())).await?;
             let deliver_options = args.deliver_options(&options);
-            let delivery = crate::deliver::deliver(&report, &deliver_options, &clients).await?;
+            let delivery = Box::pin(crate::deliver::deliver(&report, &deliver_options, &clients)).await?;
             emit(&report, &deliver_options);
             Ok(result_text(args, &report, &delivery))
         }
         Command::Baseline(args) => {
             let options = args.options()?;
             let s3 = if args.uses_aws() { clients(args.endpoint_url.as_deref()).await.s3 } else { None };
-            let baseline = crate::baseline::baseline(&options, s3.clone()).await?;
-            let written = crate::baseline::write_baseline(&baseline, &args.out, s3.as_ref()).await?;
+            let baseline = Box::pin(crate::baseline::baseline(&options, s3.clone())).await?;
+            let written = Box::pin(crate::baseline::write_baseline(&baseline, &args.out, s3.as_ref())).await?;
             Ok(crate::baseline::summary_text(&baseline, &written))
         }
         Command::Table(TableCommand::Init(args)) => {
